@@ -1,0 +1,25 @@
+-- nezuko_analytics 1.0, assembled by the Makefile from sql/ext/*.sql in name order.
+--
+-- This script installs only what the extension owns: the schema
+-- nezuko_analytics with its functions, types and procedures, and its own
+-- bookkeeping tables (created empty, marked for pg_dump).  It does the same
+-- thing on every database and never creates, alters or owns the bot's tables:
+-- pg_restore runs it again on an empty database before the dump's own DDL.
+-- The bot's tables are changed only by nezuko_analytics.apply_schema().
+
+\echo Use "CREATE EXTENSION nezuko_analytics" to load this file. \quit
+
+-- Created here (not by the control file) so that the schema is a member of the
+-- extension and DROP EXTENSION removes it with everything in it.
+CREATE SCHEMA nezuko_analytics;
+
+COMMENT ON SCHEMA nezuko_analytics IS
+  'nezuko_analytics: native analytics for the Nezuko bot (functions, types, procedures and the extension''s own bookkeeping tables; the bot''s tables stay in their own schema)';
+
+CREATE FUNCTION nezuko_analytics.version()
+RETURNS text
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'nz_version';
+
+COMMENT ON FUNCTION nezuko_analytics.version() IS
+  'Version of the loaded C++ module of nezuko_analytics (proves the module loads).';

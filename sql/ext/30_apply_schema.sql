@@ -1,0 +1,223 @@
+-- apply_schema() and revert_schema(): the second layer.  What they create is
+-- an ordinary object owned by the caller (not an extension member), so
+-- pg_dump dumps it like the bot's own tables and DROP EXTENSION never takes it.
+
+CREATE FUNCTION nezuko_analytics.bot_schema()
+RETURNS name
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s name;
+BEGIN
+    SELECT target_schema INTO s FROM nezuko_analytics.schema_state;
+    IF s IS NULL THEN
+        RAISE EXCEPTION 'nezuko_analytics.apply_schema() has not been run in this database'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Run SELECT * FROM nezuko_analytics.apply_schema(); once after CREATE EXTENSION.';
+    END IF;
+    RETURN s;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.bot_schema() IS
+  'The schema of the bot''s tables recorded by apply_schema(); an ERROR when apply_schema() has not been run.';
+
+-- Type of an existing column, as regtype text ('integer', 'character varying', ...), or NULL.
+CREATE FUNCTION nezuko_analytics.column_type(target_schema name, tbl name, col name)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT a.atttypid::regtype::text
+    FROM pg_attribute a
+    JOIN pg_class c ON c.oid = a.attrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = target_schema AND c.relname = tbl
+      AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped
+$$;
+COMMENT ON FUNCTION nezuko_analytics.column_type(name, name, name) IS
+  'The type of column tbl.col in target_schema as regtype text, or NULL when there is no such column.';
+
+CREATE FUNCTION nezuko_analytics.table_exists(target_schema name, tbl name)
+RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = target_schema AND c.relname = tbl
+          AND c.relkind IN ('r', 'p'))
+$$;
+COMMENT ON FUNCTION nezuko_analytics.table_exists(name, name) IS
+  'Whether target_schema holds an ordinary or partitioned table named tbl.';
+
+CREATE FUNCTION nezuko_analytics.apply_schema(target_schema name DEFAULT 'public')
+RETURNS SETOF text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    spec record;
+    existing_type text;
+    idx_table text;
+    next_step integer;
+BEGIN
+    IF target_schema IS NULL THEN
+        RAISE EXCEPTION 'apply_schema: target_schema must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = target_schema) THEN
+        RAISE EXCEPTION 'apply_schema: schema "%" does not exist', target_schema
+            USING ERRCODE = 'invalid_schema_name',
+                  HINT = 'Create the schema first, or pass the schema that holds the bot''s tables.';
+    END IF;
+
+    -- One apply at a time in this database.
+    PERFORM pg_advisory_xact_lock(hashtext('nezuko_analytics.apply_schema'));
+
+    -- 1. Check every existing column against the spec before changing anything.
+    FOR spec IN SELECT * FROM nezuko_analytics.spec_columns() LOOP
+        existing_type := nezuko_analytics.column_type(target_schema, spec.table_name, spec.column_name);
+        IF existing_type IS NOT NULL AND NOT existing_type = ANY (spec.accepted_types) THEN
+            RAISE EXCEPTION 'apply_schema: column %.%.% has type %, which nezuko_analytics cannot use',
+                    target_schema, spec.table_name, spec.column_name, existing_type
+                USING ERRCODE = 'datatype_mismatch',
+                      DETAIL = format('Accepted types: %s.  Nothing was changed.',
+                                      array_to_string(spec.accepted_types, ', ')),
+                      HINT = 'Convert the column (ALTER TABLE ... ALTER COLUMN ... TYPE) or rename it, then run apply_schema() again.';
+        END IF;
+        IF existing_type IS NULL AND NOT spec.added_by_spec
+           AND nezuko_analytics.table_exists(target_schema, spec.table_name) THEN
+            RAISE EXCEPTION 'apply_schema: table %.% has no column % (%), which nezuko_analytics reads',
+                    target_schema, spec.table_name, spec.column_name,
+                    array_to_string(spec.accepted_types, ' or ')
+                USING ERRCODE = 'undefined_column',
+                      DETAIL = 'Nothing was changed.';
+        END IF;
+    END LOOP;
+    FOR spec IN SELECT * FROM nezuko_analytics.spec_indexes() LOOP
+        SELECT t.relname INTO idx_table
+        FROM pg_class i
+        JOIN pg_namespace n ON n.oid = i.relnamespace
+        LEFT JOIN pg_index x ON x.indexrelid = i.oid
+        LEFT JOIN pg_class t ON t.oid = x.indrelid
+        WHERE n.nspname = target_schema AND i.relname = spec.index_name;
+        IF FOUND AND idx_table IS DISTINCT FROM spec.table_name THEN
+            RAISE EXCEPTION 'apply_schema: %.% already exists and is not an index on %',
+                    target_schema, spec.index_name, spec.table_name
+                USING ERRCODE = 'duplicate_object',
+                      DETAIL = 'Nothing was changed.';
+        END IF;
+    END LOOP;
+
+    SELECT coalesce(max(step), 0) + 1 INTO next_step FROM nezuko_analytics.schema_changes;
+
+    -- 2. Tables: the bot's base tables on a fresh database, then api_call_log.
+    FOR spec IN SELECT * FROM nezuko_analytics.base_table_ddl() ORDER BY creation_order LOOP
+        CONTINUE WHEN nezuko_analytics.table_exists(target_schema, spec.table_name);
+        EXECUTE format(spec.create_ddl, target_schema);
+        INSERT INTO nezuko_analytics.schema_changes (target_schema, step, change_kind, table_name, object_name)
+        VALUES (target_schema, next_step,
+                CASE WHEN spec.table_name = 'api_call_log' THEN 'create_table' ELSE 'create_base_table' END,
+                spec.table_name, spec.table_name)
+        ON CONFLICT DO NOTHING;
+        next_step := next_step + 1;
+        RETURN NEXT format('created table %I.%I', target_schema, spec.table_name);
+    END LOOP;
+
+    -- 3. Columns the spec adds, where missing.
+    FOR spec IN SELECT * FROM nezuko_analytics.spec_columns() WHERE added_by_spec LOOP
+        CONTINUE WHEN nezuko_analytics.column_type(target_schema, spec.table_name, spec.column_name) IS NOT NULL;
+        EXECUTE format('ALTER TABLE %I.%I ADD COLUMN %I %s',
+                       target_schema, spec.table_name, spec.column_name, spec.column_ddl);
+        INSERT INTO nezuko_analytics.schema_changes (target_schema, step, change_kind, table_name, object_name)
+        VALUES (target_schema, next_step, 'add_column', spec.table_name, spec.column_name)
+        ON CONFLICT DO NOTHING;
+        next_step := next_step + 1;
+        RETURN NEXT format('added column %I.%I.%I %s',
+                           target_schema, spec.table_name, spec.column_name, spec.column_ddl);
+    END LOOP;
+
+    -- 4. Indexes the spec names, where no index of that name exists.
+    FOR spec IN SELECT * FROM nezuko_analytics.spec_indexes() LOOP
+        CONTINUE WHEN EXISTS (
+            SELECT 1 FROM pg_class i JOIN pg_namespace n ON n.oid = i.relnamespace
+            WHERE n.nspname = target_schema AND i.relname = spec.index_name);
+        EXECUTE format('CREATE INDEX %I ON %I.%I %s',
+                       spec.index_name, target_schema, spec.table_name, spec.key_columns);
+        INSERT INTO nezuko_analytics.schema_changes (target_schema, step, change_kind, table_name, object_name)
+        VALUES (target_schema, next_step, 'create_index', spec.table_name, spec.index_name)
+        ON CONFLICT DO NOTHING;
+        next_step := next_step + 1;
+        RETURN NEXT format('created index %I on %I.%I %s',
+                           spec.index_name, target_schema, spec.table_name, spec.key_columns);
+    END LOOP;
+
+    -- 5. Remember where the bot's tables are.
+    INSERT INTO nezuko_analytics.schema_state (singleton, target_schema, applied_at)
+    VALUES (true, target_schema, now())
+    ON CONFLICT (singleton) DO UPDATE
+        SET target_schema = EXCLUDED.target_schema, applied_at = EXCLUDED.applied_at
+        WHERE schema_state.target_schema IS DISTINCT FROM EXCLUDED.target_schema;
+    RETURN;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.apply_schema(name) IS
+  'Applies the schema spec to the bot''s tables in target_schema, in one transaction and idempotently: creates the base tables on a fresh database, api_call_log, the spec''s new columns and indexes where missing; never redefines an existing column; returns one line per change.';
+
+CREATE FUNCTION nezuko_analytics.revert_schema()
+RETURNS SETOF text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    change record;
+    has_rows boolean;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('nezuko_analytics.apply_schema'));
+    FOR change IN
+        SELECT * FROM nezuko_analytics.schema_changes ORDER BY step DESC
+    LOOP
+        CASE change.change_kind
+        WHEN 'create_index' THEN
+            EXECUTE format('DROP INDEX IF EXISTS %I.%I', change.target_schema, change.object_name);
+            RETURN NEXT format('dropped index %I.%I', change.target_schema, change.object_name);
+        WHEN 'add_column' THEN
+            IF nezuko_analytics.table_exists(change.target_schema, change.table_name) THEN
+                EXECUTE format('ALTER TABLE %I.%I DROP COLUMN IF EXISTS %I',
+                               change.target_schema, change.table_name, change.object_name);
+            END IF;
+            RETURN NEXT format('dropped column %I.%I.%I',
+                               change.target_schema, change.table_name, change.object_name);
+        WHEN 'create_table' THEN
+            EXECUTE format('DROP TABLE IF EXISTS %I.%I', change.target_schema, change.table_name);
+            RETURN NEXT format('dropped table %I.%I', change.target_schema, change.table_name);
+        WHEN 'create_base_table' THEN
+            -- apply_schema() made it on a fresh database; once the bot has
+            -- written to it, its rows are the bot's data and it stays.
+            IF NOT nezuko_analytics.table_exists(change.target_schema, change.table_name) THEN
+                CONTINUE;
+            END IF;
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.%I)', change.target_schema, change.table_name)
+                INTO has_rows;
+            IF has_rows THEN
+                RETURN NEXT format('kept table %I.%I (it holds the bot''s rows)',
+                                   change.target_schema, change.table_name);
+            ELSE
+                BEGIN
+                    EXECUTE format('DROP TABLE %I.%I', change.target_schema, change.table_name);
+                    RETURN NEXT format('dropped table %I.%I (empty)', change.target_schema, change.table_name);
+                EXCEPTION WHEN dependent_objects_still_exist THEN
+                    RETURN NEXT format('kept table %I.%I (other objects depend on it)',
+                                       change.target_schema, change.table_name);
+                END;
+            END IF;
+        END CASE;
+    END LOOP;
+    DELETE FROM nezuko_analytics.schema_changes;
+    DELETE FROM nezuko_analytics.schema_state;
+    RETURN;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.revert_schema() IS
+  'The spec''s downgrade: drops exactly what apply_schema() added (spec indexes, spec columns, api_call_log when apply_schema() created it, and base tables it created that are still empty), in reverse order; keeps every row of the bot''s original columns.';
