@@ -11,6 +11,7 @@ enum class ErrorKind {
     invalid_argument,      // a caller passed a value outside the documented domain
     out_of_range,          // a computed value does not fit its type
     corrupt_value,         // a serialized value is malformed, truncated or inconsistent
+    invalid_text,          // a value's text form cannot be parsed
 };
 
 class CoreError : public std::runtime_error {

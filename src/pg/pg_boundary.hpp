@@ -43,6 +43,7 @@ inline int sqlstate_for(nz::ErrorKind kind) noexcept {
         case nz::ErrorKind::invalid_argument: return ERRCODE_INVALID_PARAMETER_VALUE;
         case nz::ErrorKind::out_of_range: return ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE;
         case nz::ErrorKind::corrupt_value: return ERRCODE_INVALID_BINARY_REPRESENTATION;
+        case nz::ErrorKind::invalid_text: return ERRCODE_INVALID_TEXT_REPRESENTATION;
     }
     return ERRCODE_INTERNAL_ERROR;
 }

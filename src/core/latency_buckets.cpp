@@ -1,0 +1,44 @@
+#include "latency_buckets.hpp"
+
+#include <algorithm>
+
+#include "core_error.hpp"
+#include "pure_cpp_only.hpp"
+
+namespace nz {
+
+void validate_bucket_edges(const int32_t* edges, std::size_t n) {
+    if (n == 0)
+        throw CoreError(ErrorKind::invalid_argument, "latency bucket edges must not be empty");
+    if (n > kMaxBucketEdges)
+        throw CoreError(ErrorKind::invalid_argument,
+                        "at most " + std::to_string(kMaxBucketEdges) + " latency bucket edges are allowed, got " +
+                            std::to_string(n));
+    for (std::size_t i = 0; i < n; ++i) {
+        if (edges[i] < 0)
+            throw CoreError(ErrorKind::invalid_argument,
+                            "latency bucket edges must not be negative, got " + std::to_string(edges[i]));
+        if (i > 0 && edges[i] <= edges[i - 1])
+            throw CoreError(ErrorKind::invalid_argument,
+                            "latency bucket edges must be strictly increasing, got " + std::to_string(edges[i - 1]) +
+                                " then " + std::to_string(edges[i]));
+    }
+}
+
+std::size_t bucket_index(const int32_t* edges, std::size_t n, int32_t latency_ms) {
+    if (latency_ms < 0)
+        throw CoreError(ErrorKind::invalid_argument,
+                        "latency must not be negative, got " + std::to_string(latency_ms) + " ms");
+    // First edge greater than the latency: buckets are [lower, upper).
+    return static_cast<std::size_t>(std::upper_bound(edges, edges + n, latency_ms) - edges);
+}
+
+std::string bucket_label(const int32_t* edges, std::size_t n, std::size_t i) {
+    if (i == 0)
+        return "<" + std::to_string(edges[0]) + "ms";
+    if (i >= n)
+        return ">" + std::to_string(edges[n - 1]) + "ms";
+    return std::to_string(edges[i - 1]) + "-" + std::to_string(edges[i]) + "ms";
+}
+
+}  // namespace nz

@@ -1,0 +1,26 @@
+// Latency buckets: edges e0 < e1 < ... < en-1 (all >= 0) split latencies into
+// n+1 buckets: [0,e0) '<e0ms', [e(i-1),e(i)) 'e(i-1)-e(i)ms', [en-1,inf) '>en-1ms'.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace nz {
+
+constexpr std::size_t kMaxBucketEdges = 64;
+
+// Throws CoreError(invalid_argument) unless edges are non-empty (at most
+// kMaxBucketEdges), strictly increasing and non-negative.
+void validate_bucket_edges(const int32_t* edges, std::size_t n);
+
+// Index of the bucket holding latency_ms (0..n).  Throws CoreError
+// (invalid_argument) for a negative latency.
+std::size_t bucket_index(const int32_t* edges, std::size_t n, int32_t latency_ms);
+
+// The label of bucket i (0..n): '<50ms', '50-100ms', '>500ms'.
+std::string bucket_label(const int32_t* edges, std::size_t n, std::size_t i);
+
+}  // namespace nz
+
+#include "pure_cpp_only.hpp"

@@ -1,0 +1,123 @@
+// An exact, mergeable distribution of integer latencies: counts per distinct
+// value (counting, not sorting), so percentiles equal percentile_cont.
+//
+// Bound: values with |v| < 2^20 ms (about 17.5 minutes) are kept exactly;
+// larger values keep their 20 most significant bits (rounded toward zero to
+// a multiple of 2^(bits-20), a relative error below 2^-19).  So a
+// distribution never holds more than ~13.6 million distinct keys (both signs),
+// whatever the number of rows; real latency data holds a few thousand.
+//
+// Memory comes from a std::pmr::memory_resource, so the PostgreSQL layer can
+// place it in an aggregate's memory context and unit tests can use new/delete.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory_resource>
+#include <vector>
+
+#include "core_error.hpp"
+
+namespace nz {
+
+constexpr int kExactBits = 20;                       // |v| < 2^20 is exact
+constexpr int32_t kExactLimit = int32_t{1} << kExactBits;
+constexpr uint8_t kDistributionFormat = 1;           // first byte of the binary form
+
+// The key a value is counted under (the value itself below kExactLimit).
+int32_t quantize_latency(int32_t v);
+// How many original values share key k (1 for an exact key).
+int64_t key_span(int32_t key);
+
+// A validated, read-only view of the compact binary form:
+//   u8 format (1) | varint n_keys | varint count | zigzag sum |
+//   n_keys x (key: zigzag first key, then varint delta >= 1 | varint count >= 1)
+class EncodedDistribution {
+public:
+    // Checks every field; throws CoreError(corrupt_value) on malformed,
+    // truncated or inconsistent input.
+    EncodedDistribution(const uint8_t* data, std::size_t len);
+
+    uint64_t count() const { return count_; }
+    int64_t sum() const { return sum_; }
+    std::size_t distinct() const { return n_keys_; }
+
+    // Calls f(key, count) for each key in increasing order.
+    template <typename F>
+    void for_each(F&& f) const;
+
+    // percentile_cont(p) over the values; false when empty.  p must be in
+    // [0, 1] (else CoreError(out_of_range)).
+    bool percentile(double p, double* out) const;
+    // mean = sum / count; false when empty.
+    bool mean(double* out) const;
+
+private:
+    const uint8_t* body_;      // first key/count pair
+    std::size_t body_len_;
+    std::size_t n_keys_ = 0;
+    uint64_t count_ = 0;
+    int64_t sum_ = 0;
+};
+
+// The accumulator: add values, merge others, then encode.
+class LatencyDistribution {
+public:
+    explicit LatencyDistribution(std::pmr::memory_resource* mr);
+
+    void add(int32_t value);
+    void merge(const LatencyDistribution& other);
+    void merge(const EncodedDistribution& other);
+
+    uint64_t count() const { return count_; }
+    int64_t sum() const { return sum_; }
+    std::size_t distinct() const { return used_; }
+
+    // Sorts the keys and returns the size of the binary form; then
+    // encode_to() writes exactly that many bytes.
+    std::size_t prepare_encoding();
+    void encode_to(uint8_t* out) const;
+
+private:
+    struct Slot {
+        int32_t key;
+        uint64_t count;  // 0 = empty slot
+    };
+    void add_key(int32_t key, uint64_t n);
+    void grow();
+    std::size_t home(int32_t key) const;
+
+    std::pmr::vector<Slot> slots_;
+    std::pmr::vector<Slot> sorted_;
+    std::size_t used_ = 0;
+    unsigned log2_capacity_ = 0;
+    uint64_t count_ = 0;
+    int64_t sum_ = 0;
+};
+
+template <typename F>
+void EncodedDistribution::for_each(F&& f) const {
+    // Already validated by the constructor.
+    const uint8_t* p = body_;
+    auto next = [&p]() {
+        uint64_t v = 0;
+        int shift = 0;
+        for (;;) {
+            uint8_t b = *p++;
+            v |= static_cast<uint64_t>(b & 0x7f) << shift;
+            if (!(b & 0x80)) return v;
+            shift += 7;
+        }
+    };
+    int64_t key = 0;
+    for (std::size_t i = 0; i < n_keys_; ++i) {
+        uint64_t k = next();
+        key = i == 0 ? static_cast<int64_t>((k >> 1) ^ -(k & 1)) : key + static_cast<int64_t>(k);
+        uint64_t c = next();
+        f(static_cast<int32_t>(key), c);
+    }
+}
+
+}  // namespace nz
+
+#include "pure_cpp_only.hpp"
