@@ -1,0 +1,21 @@
+-- Windows are [since, until).  Every function that takes one checks it here.
+
+CREATE FUNCTION nezuko_analytics.check_window(since timestamptz, until timestamptz)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF since IS NULL OR until IS NULL THEN
+        RAISE EXCEPTION 'the window''s % must not be NULL', CASE WHEN since IS NULL THEN 'since' ELSE 'until' END
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Pass a timestamptz; until defaults to now() when omitted.';
+    END IF;
+    IF since > until THEN
+        RAISE EXCEPTION 'the window starts (since = %) after it ends (until = %)', since, until
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.check_window(timestamptz, timestamptz) IS
+  'Raises a clear ERROR for a NULL or inverted window [since, until); used by every windowed function.';

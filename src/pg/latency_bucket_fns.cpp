@@ -1,0 +1,179 @@
+// latency_bucket(latency_ms, edges) and the aggregate
+// latency_bucket_counts(latency_ms, edges) -> bigint[] (one count per bucket,
+// parallel: combine/serialize/deserialize), which latency_histogram() uses.
+#include <cstring>
+
+#include "../core/latency_buckets.hpp"
+#include "pg_arrays.hpp"
+#include "pg_boundary.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+}
+
+namespace {
+
+// Validated edges, copied into plain storage.
+struct Edges {
+    int32 n;
+    int32 values[nz::kMaxBucketEdges];
+};
+
+void read_edges(FunctionCallInfo fcinfo, int argno, Edges* out) {
+    ArrayType* array = PG_GETARG_ARRAYTYPE_P(argno);
+    int n = 0;
+    const int32* values = nz::pg::array_elements<int32>(array, INT4OID, "edges", &n);
+    nz::pg::run_core("latency buckets", [&] { nz::validate_bucket_edges(values, static_cast<std::size_t>(n)); });
+    out->n = n;
+    std::memcpy(out->values, values, sizeof(int32) * static_cast<std::size_t>(n));
+}
+
+std::size_t bucket_of(const Edges& e, int32 latency_ms) {
+    std::size_t i = 0;
+    nz::pg::run_core("latency_bucket", [&] { i = nz::bucket_index(e.values, static_cast<std::size_t>(e.n), latency_ms); });
+    return i;
+}
+
+// latency_bucket's per-call-site cache: the edges and their labels as text.
+struct BucketLabels {
+    Edges edges;
+    text* labels[nz::kMaxBucketEdges + 1];
+};
+
+}  // namespace
+
+NZ_PG_FUNCTION(nz_latency_bucket) {
+    int32 latency_ms = PG_GETARG_INT32(0);
+    Edges edges;
+    read_edges(fcinfo, 1, &edges);
+    auto* cache = static_cast<BucketLabels*>(fcinfo->flinfo->fn_extra);
+    if (cache == nullptr || cache->edges.n != edges.n ||
+        std::memcmp(cache->edges.values, edges.values, sizeof(int32) * static_cast<std::size_t>(edges.n)) != 0) {
+        cache = static_cast<BucketLabels*>(MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(BucketLabels)));
+        cache->edges = edges;
+        for (int i = 0; i <= edges.n; ++i) {
+            char label[64] = {0};
+            nz::pg::run_core("latency_bucket", [&] {
+                std::string s = nz::bucket_label(edges.values, static_cast<std::size_t>(edges.n), static_cast<std::size_t>(i));
+                std::strncpy(label, s.c_str(), sizeof label - 1);
+            });
+            MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+            cache->labels[i] = cstring_to_text(label);
+            MemoryContextSwitchTo(old);
+        }
+        fcinfo->flinfo->fn_extra = cache;
+    }
+    PG_RETURN_TEXT_P(cache->labels[bucket_of(cache->edges, latency_ms)]);
+}
+
+// ------------------------------------------------------------ the aggregate
+
+namespace {
+
+struct BucketCounts {
+    Edges edges;
+    const void* edges_datum;  // the edges argument last checked (not serialized)
+    int64 counts[nz::kMaxBucketEdges + 1];
+};
+
+BucketCounts* new_counts(MemoryContext context) {
+    return static_cast<BucketCounts*>(MemoryContextAllocZero(context, sizeof(BucketCounts)));
+}
+
+MemoryContext aggregate_context(FunctionCallInfo fcinfo, const char* name) {
+    MemoryContext context;
+    if (!AggCheckCallContext(fcinfo, &context))
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("%s called in non-aggregate context", name)));
+    return context;
+}
+
+void check_same_edges(const Edges& a, const Edges& b) {
+    if (a.n != b.n || std::memcmp(a.values, b.values, sizeof(int32) * static_cast<std::size_t>(a.n)) != 0)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("latency_bucket_counts: edges must be the same for every row")));
+}
+
+}  // namespace
+
+NZ_PG_FUNCTION(nz_bucket_counts_add) {
+    MemoryContext context = aggregate_context(fcinfo, "latency_bucket_counts");
+    BucketCounts* state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<BucketCounts*>(PG_GETARG_POINTER(0));
+    if (PG_ARGISNULL(2))
+        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("latency_bucket_counts: edges must not be NULL")));
+    if (state == nullptr) {
+        state = new_counts(context);
+        read_edges(fcinfo, 2, &state->edges);
+        state->edges_datum = DatumGetPointer(PG_GETARG_DATUM(2));
+    } else if (DatumGetPointer(PG_GETARG_DATUM(2)) != state->edges_datum) {
+        Edges edges;
+        read_edges(fcinfo, 2, &edges);
+        check_same_edges(state->edges, edges);
+        state->edges_datum = DatumGetPointer(PG_GETARG_DATUM(2));
+    }
+    if (!PG_ARGISNULL(1))
+        state->counts[bucket_of(state->edges, PG_GETARG_INT32(1))]++;
+    PG_RETURN_POINTER(state);
+}
+
+NZ_PG_FUNCTION(nz_bucket_counts_combine) {
+    MemoryContext context = aggregate_context(fcinfo, "latency_bucket_counts");
+    BucketCounts* a = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<BucketCounts*>(PG_GETARG_POINTER(0));
+    BucketCounts* b = PG_ARGISNULL(1) ? nullptr : reinterpret_cast<BucketCounts*>(PG_GETARG_POINTER(1));
+    if (b == nullptr) PG_RETURN_POINTER(a);
+    if (a == nullptr) {
+        a = new_counts(context);
+        *a = *b;
+        PG_RETURN_POINTER(a);
+    }
+    check_same_edges(a->edges, b->edges);
+    for (int i = 0; i <= a->edges.n; ++i) a->counts[i] += b->counts[i];
+    PG_RETURN_POINTER(a);
+}
+
+NZ_PG_FUNCTION(nz_bucket_counts_serialize) {
+    auto* state = reinterpret_cast<BucketCounts*>(PG_GETARG_POINTER(0));
+    bytea* out = static_cast<bytea*>(palloc(VARHDRSZ + sizeof(BucketCounts)));
+    SET_VARSIZE(out, VARHDRSZ + sizeof(BucketCounts));
+    std::memcpy(VARDATA(out), state, sizeof(BucketCounts));
+    reinterpret_cast<BucketCounts*>(VARDATA(out))->edges_datum = nullptr;
+    PG_RETURN_BYTEA_P(out);
+}
+
+NZ_PG_FUNCTION(nz_bucket_counts_deserialize) {
+    MemoryContext context = aggregate_context(fcinfo, "latency_bucket_counts");
+    bytea* in = PG_GETARG_BYTEA_PP(0);
+    if (VARSIZE_ANY_EXHDR(in) != sizeof(BucketCounts))
+        ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+                        errmsg("latency_bucket_counts: serialized state has the wrong size")));
+    BucketCounts* state = new_counts(context);
+    std::memcpy(state, VARDATA_ANY(in), sizeof(BucketCounts));
+    if (state->edges.n < 1 || state->edges.n > static_cast<int32>(nz::kMaxBucketEdges))
+        ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+                        errmsg("latency_bucket_counts: serialized state is corrupt")));
+    PG_RETURN_POINTER(state);
+}
+
+NZ_PG_FUNCTION(nz_bucket_counts_final) {
+    if (PG_ARGISNULL(0)) PG_RETURN_NULL();
+    auto* state = reinterpret_cast<BucketCounts*>(PG_GETARG_POINTER(0));
+    Datum elems[nz::kMaxBucketEdges + 1];
+    for (int i = 0; i <= state->edges.n; ++i) elems[i] = Int64GetDatum(state->counts[i]);
+    PG_RETURN_ARRAYTYPE_P(construct_array(elems, state->edges.n + 1, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+NZ_PG_FUNCTION(nz_latency_bucket_labels) {
+    Edges edges;
+    read_edges(fcinfo, 0, &edges);
+    Datum labels[nz::kMaxBucketEdges + 1];
+    for (int i = 0; i <= edges.n; ++i) {
+        char label[64] = {0};
+        nz::pg::run_core("latency_bucket_labels", [&] {
+            std::string s = nz::bucket_label(edges.values, static_cast<std::size_t>(edges.n), static_cast<std::size_t>(i));
+            std::strncpy(label, s.c_str(), sizeof label - 1);
+        });
+        labels[i] = PointerGetDatum(cstring_to_text(label));
+    }
+    PG_RETURN_ARRAYTYPE_P(construct_array(labels, edges.n + 1, TEXTOID, -1, false, TYPALIGN_INT));
+}
