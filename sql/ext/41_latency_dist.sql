@@ -79,7 +79,7 @@ COMMENT ON FUNCTION nezuko_analytics.percentile(nezuko_analytics.latency_dist, f
 CREATE FUNCTION nezuko_analytics.percentiles(nezuko_analytics.latency_dist, float8[]) RETURNS float8[]
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_latency_dist_percentiles';
 COMMENT ON FUNCTION nezuko_analytics.percentiles(nezuko_analytics.latency_dist, float8[]) IS
-  'percentile() for each element of an array, equal to percentile_cont(float8[]); NULL elements give NULL.';
+  'percentile() for each element of an array, equal to percentile_cont(float8[]): NULL elements give NULL, an empty distribution gives NULL.';
 
 CREATE FUNCTION nezuko_analytics.count(nezuko_analytics.latency_dist) RETURNS bigint
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_latency_dist_count';

@@ -40,6 +40,7 @@ NZ_PG_FUNCTION(nz_latency_dist_percentile) {
 
 NZ_PG_FUNCTION(nz_latency_dist_percentiles) {
     nz::EncodedDistribution d = dist_arg(fcinfo, 0);
+    if (d.count() == 0) PG_RETURN_NULL();  // as percentile_cont(float8[]) over no rows
     ArrayType* ps = PG_GETARG_ARRAYTYPE_P(1);
     if (ARR_NDIM(ps) > 1)
         ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR), errmsg("percentiles must be a one-dimensional array")));

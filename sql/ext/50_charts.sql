@@ -1,0 +1,183 @@
+-- The typed chart functions.  Each reads the bot's tables (in the schema
+-- apply_schema() recorded) once, through dynamic SQL so the planner sees the
+-- real window: an index scan on "timestamp" for short windows, a parallel
+-- sequential scan for long ones.
+
+CREATE FUNCTION nezuko_analytics.verification_distribution(since timestamptz, until timestamptz DEFAULT now())
+RETURNS TABLE (status text, count bigint, percentage numeric)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM nezuko_analytics.check_window(since, until);
+    RETURN QUERY EXECUTE format($q$
+        WITH counted AS (
+            SELECT v.status::text AS status, count(*) AS n
+            FROM %I.verification_log v
+            WHERE v."timestamp" >= $1 AND v."timestamp" < $2
+            GROUP BY v.status),
+        known(status, ord) AS (VALUES ('verified', 1), ('restricted', 2), ('error', 3)),
+        merged AS (
+            SELECT status, coalesce(c.n, 0) AS n, coalesce(k.ord, 4) AS ord
+            FROM known k FULL JOIN counted c USING (status))
+        SELECT status, n,
+               CASE WHEN sum(n) OVER () = 0 THEN 0::numeric ELSE round(100.0 * n / sum(n) OVER (), 1) END
+        FROM merged ORDER BY ord, status$q$, nezuko_analytics.bot_schema())
+    USING since, until;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.verification_distribution(timestamptz, timestamptz) IS
+  'Verifications in [since, until) by status: verified, restricted and error always (zero counts too), then any other status; percentage round(.., 1), 0 for an empty window.';
+
+CREATE FUNCTION nezuko_analytics.cache_breakdown(since timestamptz, until timestamptz DEFAULT now())
+RETURNS TABLE (cached bigint, api bigint, total bigint, hit_rate numeric)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM nezuko_analytics.check_window(since, until);
+    RETURN QUERY EXECUTE format($q$
+        SELECT c.hits, c.n - c.hits, c.n,
+               CASE WHEN c.n = 0 THEN 0::numeric ELSE round(100.0 * c.hits / c.n, 1) END
+        FROM (SELECT count(*) FILTER (WHERE v.cached) AS hits, count(*) AS n
+              FROM %I.verification_log v
+              WHERE v."timestamp" >= $1 AND v."timestamp" < $2) c$q$, nezuko_analytics.bot_schema())
+    USING since, until;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.cache_breakdown(timestamptz, timestamptz) IS
+  'Cache hits in [since, until): cached, api (= total - cached), total, hit_rate in percent round(.., 1), 0 for an empty window.';
+
+CREATE FUNCTION nezuko_analytics.hourly_activity(since timestamptz, until timestamptz DEFAULT now(), tz text DEFAULT 'UTC')
+RETURNS TABLE (hour integer, label text, verifications bigint, restrictions bigint, errors bigint)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    slots bigint[];
+BEGIN
+    PERFORM nezuko_analytics.check_window(since, until);
+    IF tz IS NULL THEN
+        RAISE EXCEPTION 'hourly_activity: tz must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM now() AT TIME ZONE tz;  -- an unknown time zone is an ERROR here, before any scan
+    EXECUTE format('SELECT nezuko_analytics.status_quarter_hours(v."timestamp", v.status::text)'
+                   ' FROM %I.verification_log v WHERE v."timestamp" >= $1 AND v."timestamp" < $2',
+                   nezuko_analytics.bot_schema())
+        INTO slots USING since, until;
+    RETURN QUERY
+    WITH quarters AS (
+        SELECT extract(hour FROM ('2000-01-01 00:00:00+00'::timestamptz
+                                  + slots[4 * i + 1] * interval '15 minutes') AT TIME ZONE tz)::int AS h,
+               slots[4 * i + 2] AS v, slots[4 * i + 3] AS r, slots[4 * i + 4] AS e
+        FROM generate_series(0, coalesce(cardinality(slots), 0) / 4 - 1) i),
+    by_hour AS (SELECT h, sum(v)::bigint AS v, sum(r)::bigint AS r, sum(e)::bigint AS e FROM quarters GROUP BY h)
+    SELECT g.h, lpad(g.h::text, 2, '0') || ':00', coalesce(b.v, 0), coalesce(b.r, 0), coalesce(b.e, 0)
+    FROM generate_series(0, 23) g(h) LEFT JOIN by_hour b USING (h)
+    ORDER BY g.h;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.hourly_activity(timestamptz, timestamptz, text) IS
+  'Verifications in [since, until) by hour of day in time zone tz (DST and half-hour zones right): 24 rows, zero-filled, label ''HH:00''; counts of verified, restricted and error rows. One pass; each UTC quarter hour, not each row, is converted to local time.';
+
+CREATE FUNCTION nezuko_analytics.top_groups(since timestamptz, until timestamptz DEFAULT now(), n integer DEFAULT 10)
+RETURNS TABLE (group_id bigint, title text, member_count integer, verifications bigint, success_rate numeric)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM nezuko_analytics.check_window(since, until);
+    IF n IS NULL OR n < 1 THEN
+        RAISE EXCEPTION 'top_groups: n must be at least 1, not %', coalesce(n::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY EXECUTE format($q$
+        WITH g AS (
+            SELECT v.group_id::bigint AS group_id, count(*) AS n,
+                   count(*) FILTER (WHERE v.status = 'verified') AS ok
+            FROM %1$I.verification_log v
+            WHERE v."timestamp" >= $1 AND v."timestamp" < $2
+            GROUP BY v.group_id
+            ORDER BY n DESC, v.group_id
+            LIMIT $3)
+        SELECT g.group_id, coalesce(p.title::text, 'Group ' || g.group_id), p.member_count::integer, g.n,
+               round(100.0 * g.ok / g.n, 1)
+        FROM g LEFT JOIN %1$I.protected_groups p ON p.group_id = g.group_id
+        ORDER BY g.n DESC, g.group_id$q$, nezuko_analytics.bot_schema())
+    USING since, until, n;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.top_groups(timestamptz, timestamptz, integer) IS
+  'The n groups with the most verifications in [since, until), ties broken by group_id: title (else ''Group <id>''), member_count, verifications, success_rate (percent verified, round(.., 1)). n must be at least 1.';
+
+CREATE FUNCTION nezuko_analytics.method_distribution(since timestamptz, until timestamptz DEFAULT now())
+RETURNS TABLE (method text, calls bigint, failures bigint, success_rate numeric, percentage numeric,
+               avg_latency_ms numeric, p50_latency_ms float8, p95_latency_ms float8)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM nezuko_analytics.check_window(since, until);
+    RETURN QUERY EXECUTE format($q$
+        WITH m AS (
+            SELECT a.method::text AS method, count(*) AS calls,
+                   count(*) FILTER (WHERE NOT a.success) AS failures,
+                   count(*) FILTER (WHERE a.success) AS ok,
+                   avg(a.latency_ms) AS avg_latency,
+                   nezuko_analytics.latency_dist(a.latency_ms) AS d
+            FROM %I.api_call_log a
+            WHERE a."timestamp" >= $1 AND a."timestamp" < $2
+            GROUP BY a.method)
+        SELECT m.method, m.calls, m.failures, round(100.0 * m.ok / m.calls, 1),
+               round(100.0 * m.calls / sum(m.calls) OVER (), 1), round(m.avg_latency, 0),
+               nezuko_analytics.percentile(m.d, 0.5), nezuko_analytics.percentile(m.d, 0.95)
+        FROM m ORDER BY m.calls DESC, m.method$q$, nezuko_analytics.bot_schema())
+    USING since, until;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.method_distribution(timestamptz, timestamptz) IS
+  'API calls in [since, until) by method, most calls first, then by method: failures (success = false), success_rate and percentage of all calls (round(.., 1)), avg latency round(.., 0), exact p50 and p95 latency (equal to percentile_cont).';
+
+CREATE FUNCTION nezuko_analytics.bot_health(since timestamptz, until timestamptz DEFAULT now())
+RETURNS TABLE (api_success_rate numeric, cache_efficiency numeric, success_rate numeric,
+               avg_latency_ms numeric, error_rate numeric, overall_score numeric)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    api numeric;
+    v record;
+    latency_score numeric;
+BEGIN
+    PERFORM nezuko_analytics.check_window(since, until);
+    EXECUTE format($q$
+        SELECT CASE WHEN count(*) = 0 THEN 0::numeric
+                    ELSE round(100.0 * count(*) FILTER (WHERE a.success) / count(*), 1) END
+        FROM %I.api_call_log a WHERE a."timestamp" >= $1 AND a."timestamp" < $2$q$, nezuko_analytics.bot_schema())
+        INTO api USING since, until;
+    EXECUTE format($q$
+        SELECT count(*) AS n,
+               count(*) FILTER (WHERE v.cached) AS hits,
+               count(*) FILTER (WHERE v.status = 'verified') AS ok,
+               count(*) FILTER (WHERE v.status = 'error') AS errors,
+               round(avg(v.latency_ms), 0) AS avg_latency
+        FROM %I.verification_log v WHERE v."timestamp" >= $1 AND v."timestamp" < $2$q$, nezuko_analytics.bot_schema())
+        INTO v USING since, until;
+    api_success_rate := api;
+    cache_efficiency := CASE WHEN v.n = 0 THEN 0::numeric ELSE round(100.0 * v.hits / v.n, 1) END;
+    success_rate := CASE WHEN v.n = 0 THEN 0::numeric ELSE round(100.0 * v.ok / v.n, 1) END;
+    error_rate := CASE WHEN v.n = 0 THEN 0::numeric ELSE round(100.0 * v.errors / v.n, 1) END;
+    avg_latency_ms := coalesce(v.avg_latency, 0);
+    latency_score := CASE WHEN v.avg_latency IS NULL THEN 100
+                          WHEN v.avg_latency < 50 THEN 100
+                          WHEN v.avg_latency < 100 THEN 90
+                          WHEN v.avg_latency < 200 THEN 75
+                          WHEN v.avg_latency < 500 THEN 50
+                          ELSE 25 END;
+    overall_score := round(0.35 * api_success_rate + 0.30 * success_rate + 0.20 * latency_score
+                           + 0.10 * cache_efficiency + 0.05 * (100 - error_rate), 1);
+    RETURN NEXT;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.bot_health(timestamptz, timestamptz) IS
+  'Bot health in [since, until) as get_bot_health computes it: api_success_rate, cache_efficiency, success_rate, avg_latency_ms, error_rate (percentages round(.., 1), 0 for an empty window) and overall_score = 35% API success + 30% success rate + 20% latency score (avg < 50 ms: 100, < 100: 90, < 200: 75, < 500: 50, else 25; no data: 100) + 10% cache efficiency + 5% (100 - error rate), round(.., 1).';
