@@ -89,3 +89,12 @@ CREATE FUNCTION nezuko_analytics.mean(nezuko_analytics.latency_dist) RETURNS flo
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_latency_dist_mean';
 COMMENT ON FUNCTION nezuko_analytics.mean(nezuko_analytics.latency_dist) IS
   'The exact mean of the latencies (their sum is kept exactly); NULL for an empty distribution.';
+
+CREATE FUNCTION nezuko_analytics.latency_dist_to_bytes(nezuko_analytics.latency_dist) RETURNS bytea
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_latency_dist_to_bytes';
+COMMENT ON FUNCTION nezuko_analytics.latency_dist_to_bytes(nezuko_analytics.latency_dist) IS
+  'The compact binary form of a latency_dist (as sent by its binary output), as bytea.';
+CREATE FUNCTION nezuko_analytics.latency_dist_from_bytes(bytea) RETURNS nezuko_analytics.latency_dist
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_latency_dist_from_bytes';
+COMMENT ON FUNCTION nezuko_analytics.latency_dist_from_bytes(bytea) IS
+  'A latency_dist from its compact binary form; rejects malformed, truncated or inconsistent bytes (SQLSTATE 22P03) exactly as binary input does.';

@@ -82,7 +82,7 @@ std::vector<uint8_t> parse_distribution(const std::string& text) {
         r.take(':');
         int64_t c = r.integer("count of a key", 1, INT64_MAX);
         if (!pairs.empty() && key <= pairs.back().first)
-            throw CoreError(ErrorKind::corrupt_value, "invalid latency_dist value: keys are not strictly increasing (" +
+            throw CoreError(ErrorKind::invalid_text, "invalid latency_dist value: keys are not strictly increasing (" +
                                                           std::to_string(pairs.back().first) + " then " +
                                                           std::to_string(key) + ")");
         pairs.emplace_back(key, c);
@@ -102,8 +102,12 @@ std::vector<uint8_t> parse_distribution(const std::string& text) {
         prev = pairs[i].first;
     }
     out.resize(static_cast<std::size_t>(p - out.data()));
-    EncodedDistribution check(out.data(), out.size());  // counts, keys and sum must agree
-    (void) check;
+    try {
+        EncodedDistribution check(out.data(), out.size());  // counts, keys and sum must agree
+        (void) check;
+    } catch (const CoreError& e) {
+        throw CoreError(ErrorKind::invalid_text, e.what());  // reported as bad text, not bad bytes
+    }
     return out;
 }
 

@@ -14,8 +14,8 @@ namespace nz {
 std::string format_distribution(const EncodedDistribution& d);
 
 // Parses the text form into the binary form, validated as binary input is.
-// Throws CoreError(invalid_text) for text that does not parse and
-// CoreError(corrupt_value) for a value that parses but is inconsistent.
+// Throws CoreError(invalid_text) for text that does not parse or describes
+// an inconsistent value.
 std::vector<uint8_t> parse_distribution(const std::string& text);
 
 }  // namespace nz

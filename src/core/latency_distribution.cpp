@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 #include <string>
 
 #include "varint.hpp"
@@ -96,7 +97,11 @@ EncodedDistribution::EncodedDistribution(const uint8_t* data, std::size_t len) {
 
 bool EncodedDistribution::percentile(double p, double* out) const {
     if (std::isnan(p) || p < 0.0 || p > 1.0)
-        throw CoreError(ErrorKind::out_of_range, "percentile value " + std::to_string(p) + " is not between 0 and 1");
+    {
+        std::ostringstream shown;  // as PostgreSQL prints it (%g)
+        shown << p;
+        throw CoreError(ErrorKind::out_of_range, "percentile value " + shown.str() + " is not between 0 and 1");
+    }
     if (count_ == 0) return false;
     // The same arithmetic as PostgreSQL's percentile_cont (orderedsetaggs.c).
     double rank = p * static_cast<double>(count_ - 1);

@@ -95,3 +95,18 @@ NZ_PG_FUNCTION(nz_latency_dist_send) {
     pq_sendbytes(&buf, VARDATA_ANY(value), static_cast<int>(VARSIZE_ANY_EXHDR(value)));
     PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
+
+// The compact binary form as bytea, both ways (validated on the way in).
+NZ_PG_FUNCTION(nz_latency_dist_from_bytes) {
+    bytea* in = PG_GETARG_BYTEA_PP(0);
+    const auto* data = reinterpret_cast<const uint8_t*>(VARDATA_ANY(in));
+    std::size_t len = VARSIZE_ANY_EXHDR(in);
+    nz::pg::run_core("latency_dist_from_bytes", [&] { nz::EncodedDistribution check(data, len); });
+    PG_RETURN_POINTER(copy_to_varlena(data, len));
+}
+
+NZ_PG_FUNCTION(nz_latency_dist_to_bytes) {
+    struct varlena* value = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(0));
+    PG_RETURN_BYTEA_P(reinterpret_cast<bytea*>(
+        copy_to_varlena(reinterpret_cast<const uint8_t*>(VARDATA_ANY(value)), VARSIZE_ANY_EXHDR(value))));
+}
