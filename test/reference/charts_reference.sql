@@ -55,7 +55,7 @@ RETURNS TABLE (hour int, label text, verifications bigint, restrictions bigint, 
     FROM generate_series(0, 23) g(hour) LEFT JOIN h USING (hour) ORDER BY g.hour
 $$;
 
-CREATE OR REPLACE FUNCTION nz_reference.top_groups(since timestamptz, until timestamptz, n int)
+CREATE OR REPLACE FUNCTION nz_reference.top_groups(since timestamptz, until timestamptz, n int DEFAULT 10)
 RETURNS TABLE (group_id bigint, title text, member_count int, verifications bigint, success_rate numeric)
 LANGUAGE sql STABLE AS $$
     SELECT v.group_id, coalesce(p.title, 'Group ' || v.group_id), p.member_count, count(*),

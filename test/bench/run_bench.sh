@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Benchmark: native functions against the plain SQL a user would write (and
+# tdigest for percentiles), on the same generated data in one run.  Prints a
+# Markdown table of medians and ratios.  Not part of the test suite.
+#   bash test/bench/run_bench.sh [VERIFICATION_ROWS] [API_ROWS]
+# Defaults: 10,000,000 verification rows and 2,000,000 API calls over 120 days.
+set -euo pipefail
+here="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$here"
+vrows="${1:-10000000}"
+arows="${2:-2000000}"
+runs="${BENCH_RUNS:-3}"
+
+bash scripts/install-deps.sh --tests
+source scripts/lib/pg_server.sh
+make -s -j"$(nproc)" >/dev/null
+if [[ "$(id -u)" == 0 ]]; then make -s install >/dev/null; else sudo make -s install >/dev/null; fi
+
+dir="$(pg_make_dir)"
+trap 'pg_server_stop "$dir"; rm -rf "$dir"' EXIT
+pg_server_start "$dir" 54331 nz_bench
+cat >>"$dir/data/postgresql.conf" <<CONF
+shared_buffers = 4GB
+max_parallel_workers_per_gather = 2
+jit = off
+CONF
+as_pg pg_ctl -D "$dir/data" -l "$dir/server.log" -w restart >/dev/null
+psql -qX -d postgres -c "CREATE DATABASE nz_bench" >/dev/null
+export PGDATABASE=nz_bench
+q() { psql -qXAt -v ON_ERROR_STOP=1 "$@"; }
+
+q -c "CREATE EXTENSION nezuko_analytics" -c "CREATE EXTENSION tdigest" -c "SELECT count(*) FROM nezuko_analytics.apply_schema()" >/dev/null
+# Load without secondary indexes, then build them (much faster than maintaining them row by row).
+q -c "CREATE TABLE nz_indexes AS SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND indexname NOT LIKE '%_pkey' AND indexname NOT LIKE '%_key'" \
+  -c "DO \$\$DECLARE r record; BEGIN FOR r IN SELECT * FROM nz_indexes LOOP EXECUTE format('DROP INDEX %I', r.indexname); END LOOP; END\$\$"
+anchor="$(q -c "SELECT date_trunc('day', now())")"
+echo "generating $vrows verifications and $arows API calls (anchor $anchor) ..." >&2
+start=$SECONDS
+q -v vrows="$vrows" -v arows="$arows" -v groups=2000 -v anchor="'$anchor'" -f test/data/generate_sample.sql >/dev/null
+q -c "DO \$\$DECLARE r record; BEGIN FOR r IN SELECT * FROM nz_indexes LOOP EXECUTE r.indexdef; END LOOP; END\$\$" -c "VACUUM ANALYZE"
+echo "loaded in $((SECONDS - start)) s" >&2
+q -f test/bench/bench_harness.sql -f test/reference/charts_reference.sql >/dev/null
+
+w7="'$anchor'::timestamptz - interval '7 days', '$anchor'::timestamptz"
+w90="'$anchor'::timestamptz - interval '90 days', '$anchor'::timestamptz"
+where7="\"timestamp\" >= '$anchor'::timestamptz - interval '7 days' AND \"timestamp\" < '$anchor'::timestamptz"
+where90="\"timestamp\" >= '$anchor'::timestamptz - interval '90 days' AND \"timestamp\" < '$anchor'::timestamptz"
+
+time_ms() { q -c "SELECT round(nz_bench.median_ms(\$q\$$1\$q\$, $runs)::numeric, 1)"; }
+row() {  # row NAME NATIVE_SQL BASELINE_SQL [BASELINE_NAME]
+    local n b
+    n="$(time_ms "$2")"; b="$(time_ms "$3")"
+    printf '| %s | %s | %s | %s | %sx |\n' "$1" "${4:-plain SQL}" "$n" "$b" "$(q -c "SELECT round($b / nullif($n, 0), 2)")"
+}
+
+{
+echo "Data: $vrows verification_log rows, $arows api_call_log rows, 120 days, 2,000 groups; $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; PostgreSQL $(q -c 'SHOW server_version'), shared_buffers 4GB, max_parallel_workers_per_gather 2, jit off; median of $runs runs after a warm-up."
+echo
+for w in 7 90; do
+    win="w$w"; wh="where$w"
+    echo "**${w}-day window** ($(q -c "SELECT count(*) FROM verification_log WHERE ${!wh}") verification rows)"
+    echo
+    echo "| function | baseline | native ms | baseline ms | baseline / native |"
+    echo "|---|---|---:|---:|---:|"
+    row "percentiles p50/p95/p99" "SELECT nezuko_analytics.percentiles(nezuko_analytics.latency_dist(latency_ms), '{0.5,0.95,0.99}') FROM verification_log WHERE ${!wh}" \
+        "SELECT percentile_cont(ARRAY[0.5,0.95,0.99]) WITHIN GROUP (ORDER BY latency_ms) FROM verification_log WHERE ${!wh}" "percentile_cont"
+    row "percentiles p50/p95/p99" "SELECT nezuko_analytics.percentiles(nezuko_analytics.latency_dist(latency_ms), '{0.5,0.95,0.99}') FROM verification_log WHERE ${!wh}" \
+        "SELECT tdigest_percentile(latency_ms, 100, ARRAY[0.5,0.95,0.99]) FROM verification_log WHERE ${!wh}" "tdigest (approximate)"
+    for fn in latency_histogram verification_distribution cache_breakdown top_groups method_distribution bot_health; do
+        row "$fn" "SELECT * FROM nezuko_analytics.$fn(${!win})" "SELECT * FROM nz_reference.$fn(${!win})"
+    done
+    row "hourly_activity (Asia/Kolkata)" "SELECT * FROM nezuko_analytics.hourly_activity(${!win}, 'Asia/Kolkata')" \
+        "SELECT * FROM nz_reference.hourly_activity(${!win}, 'Asia/Kolkata')"
+    echo "| floor: \`count(*), sum(latency_ms)\` | | $(time_ms "SELECT count(*), sum(latency_ms) FROM verification_log WHERE ${!wh}") | | |"
+    echo
+done
+echo "**Memory, 90-day window.** percentile_cont keeps every value and sorts them: $(q -c "SELECT coalesce(nz_bench.temp_blocks_written(\$q\$SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) FROM verification_log WHERE $where90\$q\$), 0) * 8 / 1024") MiB spilled to disk past work_mem ($(q -c 'SHOW work_mem')). latency_dist keeps one count per distinct value: $(q -c "SELECT nezuko_analytics.count(d) || ' values in ' || pg_column_size(d) || ' bytes (' || (SELECT count(DISTINCT latency_ms) FROM verification_log WHERE $where90) || ' distinct)' FROM (SELECT nezuko_analytics.latency_dist(latency_ms) d FROM verification_log WHERE $where90) s"), no spill. tdigest's p95 differs from the exact value by $(q -c "SELECT round(abs(t - e)::numeric, 2) || ' ms (exact ' || e || ')' FROM (SELECT tdigest_percentile(latency_ms, 100, 0.95) t, percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) e FROM verification_log WHERE $where90) s")."
+}
