@@ -1,6 +1,23 @@
--- What the demo prints: the dashboard's figures for the last 7 days.
-\echo 'Verifications by status, last 7 days'
-SELECT status, count(*) AS count,
-       round(100.0 * count(*) / sum(count(*)) OVER (), 1) AS percentage
-FROM verification_log WHERE "timestamp" >= now() - interval '7 days'
-GROUP BY status ORDER BY count DESC;
+-- What the demo prints: the dashboard's charts for the last 7 days, computed
+-- by the extension's native functions.
+\pset footer off
+\echo
+\echo 'Bot health, last 7 days'
+SELECT * FROM nezuko_analytics.bot_health(now() - interval '7 days');
+\echo 'Verification distribution'
+SELECT * FROM nezuko_analytics.verification_distribution(now() - interval '7 days');
+\echo 'Cache breakdown'
+SELECT * FROM nezuko_analytics.cache_breakdown(now() - interval '7 days');
+\echo 'Latency distribution, with exact percentiles'
+SELECT * FROM nezuko_analytics.latency_histogram(now() - interval '7 days');
+SELECT p[1] AS p50_ms, p[2] AS p95_ms, p[3] AS p99_ms
+FROM (SELECT nezuko_analytics.percentiles(nezuko_analytics.latency_dist(latency_ms), '{0.5,0.95,0.99}') AS p
+      FROM verification_log WHERE "timestamp" >= now() - interval '7 days') s;
+\echo 'Top groups'
+SELECT * FROM nezuko_analytics.top_groups(now() - interval '7 days', now(), 5);
+\echo 'API calls by method'
+SELECT method, calls, failures, success_rate, percentage, avg_latency_ms, p95_latency_ms
+FROM nezuko_analytics.method_distribution(now() - interval '7 days') LIMIT 6;
+\echo 'Hourly activity (UTC), busiest hours'
+SELECT label, verifications, restrictions, errors
+FROM nezuko_analytics.hourly_activity(now() - interval '7 days') ORDER BY verifications DESC LIMIT 5;

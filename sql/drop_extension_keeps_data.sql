@@ -19,7 +19,8 @@ SELECT (SELECT count(*) FROM keep.protected_groups) AS groups,
        (SELECT count(*) FROM keep.api_call_log) AS api_rows;
 SELECT count(*) AS schema_left FROM pg_namespace WHERE nspname = 'nezuko_analytics';
 
--- Creating the extension again finds the schema complete: nothing to add.
+-- Creating the extension again: the bot's schema is complete (no table, column or index
+-- to add); only the retention policies, which were the extension's and went with it, return.
 CREATE EXTENSION nezuko_analytics;
 SELECT * FROM nezuko_analytics.apply_schema('keep');
 DROP EXTENSION nezuko_analytics;

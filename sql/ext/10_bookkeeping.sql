@@ -14,7 +14,8 @@ CREATE TABLE nezuko_analytics.schema_changes (
     target_schema name NOT NULL,
     step          integer NOT NULL,
     change_kind   text NOT NULL
-                  CHECK (change_kind IN ('create_base_table', 'create_table', 'add_column', 'create_index')),
+                  CHECK (change_kind IN ('create_base_table', 'create_table', 'add_column', 'create_index',
+                                         'register_policy', 'schedule_job')),
     table_name    name NOT NULL,
     object_name   name NOT NULL,
     applied_at    timestamptz NOT NULL DEFAULT now(),

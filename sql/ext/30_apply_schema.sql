@@ -61,6 +61,9 @@ DECLARE
     existing_type text;
     idx_table text;
     next_step integer;
+    policy record;
+    registered boolean := false;
+    job_exists boolean;
 BEGIN
     IF target_schema IS NULL THEN
         RAISE EXCEPTION 'apply_schema: target_schema must not be NULL'
@@ -159,11 +162,39 @@ BEGIN
     ON CONFLICT (singleton) DO UPDATE
         SET target_schema = EXCLUDED.target_schema, applied_at = EXCLUDED.applied_at
         WHERE schema_state.target_schema IS DISTINCT FROM EXCLUDED.target_schema;
+
+    -- 6. Retention: the default policies where absent, and the pg_cron job
+    --    where pg_cron is installed in this database (else a NOTICE on how).
+    FOR policy IN SELECT * FROM nezuko_analytics.register_retention_policies() LOOP
+        INSERT INTO nezuko_analytics.schema_changes (target_schema, step, change_kind, table_name, object_name)
+        VALUES (target_schema, next_step, 'register_policy', policy.table_name, policy.table_name)
+        ON CONFLICT DO NOTHING;
+        next_step := next_step + 1;
+        registered := true;
+        RETURN NEXT policy.description;
+    END LOOP;
+    IF to_regclass('cron.job') IS NOT NULL THEN
+        EXECUTE 'SELECT EXISTS (SELECT 1 FROM cron.job WHERE jobname = $1 AND username = current_user)'
+            INTO job_exists USING nezuko_analytics.retention_job_name();
+        IF NOT job_exists THEN
+            PERFORM nezuko_analytics.schedule_retention();
+            INSERT INTO nezuko_analytics.schema_changes (target_schema, step, change_kind, table_name, object_name)
+            VALUES (target_schema, next_step, 'schedule_job', 'cron.job', nezuko_analytics.retention_job_name())
+            ON CONFLICT DO NOTHING;
+            next_step := next_step + 1;
+            RETURN NEXT format('scheduled pg_cron job %s: CALL nezuko_analytics.prune() at ''17 3 * * *''',
+                               nezuko_analytics.retention_job_name());
+        END IF;
+    ELSIF registered THEN
+        RAISE NOTICE 'nezuko_analytics: retention is not scheduled: pg_cron is not installed in this database'
+            USING HINT = nezuko_analytics.retention_schedule_hint('17 3 * * *')
+                         || ' Or run CALL nezuko_analytics.prune(); from any scheduler.';
+    END IF;
     RETURN;
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.apply_schema(name) IS
-  'Applies the schema spec to the bot''s tables in target_schema, in one transaction and idempotently: creates the base tables on a fresh database, api_call_log, the spec''s new columns and indexes where missing; never redefines an existing column; returns one line per change.';
+  'Applies the schema spec to the bot''s tables in target_schema, in one transaction and idempotently: creates the base tables on a fresh database, api_call_log, the spec''s new columns and indexes where missing, registers the default retention policies and schedules prune() with pg_cron when it is installed here; never redefines an existing column; returns one line per change.';
 
 CREATE FUNCTION nezuko_analytics.revert_schema()
 RETURNS SETOF text
@@ -192,6 +223,13 @@ BEGIN
         WHEN 'create_table' THEN
             EXECUTE format('DROP TABLE IF EXISTS %I.%I', change.target_schema, change.table_name);
             RETURN NEXT format('dropped table %I.%I', change.target_schema, change.table_name);
+        WHEN 'schedule_job' THEN
+            IF nezuko_analytics.unschedule_retention() THEN
+                RETURN NEXT format('unscheduled pg_cron job %s', change.object_name);
+            END IF;
+        WHEN 'register_policy' THEN
+            DELETE FROM nezuko_analytics.retention_policy WHERE table_name = change.object_name;
+            RETURN NEXT format('removed retention policy: %s', change.object_name);
         WHEN 'create_base_table' THEN
             -- apply_schema() made it on a fresh database; once the bot has
             -- written to it, its rows are the bot's data and it stays.
@@ -220,4 +258,4 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.revert_schema() IS
-  'The spec''s downgrade: drops exactly what apply_schema() added (spec indexes, spec columns, api_call_log when apply_schema() created it, and base tables it created that are still empty), in reverse order; keeps every row of the bot''s original columns.';
+  'The spec''s downgrade: undoes exactly what apply_schema() did (the pg_cron job, retention policies, spec indexes, spec columns, api_call_log when apply_schema() created it, and base tables it created that are still empty), in reverse order; keeps every row of the bot''s original columns.';

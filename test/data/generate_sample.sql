@@ -7,6 +7,7 @@
 --   groups      protected groups               (default 200)
 --   days        days of history before anchor  (default 120)
 --   anchor      end of the data, timestamptz   (default now())
+-- Rows are in time order, as the bot inserts them.
 -- Shape: latencies skewed 20-300 ms with a tail to 10 s and ~3 % NULL;
 -- ~70/25/5 % verified/restricted/error; 40 % cached; groups with skew;
 -- 16 API methods with getChatMember dominant and ~3 % failures.
@@ -53,7 +54,8 @@ SELECT 100000 + (pg_temp.u(g, 3) * 500000)::bigint,
             WHEN pg_temp.u(g, 6) < 0.02 THEN (500 + pg_temp.u(g, 7) * 9500)::int         -- tail to 10 s
             ELSE (20 + power(pg_temp.u(g, 7), 2) * 280)::int END,                    -- skewed 20-300 ms
        pg_temp.u(g, 8) < 0.40,
-       :'anchor'::timestamptz - (:days * 86400 * pg_temp.u(g, 9)) * interval '1 second',
+       -- in time order, as the bot writes them (a few seconds of jitter)
+       :'anchor'::timestamptz - (:days * 86400 * (1 - (g - 0.5) / :vrows) + 5 * pg_temp.u(g, 9)) * interval '1 second',
        CASE WHEN s.status = 'error'
             THEN (ARRAY['TelegramError','BadRequest','ChatNotFound','Forbidden','NetworkError','RetryAfter'])[1 + g % 6] END
 FROM generate_series(1, :vrows) g,
@@ -67,7 +69,7 @@ SELECT m.method,
        NOT f.failed,
        CASE WHEN pg_temp.u(g, 12) < 0.01 THEN NULL ELSE (30 + power(pg_temp.u(g, 13), 2) * 400)::int END,
        CASE WHEN f.failed THEN (ARRAY['BadRequest','Forbidden','RetryAfter','NetworkError'])[1 + g % 4] END,
-       :'anchor'::timestamptz - (:days * 86400 * pg_temp.u(g, 14)) * interval '1 second'
+       :'anchor'::timestamptz - (:days * 86400 * (1 - (g - 0.5) / :arows) + 5 * pg_temp.u(g, 14)) * interval '1 second'
 FROM generate_series(1, :arows) g,
      LATERAL (SELECT pg_temp.u(g, 16) < 0.03 AS failed) f,
      LATERAL (SELECT CASE WHEN pg_temp.u(g, 15) < 0.55 THEN 'getChatMember'

@@ -12,8 +12,8 @@ CREATE EXTENSION nezuko_analytics;
 SELECT plan(1 + 4 + 1 + 13 + 13 + 12 + 1 + 7 + 3 + 7);
 
 CREATE SCHEMA fresh;
-SELECT is((SELECT count(*) FROM nezuko_analytics.apply_schema('fresh'))::int, 17,
-          'apply_schema on a fresh schema reports 17 changes');
+SELECT is((SELECT count(*) FROM nezuko_analytics.apply_schema('fresh'))::int, 20,
+          'apply_schema on a fresh schema reports 20 changes (17 of the schema, 3 retention policies)');
 SELECT has_table('fresh'::name, t, 'fresh.' || t || ' exists')
 FROM unnest('{protected_groups,enforced_channels,group_channel_links,verification_log}'::name[]) t;
 SELECT has_table('fresh'::name, 'api_call_log'::name, 'fresh.api_call_log exists');
@@ -36,9 +36,9 @@ SELECT is((SELECT count(*)::int FROM pg_depend d JOIN pg_class c ON c.oid = d.ob
           'nothing apply_schema made is a member of the extension');
 SELECT tables_are('fresh'::name, '{protected_groups,enforced_channels,group_channel_links,verification_log,api_call_log}'::name[],
                   'fresh holds exactly the bot''s four tables and api_call_log');
-SELECT is((SELECT count(*)::int FROM nezuko_analytics.schema_changes WHERE change_kind <> 'create_base_table'), 13,
+SELECT is((SELECT count(*)::int FROM nezuko_analytics.schema_changes WHERE change_kind IN ('create_table', 'add_column', 'create_index')), 13,
           'every spec change is recorded for revert_schema');
-SELECT is((SELECT count(*)::int FROM nezuko_analytics.revert_schema()), 17, 'revert_schema undoes all 17 changes');
+SELECT is((SELECT count(*)::int FROM nezuko_analytics.revert_schema()), 20, 'revert_schema undoes all 20 changes');
 SELECT hasnt_table('fresh'::name, 'api_call_log'::name, 'after revert_schema api_call_log is gone');
 
 SELECT * FROM finish();

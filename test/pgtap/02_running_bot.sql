@@ -30,8 +30,8 @@ INSERT INTO bot.verification_log (user_id, group_id, status, latency_ms)
 SELECT g, g % 30 + 1, 'verified', g FROM generate_series(1, 1000) g;
 
 CREATE EXTENSION nezuko_analytics;
-SELECT is((SELECT count(*) FROM nezuko_analytics.apply_schema('bot'))::int, 12,
-          'apply_schema on the running bot reports 12 changes (member_count already there)');
+SELECT is((SELECT count(*) FROM nezuko_analytics.apply_schema('bot'))::int, 15,
+          'apply_schema on the running bot reports 15 changes (member_count already there; 3 retention policies)');
 
 SELECT col_type_is('bot'::name, tbl, col, col_type, format('bot.%s.%s is %s', tbl, col, col_type)) FROM expected_columns;
 SELECT CASE WHEN col = 'id' THEN pass('bot.api_call_log.id is a serial (checked in 01)')

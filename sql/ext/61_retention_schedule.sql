@@ -1,0 +1,86 @@
+-- Scheduling prune() with pg_cron.  Nothing here requires pg_cron to be
+-- installed: the cron functions are called through dynamic SQL only when its
+-- schema exists in this database.
+
+CREATE FUNCTION nezuko_analytics.retention_job_name()
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT 'nezuko_analytics_retention'::text $$;
+COMMENT ON FUNCTION nezuko_analytics.retention_job_name() IS 'The name of the pg_cron job that runs prune().';
+
+-- How to schedule from pg_cron's own database when it is not this one.
+CREATE FUNCTION nezuko_analytics.retention_schedule_hint(schedule text)
+RETURNS text LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE
+        WHEN current_setting('shared_preload_libraries') !~ 'pg_cron' THEN
+            'Add pg_cron to shared_preload_libraries and restart; then '
+        ELSE '' END
+        || CASE
+        WHEN coalesce(current_setting('cron.database_name', true), 'postgres') = current_database() THEN
+            format('run CREATE EXTENSION pg_cron; and SELECT nezuko_analytics.schedule_retention(%L);', schedule)
+        ELSE
+            format('in database %s (cron.database_name) run: SELECT cron.schedule_in_database(%L, %L, %L, %L);',
+                   quote_ident(coalesce(current_setting('cron.database_name', true), 'postgres')),
+                   nezuko_analytics.retention_job_name(), schedule, 'CALL nezuko_analytics.prune()', current_database())
+        END
+$$;
+COMMENT ON FUNCTION nezuko_analytics.retention_schedule_hint(text) IS
+  'The steps that schedule prune() when pg_cron is not installed in this database.';
+
+CREATE FUNCTION nezuko_analytics.schedule_retention(schedule text DEFAULT '17 3 * * *')
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    job bigint;
+BEGIN
+    IF schedule IS NULL THEN
+        RAISE EXCEPTION 'schedule_retention: schedule must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF to_regnamespace('cron') IS NULL OR to_regproc('cron.schedule') IS NULL THEN
+        RAISE EXCEPTION 'schedule_retention: pg_cron is not installed in this database'
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = nezuko_analytics.retention_schedule_hint(schedule);
+    END IF;
+    BEGIN
+        -- Scheduling an existing name updates that job (same jobid): calling twice leaves one job.
+        EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO job
+            USING nezuko_analytics.retention_job_name(), schedule, 'CALL nezuko_analytics.prune()';
+    EXCEPTION WHEN OTHERS THEN
+        IF SQLERRM ILIKE '%invalid schedule%' THEN
+            RAISE EXCEPTION 'schedule_retention: % is not a valid cron schedule', quote_literal(schedule)
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Use five cron fields, for example ''17 3 * * *'' (03:17 every day).';
+        END IF;
+        RAISE;
+    END;
+    RETURN job;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.schedule_retention(text) IS
+  'Creates or updates the one pg_cron job nezuko_analytics_retention that runs CALL nezuko_analytics.prune() in this database; returns its jobid. An invalid cron schedule, or pg_cron missing here, is a clear ERROR (the hint says how to schedule from pg_cron''s database).';
+
+CREATE FUNCTION nezuko_analytics.unschedule_retention()
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    job bigint;
+BEGIN
+    IF to_regclass('cron.job') IS NULL THEN
+        RETURN false;
+    END IF;
+    EXECUTE 'SELECT jobid FROM cron.job WHERE jobname = $1 AND username = current_user' INTO job
+        USING nezuko_analytics.retention_job_name();
+    IF job IS NULL THEN
+        RETURN false;
+    END IF;
+    EXECUTE 'SELECT cron.unschedule($1)' USING job;
+    RETURN true;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.unschedule_retention() IS
+  'Removes the pg_cron job nezuko_analytics_retention; false when there was none (or pg_cron is not here).';
