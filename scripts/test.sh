@@ -75,6 +75,8 @@ if pg_server_start "$server_dir" 54329 nz_test; then
     }
     run_suite pgtap pgtap_tests
     run_suite parity bash test/parity/run_parity_tests.sh
+    run_suite concurrency bash test/retention/run_concurrency_test.sh
+    run_suite cron bash test/retention/run_cron_integration.sh
 else
     record server 0 1
 fi

@@ -16,6 +16,7 @@ cat >"$stage/temp.conf" <<CONF
 shared_preload_libraries = 'pg_cron'
 cron.database_name = 'contrib_regression'
 max_worker_processes = 16
+cron.use_background_workers = on
 CONF
 [[ "$(id -u)" == 0 ]] && chown -R "$PG_OS_USER" "$stage"
 

@@ -39,6 +39,7 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 max_worker_processes = 16
+cron.use_background_workers = on
 CONF
     as_pg pg_ctl -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null \
         || { cat "$dir/server.log" >&2; return 1; }

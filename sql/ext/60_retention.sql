@@ -103,7 +103,7 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.set_retention(text, interval) IS
   'Sets how long a managed table keeps its rows; rejects a zero, negative or NULL interval and tables without a policy.';
 
-CREATE FUNCTION nezuko_analytics.prune_preview()
+CREATE FUNCTION nezuko_analytics.prune_preview(as_of timestamptz DEFAULT now())
 RETURNS TABLE (table_name text, cutoff timestamptz, rows_to_delete bigint)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -115,7 +115,7 @@ BEGIN
     FOR p IN SELECT * FROM nezuko_analytics.retention_policy WHERE enabled ORDER BY 1 LOOP
         target := nezuko_analytics.retention_target(p.table_name);
         table_name := p.table_name;
-        cutoff := now() - p.keep;
+        cutoff := coalesce(as_of, now()) - p.keep;
         rows_to_delete := NULL;
         IF target IS NOT NULL THEN
             EXECUTE format('SELECT count(*) FROM %s WHERE %I < $1', target, p.time_column)
@@ -125,15 +125,18 @@ BEGIN
     END LOOP;
 END;
 $$;
-COMMENT ON FUNCTION nezuko_analytics.prune_preview() IS
-  'What prune() would delete now: per enabled policy, the cutoff and the number of rows older than it (NULL when the table does not exist).';
+COMMENT ON FUNCTION nezuko_analytics.prune_preview(timestamptz) IS
+  'What prune() would delete (now, or as of as_of): per enabled policy, the cutoff and the number of rows older than it (NULL when the table does not exist).';
 
 -- No SET clause: a procedure with one cannot COMMIT.  Every name is qualified.
-CREATE PROCEDURE nezuko_analytics.prune(batch_size integer DEFAULT 10000, max_runtime interval DEFAULT '10 minutes')
+CREATE PROCEDURE nezuko_analytics.prune(batch_size integer DEFAULT 10000,
+                                        max_runtime interval DEFAULT '10 minutes',
+                                        as_of timestamptz DEFAULT NULL)
 LANGUAGE plpgsql
 AS $$
 DECLARE
     run_start timestamptz := clock_timestamp();
+    reference_time timestamptz;
     deadline timestamptz;
     p record;
     target regclass;
@@ -153,9 +156,15 @@ BEGIN
         RAISE EXCEPTION 'prune: max_runtime must be a positive interval, not %', coalesce(max_runtime::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF as_of > run_start THEN
+        RAISE EXCEPTION 'prune: as_of is in the future'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('as_of = %s, the run started at %s; a cutoff computed from a future time could delete rows inside the retention window.', as_of, run_start);
+    END IF;
+    reference_time := coalesce(as_of, run_start);
     deadline := run_start + max_runtime;
     FOR p IN SELECT * FROM nezuko_analytics.retention_policy WHERE enabled ORDER BY table_name LOOP
-        run_cutoff := run_start - p.keep;  -- once, at the start of the run
+        run_cutoff := reference_time - p.keep;  -- once, at the start of the run
         INSERT INTO nezuko_analytics.retention_runs (started_at, table_name, cutoff, status)
         VALUES (run_start, p.table_name, run_cutoff, 'running');
         COMMIT;
@@ -206,5 +215,5 @@ BEGIN
     END LOOP;
 END;
 $$;
-COMMENT ON PROCEDURE nezuko_analytics.prune(integer, interval) IS
-  'Deletes rows older than each enabled policy''s keep (cutoff computed once at the start; rows exactly on the cutoff and rows with a NULL time are kept), in batches of batch_size through the time index, COMMITting between batches; stops at max_runtime (status partial; the next run resumes) and logs one retention_runs row per table. Run it with CALL, alone (pg_cron: CALL nezuko_analytics.prune()).';
+COMMENT ON PROCEDURE nezuko_analytics.prune(integer, interval, timestamptz) IS
+  'Deletes rows older than each enabled policy''s keep (cutoff computed once at the start, from as_of when given, which must not be in the future; rows exactly on the cutoff and rows with a NULL time are kept), in batches of batch_size through the time index, COMMITting between batches; stops at max_runtime (status partial; the next run resumes) and logs one retention_runs row per table. Run it with CALL, alone (pg_cron: CALL nezuko_analytics.prune()).';

@@ -39,7 +39,7 @@ BEGIN
     IF schedule IS NULL THEN
         RAISE EXCEPTION 'schedule_retention: schedule must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF to_regnamespace('cron') IS NULL OR to_regproc('cron.schedule') IS NULL THEN
+    IF to_regprocedure('cron.schedule(text, text, text)') IS NULL THEN
         RAISE EXCEPTION 'schedule_retention: pg_cron is not installed in this database'
             USING ERRCODE = 'feature_not_supported',
                   HINT = nezuko_analytics.retention_schedule_hint(schedule);

@@ -130,7 +130,7 @@ bool EncodedDistribution::mean(double* out) const {
 
 // ---------------------------------------------------------------- accumulator
 
-LatencyDistribution::LatencyDistribution(std::pmr::memory_resource* mr) : slots_(mr), sorted_(mr) {}
+LatencyDistribution::LatencyDistribution(std::pmr::memory_resource* mr) : dense_(mr), slots_(mr), sorted_(mr) {}
 
 std::size_t LatencyDistribution::home(int32_t key) const {
     uint32_t h = static_cast<uint32_t>(key) * 2654435769u;
@@ -153,6 +153,18 @@ void LatencyDistribution::grow() {
 }
 
 void LatencyDistribution::add_key(int32_t key, uint64_t n) {
+    if (key >= 0 && key < kDenseLimit) {
+        if (dense_.empty()) dense_.assign(kDenseLimit, 0);
+        uint64_t& c = dense_[static_cast<std::size_t>(key)];
+        if (c == 0) ++dense_used_;
+        add_checked(c, n);
+        add_checked(count_, n);
+        return;
+    }
+    add_sparse(key, n);
+}
+
+void LatencyDistribution::add_sparse(int32_t key, uint64_t n) {
     if ((used_ + 1) * 2 > slots_.size()) grow();
     std::size_t mask = slots_.size() - 1;
     std::size_t i = home(key);
@@ -180,6 +192,8 @@ void LatencyDistribution::add(int32_t value) {
 
 void LatencyDistribution::merge(const LatencyDistribution& other) {
     add_checked(sum_, other.sum_);
+    for (std::size_t k = 0; k < other.dense_.size(); ++k)
+        if (other.dense_[k] != 0) add_key(static_cast<int32_t>(k), other.dense_[k]);
     for (const Slot& s : other.slots_)
         if (s.count != 0) add_key(s.key, s.count);
 }
@@ -191,7 +205,9 @@ void LatencyDistribution::merge(const EncodedDistribution& other) {
 
 std::size_t LatencyDistribution::prepare_encoding() {
     sorted_.clear();
-    sorted_.reserve(used_);
+    sorted_.reserve(used_ + dense_used_);
+    for (std::size_t k = 0; k < dense_.size(); ++k)
+        if (dense_[k] != 0) sorted_.push_back(Slot{static_cast<int32_t>(k), dense_[k]});
     for (const Slot& s : slots_)
         if (s.count != 0) sorted_.push_back(s);
     std::sort(sorted_.begin(), sorted_.end(), [](const Slot& a, const Slot& b) { return a.key < b.key; });

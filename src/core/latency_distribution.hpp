@@ -23,6 +23,7 @@ namespace nz {
 constexpr int kExactBits = 20;                       // |v| < 2^20 is exact
 constexpr int32_t kExactLimit = int32_t{1} << kExactBits;
 constexpr uint8_t kDistributionFormat = 1;           // first byte of the binary form
+constexpr int32_t kDenseLimit = 2048;                // 0 <= v < 2048 counted in a flat array
 
 // The key a value is counted under (the value itself below kExactLimit).
 int32_t quantize_latency(int32_t v);
@@ -71,7 +72,7 @@ public:
 
     uint64_t count() const { return count_; }
     int64_t sum() const { return sum_; }
-    std::size_t distinct() const { return used_; }
+    std::size_t distinct() const { return used_ + dense_used_; }
 
     // Sorts the keys and returns the size of the binary form; then
     // encode_to() writes exactly that many bytes.
@@ -84,9 +85,14 @@ private:
         uint64_t count;  // 0 = empty slot
     };
     void add_key(int32_t key, uint64_t n);
+    void add_sparse(int32_t key, uint64_t n);
     void grow();
     std::size_t home(int32_t key) const;
 
+    // Most latencies are small: a flat array for [0, kDenseLimit), allocated
+    // on first use, and the hash table for every other key.
+    std::pmr::vector<uint64_t> dense_;
+    std::size_t dense_used_ = 0;
     std::pmr::vector<Slot> slots_;
     std::pmr::vector<Slot> sorted_;
     std::size_t used_ = 0;

@@ -95,4 +95,29 @@ fi
 check_match "read-only file: non-zero exit with sqlite3's message" "^1:.*readonly database" "$rc:$out"
 check_eq "read-only file: left unchanged" "$ro_before" "$(md5sum < "$work/readonly.db")"
 
+# 6. prune.sql: the 90-day clean-up, on rows either side of the cutoff.
+prune="$here/sql/sqlite/prune.sql"
+apply "$work/prune.db" >/dev/null
+sqlite3 -bail "$work/prune.db" <<'SQL'
+INSERT INTO api_call_log (method, "timestamp") VALUES
+    ('old', datetime('now', '-91 days')),
+    ('old_microseconds', strftime('%Y-%m-%d %H:%M:%f', 'now', '-100 days')),
+    ('old_iso_offset', strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-95 days')),
+    ('recent', datetime('now', '-89 days')),
+    ('recent_iso', strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-1 days')),
+    ('no_time', NULL);
+INSERT INTO verification_log (user_id, group_id, status, "timestamp") VALUES
+    (1, 1, 'verified', datetime('now', '-120 days')),
+    (2, 1, 'verified', datetime('now', '-30 days'));
+SQL
+out="$(sqlite3 -bail "$work/prune.db" < "$prune" 2>&1)"; rc=$?
+check_eq "prune.sql exits 0 and reports what it deleted" \
+    "0:api_call_log: 3 rows older than 90 days deleted|verification_log: 1 rows older than 90 days deleted" "$rc:$(tr '\n' '|' <<<"$out" | sed 's/|$//')"
+check_eq "prune.sql keeps recent rows and rows without a timestamp" "new:no_time,recent,recent_iso|verified:1" \
+    "$(sqlite3 "$work/prune.db" "SELECT 'new:' || group_concat(method, ',') FROM (SELECT method FROM api_call_log ORDER BY method)")|$(sqlite3 "$work/prune.db" "SELECT 'verified:' || count(*) FROM verification_log")"
+out="$(sqlite3 -bail "$work/prune.db" < "$prune" 2>&1)"; rc=$?
+check_eq "prune.sql run again deletes nothing" "0:api_call_log: 0 rows older than 90 days deleted|verification_log: 0 rows older than 90 days deleted" "$rc:$(tr '\n' '|' <<<"$out" | sed 's/|$//')"
+out="$(sqlite3 -bail "$work/notes.txt" < "$prune" 2>&1)"; rc=$?
+check_match "prune.sql on a non-SQLite file fails with sqlite3's message" "^1:.*file is not a database" "$rc:$out"
+
 checks_summary sqlite
