@@ -71,7 +71,7 @@ INSERT INTO calls VALUES
   ('method_distribution', 'SELECT * FROM nezuko_analytics.method_distribution(''2026-11-10'', ''2026-11-11'')');
 CREATE TEMP TABLE observed(fn text, rel text, seq_scans bigint, index_scans bigint);
 SELECT q FROM calls, LATERAL (VALUES
-    (0, 'SELECT pg_stat_force_next_flush() IS NULL AS flushed'),  -- 15 keeps unflushed counts in the xact view
+    (0, 'SELECT pg_stat_force_next_flush() IS NOT NULL AS flush_requested'),  -- 15 keeps unflushed counts in the xact view
     (1, 'BEGIN'),
     (2, format('DO $$BEGIN PERFORM * FROM (%s) c; END$$', call)),
     (3, format($i$INSERT INTO observed SELECT %L, relname, seq_scan, idx_scan FROM pg_stat_xact_user_tables
@@ -82,7 +82,7 @@ SELECT fn, rel, seq_scans, index_scans > 0 AS read_through_index
 FROM observed WHERE seq_scans > 0 OR index_scans > 0 ORDER BY fn, rel;
 -- And a 90-day window is a sequential (parallel) scan, as it should be.
 SET max_parallel_workers_per_gather = 0;
-SELECT pg_stat_force_next_flush() IS NULL AS flushed;
+SELECT pg_stat_force_next_flush() IS NOT NULL AS flush_requested;
 BEGIN;
 SELECT count(*) AS buckets FROM nezuko_analytics.latency_histogram('2026-08-22', '2026-11-20');
 SELECT relname, seq_scan > 0 AS sequential_scan FROM pg_stat_xact_user_tables WHERE schemaname = 'plans' AND relname = 'verification_log';

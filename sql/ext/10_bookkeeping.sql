@@ -15,7 +15,7 @@ CREATE TABLE nezuko_analytics.schema_changes (
     step          integer NOT NULL,
     change_kind   text NOT NULL
                   CHECK (change_kind IN ('create_base_table', 'create_table', 'add_column', 'create_index',
-                                         'register_policy', 'schedule_job')),
+                                         'register_policy', 'schedule_job', 'grant_access')),
     table_name    name NOT NULL,
     object_name   name NOT NULL,
     applied_at    timestamptz NOT NULL DEFAULT now(),

@@ -190,11 +190,20 @@ BEGIN
             USING HINT = nezuko_analytics.retention_schedule_hint('17 3 * * *')
                          || ' Or run CALL nezuko_analytics.prune(); from any scheduler.';
     END IF;
+
+    -- 7. The dashboard's functions for Supabase's API roles, where they exist.
+    FOR policy IN SELECT * FROM nezuko_analytics.grant_dashboard_access() LOOP
+        INSERT INTO nezuko_analytics.schema_changes (target_schema, step, change_kind, table_name, object_name)
+        VALUES (target_schema, next_step, 'grant_access', 'nezuko_analytics', policy.role_name)
+        ON CONFLICT DO NOTHING;
+        next_step := next_step + 1;
+        RETURN NEXT policy.description;
+    END LOOP;
     RETURN;
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.apply_schema(name) IS
-  'Applies the schema spec to the bot''s tables in target_schema, in one transaction and idempotently: creates the base tables on a fresh database, api_call_log, the spec''s new columns and indexes where missing, registers the default retention policies and schedules prune() with pg_cron when it is installed here; never redefines an existing column; returns one line per change.';
+  'Applies the schema spec to the bot''s tables in target_schema, in one transaction and idempotently: creates the base tables on a fresh database, api_call_log, the spec''s new columns and indexes where missing, registers the default retention policies, schedules prune() with pg_cron when it is installed here, grants the dashboard functions to Supabase''s API roles where they exist; never redefines an existing column; returns one line per change.';
 
 CREATE FUNCTION nezuko_analytics.revert_schema()
 RETURNS SETOF text
@@ -227,6 +236,9 @@ BEGIN
             IF nezuko_analytics.unschedule_retention() THEN
                 RETURN NEXT format('unscheduled pg_cron job %s', change.object_name);
             END IF;
+        WHEN 'grant_access' THEN
+            PERFORM nezuko_analytics.revoke_dashboard_access(change.object_name);
+            RETURN NEXT format('revoked the dashboard functions from %I', change.object_name);
         WHEN 'register_policy' THEN
             DELETE FROM nezuko_analytics.retention_policy WHERE table_name = change.object_name;
             RETURN NEXT format('removed retention policy: %s', change.object_name);

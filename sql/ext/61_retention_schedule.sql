@@ -4,6 +4,7 @@
 
 CREATE FUNCTION nezuko_analytics.retention_job_name()
 RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$ SELECT 'nezuko_analytics_retention'::text $$;
 COMMENT ON FUNCTION nezuko_analytics.retention_job_name() IS 'The name of the pg_cron job that runs prune().';
 

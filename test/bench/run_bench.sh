@@ -20,6 +20,10 @@ dir="$(pg_make_dir)"
 trap 'pg_server_stop "$dir"; rm -rf "$dir"' EXIT
 pg_server_start "$dir" 54331 nz_bench
 cat >>"$dir/data/postgresql.conf" <<CONF
+# production durability (the test servers turn these off for speed)
+fsync = on
+synchronous_commit = on
+full_page_writes = on
 shared_buffers = 4GB
 max_parallel_workers_per_gather = 2
 jit = off

@@ -19,6 +19,10 @@ dir="$(pg_make_dir)"
 trap 'pg_server_stop "$dir"; rm -rf "$dir"' EXIT
 pg_server_start "$dir" 54332 postgres
 cat >>"$dir/data/postgresql.conf" <<CONF
+# production durability (the test servers turn these off for speed)
+fsync = on
+synchronous_commit = on
+full_page_writes = on
 shared_buffers = 4GB
 max_wal_size = 8GB
 jit = off
@@ -57,7 +61,8 @@ measure() {
     t1="$(date +%s.%N)"
     lsn1="$(q -d "$db" -c "SELECT pg_current_wal_lsn()")"
     sleep 1
-    pkill -INT -f "pgbench -n -c 2 -j 2 -R $rate" || true
+    # SIGTERM: a background job of a non-interactive shell ignores SIGINT
+    pkill -TERM -f "pgbench -n -c 2 -j 2 -R $rate" || true
     wait $bench || true
     # pgbench -l: client tx latency_us script epoch_s epoch_us (completion time)
     local stats

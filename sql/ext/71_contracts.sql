@@ -1,0 +1,358 @@
+-- The dashboard's data contracts (../shared/spec/dashboard-contracts.md) as
+-- drop-in nezuko_analytics.get_* functions: same names, arguments, defaults,
+-- keys, rounding and ordering, returning json; each reads each table once.
+-- As the originals do, a period window is "timestamp >= now() - period" (no
+-- upper bound) and hours and days are in the session's TimeZone.
+
+CREATE FUNCTION nezuko_analytics.period_interval(p_period text, default_period text)
+RETURNS interval LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE coalesce(CASE WHEN p_period IN ('24h', '7d', '30d', '90d') THEN p_period END, default_period)
+               WHEN '24h' THEN interval '24 hours' WHEN '7d' THEN interval '7 days'
+               WHEN '30d' THEN interval '30 days' WHEN '90d' THEN interval '90 days' END
+$$;
+COMMENT ON FUNCTION nezuko_analytics.period_interval(text, text) IS
+  'The interval of a contract period (''24h'', ''7d'', ''30d'', ''90d''); an unknown or NULL period falls back to default_period.';
+
+CREATE FUNCTION nezuko_analytics.period_name(p_period text, default_period text)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT CASE WHEN p_period IN ('24h', '7d', '30d', '90d') THEN p_period ELSE default_period END $$;
+COMMENT ON FUNCTION nezuko_analytics.period_name(text, text) IS 'The period a contract reports: p_period when known, else default_period.';
+
+CREATE FUNCTION nezuko_analytics.get_dashboard_stats()
+RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bot name := nezuko_analytics.bot_schema();
+    result json;
+BEGIN
+    EXECUTE format($q$
+        SELECT json_build_object(
+            'total_groups', (SELECT count(*) FROM %1$I.protected_groups WHERE enabled),
+            'total_channels', (SELECT count(*) FROM %1$I.enforced_channels),
+            'verifications_today', c.today, 'verifications_week', c.week,
+            'success_rate', nezuko_analytics.percent(c.ok, c.week),
+            'cache_hit_rate', nezuko_analytics.percent(c.hits, c.week))
+        FROM (SELECT count(*) FILTER (WHERE "timestamp" >= current_date) AS today, count(*) AS week,
+                     count(*) FILTER (WHERE status = 'verified') AS ok, count(*) FILTER (WHERE cached) AS hits
+              FROM %1$I.verification_log WHERE "timestamp" >= now() - interval '7 days') c$q$, bot) INTO result;
+    RETURN result;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.get_dashboard_stats() IS
+  'Contract get_dashboard_stats: {total_groups (enabled), total_channels, verifications_today (since current_date), verifications_week, success_rate, cache_hit_rate} over 7 days; one scan of verification_log.';
+
+CREATE FUNCTION nezuko_analytics.get_verification_distribution()
+RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE result json;
+BEGIN
+    EXECUTE format($q$
+        SELECT json_build_object('verified', count(*) FILTER (WHERE status = 'verified'),
+                                 'restricted', count(*) FILTER (WHERE status = 'restricted'),
+                                 'error', count(*) FILTER (WHERE status = 'error'), 'total', count(*))
+        FROM %I.verification_log WHERE "timestamp" >= now() - interval '7 days'$q$, nezuko_analytics.bot_schema())
+        INTO result;
+    RETURN result;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.get_verification_distribution() IS
+  'Contract get_verification_distribution: {verified, restricted, error, total} over 7 days; one scan.';
+
+CREATE FUNCTION nezuko_analytics.get_cache_breakdown()
+RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT json_build_object('cached', c.cached, 'api', c.api, 'total', c.total, 'hit_rate', c.hit_rate)
+    FROM nezuko_analytics.cache_breakdown(now() - interval '7 days', 'infinity') c
+$$;
+COMMENT ON FUNCTION nezuko_analytics.get_cache_breakdown() IS
+  'Contract get_cache_breakdown: {cached, api (= total - cached), total, hit_rate} over 7 days; one scan.';
+
+CREATE FUNCTION nezuko_analytics.get_api_calls_distribution()
+RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(json_agg(json_build_object('method', m.method, 'count', m.calls, 'percentage', m.percentage)
+                             ORDER BY m.calls DESC, m.method), '[]'::json)
+    FROM nezuko_analytics.method_distribution(now() - interval '7 days', 'infinity') m
+$$;
+COMMENT ON FUNCTION nezuko_analytics.get_api_calls_distribution() IS
+  'Contract get_api_calls_distribution: [{method, count, percentage}] from api_call_log over 7 days, by count descending (then method); [] when empty.';
+
+CREATE FUNCTION nezuko_analytics.get_hourly_activity()
+RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT json_agg(json_build_object('hour', h.hour, 'label', h.label, 'verifications', h.verifications,
+                                      'restrictions', h.restrictions) ORDER BY h.hour)
+    FROM nezuko_analytics.hourly_activity(now() - interval '7 days', 'infinity', current_setting('TimeZone')) h
+$$;
+COMMENT ON FUNCTION nezuko_analytics.get_hourly_activity() IS
+  'Contract get_hourly_activity: [{hour 0-23, label ''HH:00'', verifications, restrictions}] by hour of day (session TimeZone) over 7 days, all 24 hours, ordered by hour.';
+
+CREATE FUNCTION nezuko_analytics.get_latency_distribution(p_period text DEFAULT '7d')
+RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT json_agg(json_build_object('bucket', h.bucket, 'count', h.count, 'percentage', h.percentage) ORDER BY h.lower_ms)
+    FROM nezuko_analytics.latency_histogram(now() - nezuko_analytics.period_interval(p_period, '7d'), 'infinity') h
+$$;
+COMMENT ON FUNCTION nezuko_analytics.get_latency_distribution(text) IS
+  'Contract get_latency_distribution: [{bucket, count, percentage}] for ''<50ms'' .. ''>500ms'' over p_period (unknown: 7d), percentage of rows with a latency.';
+
+CREATE FUNCTION nezuko_analytics.get_latency_distribution(since timestamptz, until timestamptz)
+RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT json_agg(json_build_object('bucket', h.bucket, 'count', h.count, 'percentage', h.percentage) ORDER BY h.lower_ms)
+    FROM nezuko_analytics.latency_histogram(since, until) h
+$$;
+COMMENT ON FUNCTION nezuko_analytics.get_latency_distribution(timestamptz, timestamptz) IS
+  'get_latency_distribution over the window [since, until); a NULL or inverted window is an ERROR.';
+
+CREATE FUNCTION nezuko_analytics.get_top_groups(p_limit integer DEFAULT 10)
+RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(json_agg(json_build_object('group_id', t.group_id, 'title', t.title,
+                                               'verifications', t.verifications, 'success_rate', t.success_rate)
+                             ORDER BY t.verifications DESC, t.group_id), '[]'::json)
+    FROM nezuko_analytics.top_groups(now() - interval '7 days', 'infinity', greatest(coalesce(p_limit, 10), 1)) t
+$$;
+COMMENT ON FUNCTION nezuko_analytics.get_top_groups(integer) IS
+  'Contract get_top_groups: [{group_id, title (else ''Group <id>''), verifications, success_rate}] over 7 days, most verifications first (ties by group_id); a limit below 1 means 1, NULL means 10.';
+
+-- The trends: one scan, grouped by day in the session TimeZone.
+CREATE FUNCTION nezuko_analytics.latency_trend(since timestamptz, until timestamptz, period text)
+RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE result json;
+BEGIN
+    PERFORM nezuko_analytics.check_window(since, until);
+    EXECUTE format($q$
+        WITH days AS (
+            SELECT to_char(date_trunc('day', "timestamp"), 'YYYY-MM-DD') AS day,
+                   round(avg(latency_ms), 0) AS avg_latency,
+                   round(nezuko_analytics.percentile(nezuko_analytics.latency_dist(latency_ms), 0.95)::numeric, 0) AS p95,
+                   sum(latency_ms) FILTER (WHERE "timestamp" >= now() - interval '1 day') AS recent_sum,
+                   count(*) FILTER (WHERE "timestamp" >= now() - interval '1 day') AS recent_n
+            FROM %I.verification_log
+            WHERE "timestamp" >= $1 AND "timestamp" < $2 AND latency_ms IS NOT NULL
+            GROUP BY 1)
+        SELECT json_build_object(
+            'period', $3,
+            'series', coalesce(json_agg(json_build_object('date', day, 'avg_latency', avg_latency, 'p95_latency', p95)
+                                        ORDER BY day), '[]'::json),
+            'current_avg', coalesce(round(sum(recent_sum) / nullif(sum(recent_n), 0), 0), 0))
+        FROM days$q$, nezuko_analytics.bot_schema()) INTO result USING since, until, period;
+    RETURN result;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.latency_trend(timestamptz, timestamptz, text) IS
+  'The body of get_latency_trend over [since, until): one scan grouped by day.';
+
+CREATE FUNCTION nezuko_analytics.get_latency_trend(p_period text DEFAULT '30d')
+RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT nezuko_analytics.latency_trend(now() - nezuko_analytics.period_interval(p_period, '30d'), 'infinity',
+                                            nezuko_analytics.period_name(p_period, '30d')) $$;
+COMMENT ON FUNCTION nezuko_analytics.get_latency_trend(text) IS
+  'Contract get_latency_trend: {period, series: [{date ''YYYY-MM-DD'', avg_latency, p95_latency (percentile_cont(0.95) rounded to 0)}] per day with latencies, current_avg (average of the last 24 hours, 0 when none)} over p_period (unknown: 30d).';
+
+CREATE FUNCTION nezuko_analytics.get_latency_trend(since timestamptz, until timestamptz)
+RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT nezuko_analytics.latency_trend(since, until, NULL) $$;
+COMMENT ON FUNCTION nezuko_analytics.get_latency_trend(timestamptz, timestamptz) IS
+  'get_latency_trend over [since, until) (period null); a NULL or inverted window is an ERROR.';
+
+CREATE FUNCTION nezuko_analytics.cache_hit_rate_trend(since timestamptz, until timestamptz, period text)
+RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE result json;
+BEGIN
+    PERFORM nezuko_analytics.check_window(since, until);
+    EXECUTE format($q$
+        WITH days AS (
+            SELECT to_char(date_trunc('day', "timestamp"), 'YYYY-MM-DD') AS day,
+                   nezuko_analytics.percent(count(*) FILTER (WHERE cached), count(*)) AS value,
+                   count(*) AS total_count,
+                   count(*) FILTER (WHERE cached AND "timestamp" >= now() - interval '1 day') AS recent_hits,
+                   count(*) FILTER (WHERE "timestamp" >= now() - interval '1 day') AS recent_n
+            FROM %I.verification_log WHERE "timestamp" >= $1 AND "timestamp" < $2
+            GROUP BY 1)
+        SELECT json_build_object(
+            'period', $3,
+            'series', coalesce(json_agg(json_build_object('date', day, 'value', value, 'total_count', total_count)
+                                        ORDER BY day), '[]'::json),
+            'current_rate', nezuko_analytics.percent(sum(recent_hits), sum(recent_n)),
+            'average_rate', coalesce(round(avg(value), 1), 0))
+        FROM days$q$, nezuko_analytics.bot_schema()) INTO result USING since, until, period;
+    RETURN result;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.cache_hit_rate_trend(timestamptz, timestamptz, text) IS
+  'The body of get_cache_hit_rate_trend over [since, until): one scan grouped by day.';
+
+CREATE FUNCTION nezuko_analytics.get_cache_hit_rate_trend(p_period text DEFAULT '30d')
+RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT nezuko_analytics.cache_hit_rate_trend(now() - nezuko_analytics.period_interval(p_period, '30d'), 'infinity',
+                                                   nezuko_analytics.period_name(p_period, '30d')) $$;
+COMMENT ON FUNCTION nezuko_analytics.get_cache_hit_rate_trend(text) IS
+  'Contract get_cache_hit_rate_trend: {period, series: [{date, value (daily hit rate), total_count}], current_rate (last 24 hours), average_rate (mean of the daily rates, 1 decimal)} over p_period (unknown: 30d).';
+
+CREATE FUNCTION nezuko_analytics.get_cache_hit_rate_trend(since timestamptz, until timestamptz)
+RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT nezuko_analytics.cache_hit_rate_trend(since, until, NULL) $$;
+COMMENT ON FUNCTION nezuko_analytics.get_cache_hit_rate_trend(timestamptz, timestamptz) IS
+  'get_cache_hit_rate_trend over [since, until) (period null); a NULL or inverted window is an ERROR.';
+
+CREATE FUNCTION nezuko_analytics.verification_trends(since timestamptz, until timestamptz, period text, granularity text)
+RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE result json;
+BEGIN
+    PERFORM nezuko_analytics.check_window(since, until);
+    IF granularity IS NULL OR granularity NOT IN ('hour', 'day', 'week') THEN
+        RAISE EXCEPTION 'granularity must be ''hour'', ''day'' or ''week'', not %', coalesce(quote_literal(granularity), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    EXECUTE format($q$
+        WITH buckets AS (
+            SELECT date_trunc($4, "timestamp") AS bucket, count(*) AS total,
+                   count(*) FILTER (WHERE status = 'verified') AS successful
+            FROM %I.verification_log WHERE "timestamp" >= $1 AND "timestamp" < $2
+            GROUP BY 1)
+        SELECT json_build_object(
+            'period', $3,
+            'series', coalesce(json_agg(json_build_object('timestamp', bucket::text, 'total', total,
+                                                          'successful', successful, 'failed', total - successful)
+                                        ORDER BY bucket), '[]'::json),
+            'summary', json_build_object('total_verifications', coalesce(sum(total), 0),
+                                         'success_rate', nezuko_analytics.percent(sum(successful), sum(total))))
+        FROM buckets$q$, nezuko_analytics.bot_schema()) INTO result USING since, until, period, granularity;
+    RETURN result;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.verification_trends(timestamptz, timestamptz, text, text) IS
+  'The body of get_verification_trends over [since, until): one scan grouped by hour, day or week.';
+
+CREATE FUNCTION nezuko_analytics.get_verification_trends(p_period text DEFAULT '7d', p_granularity text DEFAULT 'day')
+RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT nezuko_analytics.verification_trends(now() - nezuko_analytics.period_interval(p_period, '7d'), 'infinity',
+                                                  nezuko_analytics.period_name(p_period, '7d'),
+                                                  CASE WHEN p_granularity IN ('hour', 'day', 'week') THEN p_granularity ELSE 'day' END) $$;
+COMMENT ON FUNCTION nezuko_analytics.get_verification_trends(text, text) IS
+  'Contract get_verification_trends: {period, series: [{timestamp (bucket start as text), total, successful (verified), failed (the rest)}], summary: {total_verifications, success_rate}} over p_period (unknown: 7d) by p_granularity hour, day or week (unknown: day).';
+
+CREATE FUNCTION nezuko_analytics.get_verification_trends(since timestamptz, until timestamptz, granularity text DEFAULT 'day')
+RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT nezuko_analytics.verification_trends(since, until, NULL, granularity) $$;
+COMMENT ON FUNCTION nezuko_analytics.get_verification_trends(timestamptz, timestamptz, text) IS
+  'get_verification_trends over [since, until); a NULL or inverted window, or a granularity other than hour, day or week, is an ERROR.';
+
+CREATE FUNCTION nezuko_analytics.get_members_chart_data()
+RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE result json;
+BEGIN
+    EXECUTE format($q$
+        SELECT json_build_object(
+            'channels', (SELECT coalesce(json_agg(json_build_object('name', name, 'members', members) ORDER BY members DESC, id), '[]'::json)
+                         FROM (SELECT channel_id AS id, coalesce(title, 'Channel ' || channel_id) AS name,
+                                      coalesce(subscriber_count, 0) AS members
+                               FROM %1$I.enforced_channels ORDER BY coalesce(subscriber_count, 0) DESC, channel_id LIMIT 10) c),
+            'groups', (SELECT coalesce(json_agg(json_build_object('name', name, 'members', members) ORDER BY members DESC, id), '[]'::json)
+                       FROM (SELECT group_id AS id, coalesce(title, 'Group ' || group_id) AS name,
+                                    coalesce(member_count, 0) AS members
+                             FROM %1$I.protected_groups ORDER BY coalesce(member_count, 0) DESC, group_id LIMIT 10) g))$q$,
+        nezuko_analytics.bot_schema()) INTO result;
+    RETURN result;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.get_members_chart_data() IS
+  'Contract get_members_chart_data: {channels: [{name (title, else ''Channel <id>''), members}] top 10 enforced_channels by subscriber_count, groups: [{name, members}] top 10 protected_groups by member_count} (ties by id, NULL counts as 0).';
+
+CREATE FUNCTION nezuko_analytics.analytics_overview(since timestamptz, until timestamptz)
+RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE result json;
+BEGIN
+    EXECUTE format($q$
+        SELECT json_build_object(
+            'total_verifications', v.n,
+            'total_groups', (SELECT count(*) FROM %1$I.protected_groups),
+            'total_channels', (SELECT count(*) FROM %1$I.enforced_channels),
+            'success_rate', nezuko_analytics.percent(v.ok, v.n),
+            'avg_latency_ms', coalesce(v.avg_latency, 0),
+            'cache_hit_rate', nezuko_analytics.percent(v.hits, v.n))
+        FROM (SELECT count(*) AS n, count(*) FILTER (WHERE status = 'verified') AS ok,
+                     count(*) FILTER (WHERE cached) AS hits, round(avg(latency_ms), 0) AS avg_latency
+              FROM %1$I.verification_log
+              WHERE ($1 IS NULL OR "timestamp" >= $1) AND ($2 IS NULL OR "timestamp" < $2)) v$q$,
+        nezuko_analytics.bot_schema()) INTO result USING since, until;
+    RETURN result;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.analytics_overview(timestamptz, timestamptz) IS
+  'The body of get_analytics_overview; NULL bounds mean all time.';
+
+CREATE FUNCTION nezuko_analytics.get_analytics_overview(p_period text DEFAULT NULL)
+RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT nezuko_analytics.analytics_overview(now() - nezuko_analytics.period_interval(p_period, NULL), NULL) $$;
+COMMENT ON FUNCTION nezuko_analytics.get_analytics_overview(text) IS
+  'Contract get_analytics_overview: {total_verifications, total_groups, total_channels, success_rate, avg_latency_ms, cache_hit_rate} over p_period; NULL or unknown period = all time.';
+
+CREATE FUNCTION nezuko_analytics.get_analytics_overview(since timestamptz, until timestamptz)
+RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM nezuko_analytics.check_window(since, until);
+    RETURN nezuko_analytics.analytics_overview(since, until);
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.get_analytics_overview(timestamptz, timestamptz) IS
+  'get_analytics_overview over [since, until); a NULL or inverted window is an ERROR.';
+
+CREATE FUNCTION nezuko_analytics.get_groups_status()
+RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE result json;
+BEGIN
+    EXECUTE format($q$SELECT json_build_object('active', count(*) FILTER (WHERE enabled),
+                                               'inactive', count(*) FILTER (WHERE NOT enabled), 'total', count(*))
+                      FROM %I.protected_groups$q$, nezuko_analytics.bot_schema()) INTO result;
+    RETURN result;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.get_groups_status() IS
+  'Contract get_groups_status: {active, inactive, total} from protected_groups.enabled.';
+
+CREATE FUNCTION nezuko_analytics.get_bot_health()
+RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT json_build_object('api_success_rate', h.api_success_rate, 'cache_efficiency', h.cache_efficiency,
+                             'success_rate', h.success_rate, 'avg_latency_ms', h.avg_latency_ms,
+                             'error_rate', h.error_rate, 'overall_score', h.overall_score)
+    FROM nezuko_analytics.bot_health(now() - interval '7 days', 'infinity') h
+$$;
+COMMENT ON FUNCTION nezuko_analytics.get_bot_health() IS
+  'Contract get_bot_health: {api_success_rate, cache_efficiency, success_rate, avg_latency_ms, error_rate, overall_score} over 7 days (weights in README); one scan of each table.';

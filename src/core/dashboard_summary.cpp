@@ -1,0 +1,362 @@
+#include "dashboard_summary.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "byte_buffer.hpp"
+#include "json_writer.hpp"
+#include "latency_buckets.hpp"
+#include "pure_cpp_only.hpp"
+
+namespace nz {
+
+namespace {
+
+const int32_t kDefaultEdges[] = {50, 100, 200, 500};
+
+int64_t floor_div(int64_t a, int64_t b) {
+    int64_t q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+    return q;
+}
+
+void write_dist(ByteWriter& w, LatencyDistribution& d) {
+    std::pmr::vector<uint8_t> buf(d.prepare_encoding(), w.bytes().get_allocator());
+    d.encode_to(buf.data());
+    w.raw(buf.data(), buf.size());
+}
+
+void read_dist(StateReader& r, LatencyDistribution& into) {
+    std::size_t len = 0;
+    const uint8_t* p = r.raw("latency distribution", &len);
+    into.merge(EncodedDistribution(p, len));
+}
+
+// Percentile of an accumulator (encodes it to reuse the exact arithmetic).
+void percentile_json(JsonWriter& j, LatencyDistribution& d, double p, std::pmr::memory_resource* mr) {
+    if (d.count() == 0) {
+        j.null();
+        return;
+    }
+    std::pmr::vector<uint8_t> buf(d.prepare_encoding(), mr);
+    d.encode_to(buf.data());
+    double v = 0;
+    EncodedDistribution(buf.data(), buf.size()).percentile(p, &v);
+    j.number(v);
+}
+
+[[noreturn]] void bad_state(const char* why) {
+    throw CoreError(ErrorKind::corrupt_value, std::string("invalid dashboard aggregate state: ") + why);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- time zones
+
+void TimeZoneSegments::assign(const int64_t* pairs, std::size_t n_values) {
+    if (n_values == 0 || n_values % 2 != 0)
+        throw CoreError(ErrorKind::invalid_argument, "time zone offsets must be pairs of (start, offset)");
+    starts_.clear();
+    offsets_.clear();
+    for (std::size_t i = 0; i < n_values; i += 2) {
+        if (i > 0 && pairs[i] <= starts_.back())
+            throw CoreError(ErrorKind::invalid_argument, "time zone offset segments must be in increasing order");
+        starts_.push_back(pairs[i]);
+        offsets_.push_back(pairs[i + 1]);
+    }
+    last_ = 0;
+}
+
+int64_t TimeZoneSegments::to_local(int64_t utc) const {
+    if (starts_.empty()) return utc;
+    // Rows arrive roughly in time order: try the segment used last first.
+    std::size_t i = last_;
+    bool fits = (i == 0 || utc >= starts_[i]) && (i + 1 == starts_.size() || utc < starts_[i + 1]);
+    if (!fits) {
+        auto it = std::upper_bound(starts_.begin(), starts_.end(), utc);
+        i = it == starts_.begin() ? 0 : static_cast<std::size_t>(it - starts_.begin()) - 1;
+        last_ = i;
+    }
+    return utc + offsets_[i];
+}
+
+// ---------------------------------------------------------------- verification_log
+
+VerificationSummary::VerificationSummary(std::pmr::memory_resource* mr)
+    : mr_(mr), tz_(mr), latency_(mr), groups_(mr), days_(mr) {}
+
+VerificationSummary::Day& VerificationSummary::day(int64_t local_day) {
+    if (last_day_ != nullptr && last_day_key_ == local_day) return *last_day_;
+    auto it = days_.find(local_day);
+    if (it == days_.end()) it = days_.emplace(std::piecewise_construct, std::forward_as_tuple(local_day),
+                                              std::forward_as_tuple(mr_)).first;
+    last_day_key_ = local_day;
+    last_day_ = &it->second;
+    return it->second;
+}
+
+void VerificationSummary::add(int64_t utc_micros, VerificationStatus status, bool has_latency, int32_t latency_ms,
+                              bool cached, int64_t group_id) {
+    ++total_;
+    int st = static_cast<int>(status);
+    ++by_status_[st];
+    if (cached) ++cached_;
+    int64_t local = tz_.to_local(utc_micros);
+    int64_t local_day = floor_div(local, kMicrosPerDay);
+    int hour = static_cast<int>((local - local_day * kMicrosPerDay) / kMicrosPerHour);
+    if (status != VerificationStatus::other) ++hours_[hour][st];
+    Day& d = day(local_day);
+    ++d.count;
+    if (status == VerificationStatus::verified) ++d.verified;
+    if (cached) ++d.cached;
+    if (has_latency) {
+        if (latency_ms < 0)
+            throw CoreError(ErrorKind::invalid_argument,
+                            "latency must not be negative, got " + std::to_string(latency_ms) + " ms");
+        ++buckets_[bucket_index(kDefaultEdges, 4, latency_ms)];
+        latency_.add(latency_ms);
+        d.latency.add(latency_ms);
+    }
+    GroupCounts& g = groups_[group_id];
+    ++g.count;
+    if (status == VerificationStatus::verified) ++g.verified;
+}
+
+void VerificationSummary::merge(const VerificationSummary& o) {
+    set_top_groups(o.top_groups_);
+    total_ += o.total_;
+    for (int i = 0; i < 4; ++i) by_status_[i] += o.by_status_[i];
+    cached_ += o.cached_;
+    for (int i = 0; i < 5; ++i) buckets_[i] += o.buckets_[i];
+    for (int h = 0; h < 24; ++h)
+        for (int k = 0; k < kCountedStatuses; ++k) hours_[h][k] += o.hours_[h][k];
+    latency_.merge(o.latency_);
+    for (const auto& [id, g] : o.groups_) {
+        GroupCounts& mine = groups_[id];
+        mine.count += g.count;
+        mine.verified += g.verified;
+    }
+    for (const auto& [key, od] : o.days_) {
+        Day& d = day(key);
+        d.count += od.count;
+        d.verified += od.verified;
+        d.cached += od.cached;
+        d.latency.merge(od.latency);
+    }
+}
+
+std::pmr::vector<uint8_t> VerificationSummary::encode() const {
+    ByteWriter w(mr_);
+    w.u(top_groups_);
+    w.u(total_);
+    for (uint64_t v : by_status_) w.u(v);
+    w.u(cached_);
+    for (uint64_t v : buckets_) w.u(v);
+    for (const auto& h : hours_)
+        for (uint64_t v : h) w.u(v);
+    write_dist(w, const_cast<LatencyDistribution&>(latency_));
+    w.u(groups_.size());
+    for (const auto& [id, g] : groups_) {
+        w.s(id);
+        w.u(g.count);
+        w.u(g.verified);
+    }
+    w.u(days_.size());
+    for (const auto& [key, d] : days_) {
+        w.s(key);
+        w.u(d.count);
+        w.u(d.verified);
+        w.u(d.cached);
+        write_dist(w, const_cast<LatencyDistribution&>(d.latency));
+    }
+    return w.bytes();
+}
+
+void VerificationSummary::merge_encoded(const uint8_t* data, std::size_t len) {
+    StateReader r(data, len);
+    set_top_groups(r.u("top groups"));
+    total_ += r.u("total");
+    for (uint64_t& v : by_status_) v += r.u("status count");
+    cached_ += r.u("cached");
+    for (uint64_t& v : buckets_) v += r.u("bucket");
+    for (auto& h : hours_)
+        for (uint64_t& v : h) v += r.u("hour");
+    read_dist(r, latency_);
+    uint64_t n_groups = r.u("groups");
+    for (uint64_t i = 0; i < n_groups; ++i) {
+        int64_t id = r.s("group id");
+        GroupCounts& g = groups_[id];
+        g.count += r.u("group count");
+        g.verified += r.u("group verified");
+    }
+    uint64_t n_days = r.u("days");
+    for (uint64_t i = 0; i < n_days; ++i) {
+        Day& d = day(r.s("day"));
+        d.count += r.u("day count");
+        d.verified += r.u("day verified");
+        d.cached += r.u("day cached");
+        read_dist(r, d.latency);
+    }
+    if (!r.at_end()) bad_state("bytes follow the last day");
+}
+
+std::string VerificationSummary::raw_json() const {
+    std::size_t top_groups = static_cast<std::size_t>(top_groups_);
+    auto& lat = const_cast<LatencyDistribution&>(latency_);
+    JsonWriter j;
+    j.begin_object();
+    j.key("total").unsigned_integer(total_);
+    j.key("verified").unsigned_integer(by_status_[0]);
+    j.key("restricted").unsigned_integer(by_status_[1]);
+    j.key("error").unsigned_integer(by_status_[2]);
+    j.key("cached").unsigned_integer(cached_);
+    j.key("latency_count").unsigned_integer(lat.count());
+    j.key("latency_sum").integer(lat.sum());
+    j.key("buckets").begin_array();
+    for (uint64_t v : buckets_) j.unsigned_integer(v);
+    j.end_array();
+    j.key("p50");
+    percentile_json(j, lat, 0.5, mr_);
+    j.key("p95");
+    percentile_json(j, lat, 0.95, mr_);
+    j.key("p99");
+    percentile_json(j, lat, 0.99, mr_);
+    j.key("hours").begin_array();
+    for (const auto& h : hours_) {
+        j.begin_array();
+        for (uint64_t v : h) j.unsigned_integer(v);
+        j.end_array();
+    }
+    j.end_array();
+    // Top groups: most verifications first, ties by group id.
+    std::pmr::vector<std::pair<int64_t, GroupCounts>> groups(groups_.begin(), groups_.end(), mr_);
+    auto better = [](const auto& a, const auto& b) {
+        return a.second.count != b.second.count ? a.second.count > b.second.count : a.first < b.first;
+    };
+    std::size_t n = std::min(top_groups, groups.size());
+    std::partial_sort(groups.begin(), groups.begin() + static_cast<long>(n), groups.end(), better);
+    j.key("groups").begin_array();
+    for (std::size_t i = 0; i < n; ++i) {
+        j.begin_array().integer(groups[i].first).unsigned_integer(groups[i].second.count)
+            .unsigned_integer(groups[i].second.verified).end_array();
+    }
+    j.end_array();
+    j.key("days").begin_array();
+    for (auto& [key, d] : const_cast<std::pmr::map<int64_t, Day>&>(days_)) {
+        j.begin_array().integer(key).unsigned_integer(d.count).unsigned_integer(d.verified)
+            .unsigned_integer(d.cached).unsigned_integer(d.latency.count()).integer(d.latency.sum());
+        percentile_json(j, d.latency, 0.95, mr_);
+        j.end_array();
+    }
+    j.end_array();
+    j.end_object();
+    return std::move(j.out());
+}
+
+// ---------------------------------------------------------------- api_call_log
+
+ApiSummary::ApiSummary(std::pmr::memory_resource* mr) : mr_(mr), latency_(mr), methods_(mr), last_name_(mr) {}
+
+ApiSummary::Method& ApiSummary::method(const char* name, std::size_t len) {
+    if (last_method_ != nullptr && last_name_.size() == len && std::memcmp(last_name_.data(), name, len) == 0)
+        return *last_method_;
+    std::pmr::string key(name, len, mr_);
+    auto it = methods_.find(key);
+    if (it == methods_.end())
+        it = methods_.emplace(std::piecewise_construct, std::forward_as_tuple(key), std::forward_as_tuple(mr_)).first;
+    last_name_.assign(name, len);
+    last_method_ = &it->second;
+    return it->second;
+}
+
+void ApiSummary::add(const char* name, std::size_t len, int success, bool has_latency, int32_t latency_ms) {
+    Method& m = method(name, len);
+    ++calls_;
+    ++m.calls;
+    if (success == 0) { ++failures_; ++m.failures; }
+    if (success == 1) { ++ok_; ++m.ok; }
+    if (has_latency) {
+        latency_.add(latency_ms);
+        m.latency.add(latency_ms);
+    }
+}
+
+void ApiSummary::merge(const ApiSummary& o) {
+    calls_ += o.calls_;
+    failures_ += o.failures_;
+    ok_ += o.ok_;
+    latency_.merge(o.latency_);
+    for (const auto& [name, om] : o.methods_) {
+        Method& m = method(name.data(), name.size());
+        m.calls += om.calls;
+        m.failures += om.failures;
+        m.ok += om.ok;
+        m.latency.merge(om.latency);
+    }
+}
+
+std::pmr::vector<uint8_t> ApiSummary::encode() const {
+    ByteWriter w(mr_);
+    w.u(calls_);
+    w.u(failures_);
+    w.u(ok_);
+    write_dist(w, const_cast<LatencyDistribution&>(latency_));
+    w.u(methods_.size());
+    for (const auto& [name, m] : methods_) {
+        w.raw(reinterpret_cast<const uint8_t*>(name.data()), name.size());
+        w.u(m.calls);
+        w.u(m.failures);
+        w.u(m.ok);
+        write_dist(w, const_cast<LatencyDistribution&>(m.latency));
+    }
+    return w.bytes();
+}
+
+void ApiSummary::merge_encoded(const uint8_t* data, std::size_t len) {
+    StateReader r(data, len);
+    calls_ += r.u("calls");
+    failures_ += r.u("failures");
+    ok_ += r.u("ok");
+    read_dist(r, latency_);
+    uint64_t n = r.u("methods");
+    for (uint64_t i = 0; i < n; ++i) {
+        std::size_t name_len = 0;
+        const uint8_t* name = r.raw("method name", &name_len);
+        Method& m = method(reinterpret_cast<const char*>(name), name_len);
+        m.calls += r.u("method calls");
+        m.failures += r.u("method failures");
+        m.ok += r.u("method ok");
+        read_dist(r, m.latency);
+    }
+    if (!r.at_end()) bad_state("bytes follow the last method");
+}
+
+std::string ApiSummary::raw_json() const {
+    auto& lat = const_cast<LatencyDistribution&>(latency_);
+    JsonWriter j;
+    j.begin_object();
+    j.key("calls").unsigned_integer(calls_);
+    j.key("ok").unsigned_integer(ok_);
+    j.key("failures").unsigned_integer(failures_);
+    j.key("latency_count").unsigned_integer(lat.count());
+    j.key("latency_sum").integer(lat.sum());
+    j.key("p95");
+    percentile_json(j, lat, 0.95, mr_);
+    std::pmr::vector<std::pair<const std::pmr::string*, Method*>> order(mr_);
+    for (auto& [name, m] : const_cast<std::pmr::map<std::pmr::string, Method>&>(methods_)) order.emplace_back(&name, &m);
+    std::stable_sort(order.begin(), order.end(),
+                     [](const auto& a, const auto& b) { return a.second->calls > b.second->calls; });  // ties: by name (map order)
+    j.key("methods").begin_array();
+    for (auto& [name, m] : order) {
+        j.begin_array().string(name->data(), name->size()).unsigned_integer(m->calls).unsigned_integer(m->failures)
+            .unsigned_integer(m->ok).unsigned_integer(m->latency.count()).integer(m->latency.sum());
+        percentile_json(j, m->latency, 0.5, mr_);
+        percentile_json(j, m->latency, 0.95, mr_);
+        j.end_array();
+    }
+    j.end_array();
+    j.end_object();
+    return std::move(j.out());
+}
+
+}  // namespace nz

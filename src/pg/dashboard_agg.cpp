@@ -1,0 +1,180 @@
+// The aggregates behind dashboard():
+//   verification_summary(ts, status, latency_ms, cached, group_id, tz_offsets bigint[], top_groups int) -> text
+//   api_summary(method, success, latency_ms) -> text
+// Each folds every chart of its table in one pass; combine, serialize and
+// deserialize let a parallel scan feed them; the final function returns the
+// raw JSON document that dashboard() rounds and shapes.
+#include <cstring>
+#include <new>
+
+#include "../core/dashboard_summary.hpp"
+#include "palloc_resource.hpp"
+#include "pg_arrays.hpp"
+#include "pg_boundary.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+}
+
+namespace {
+
+template <typename Summary>
+struct SummaryState {
+    nz::pg::PallocResource resource;
+    Summary summary;
+    const void* tz_datum = nullptr;  // the tz_offsets argument last read (not serialized)
+    explicit SummaryState(MemoryContext context) : resource(context), summary(&resource) {}
+};
+using VState = SummaryState<nz::VerificationSummary>;
+using AState = SummaryState<nz::ApiSummary>;
+
+template <typename State>
+State* new_state(MemoryContext context) {
+    return new (MemoryContextAlloc(context, sizeof(State))) State(context);
+}
+
+MemoryContext aggregate_context(FunctionCallInfo fcinfo, const char* name) {
+    MemoryContext context;
+    if (!AggCheckCallContext(fcinfo, &context))
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("%s called in non-aggregate context", name)));
+    return context;
+}
+
+template <typename State>
+State* state_arg(FunctionCallInfo fcinfo, int argno) {
+    return PG_ARGISNULL(argno) ? nullptr : reinterpret_cast<State*>(PG_GETARG_POINTER(argno));
+}
+
+template <typename State>
+Datum combine(FunctionCallInfo fcinfo, const char* name) {
+    MemoryContext context = aggregate_context(fcinfo, name);
+    State* a = state_arg<State>(fcinfo, 0);
+    State* b = state_arg<State>(fcinfo, 1);
+    if (b == nullptr) PG_RETURN_POINTER(a);
+    if (a == nullptr) a = new_state<State>(context);
+    nz::pg::run_core(name, [&] { a->summary.merge(b->summary); });
+    PG_RETURN_POINTER(a);
+}
+
+template <typename State>
+Datum serialize(FunctionCallInfo fcinfo, const char* name) {
+    State* state = state_arg<State>(fcinfo, 0);
+    const std::pmr::vector<uint8_t>* bytes = nullptr;
+    alignas(std::pmr::vector<uint8_t>) unsigned char holder[sizeof(std::pmr::vector<uint8_t>)];
+    // The encoding lives in the aggregate's context (its memory resource).
+    nz::pg::run_core(name, [&] { bytes = new (holder) std::pmr::vector<uint8_t>(state->summary.encode()); });
+    bytea* out = static_cast<bytea*>(palloc(VARHDRSZ + bytes->size()));
+    SET_VARSIZE(out, VARHDRSZ + bytes->size());
+    std::memcpy(VARDATA(out), bytes->data(), bytes->size());
+    PG_RETURN_BYTEA_P(out);
+}
+
+template <typename State>
+Datum deserialize(FunctionCallInfo fcinfo, const char* name) {
+    MemoryContext context = aggregate_context(fcinfo, name);
+    bytea* in = PG_GETARG_BYTEA_PP(0);
+    State* state = new_state<State>(context);
+    const auto* data = reinterpret_cast<const uint8_t*>(VARDATA_ANY(in));
+    std::size_t len = VARSIZE_ANY_EXHDR(in);
+    nz::pg::run_core(name, [&] { state->summary.merge_encoded(data, len); });
+    PG_RETURN_POINTER(state);
+}
+
+template <typename State>
+Datum final_json(FunctionCallInfo fcinfo, const char* name) {
+    State* state = state_arg<State>(fcinfo, 0);
+    if (state == nullptr) state = new_state<State>(CurrentMemoryContext);
+    char* json = nullptr;
+    std::size_t len = 0;
+    nz::pg::run_core(name, [&] {
+        std::string s = state->summary.raw_json();
+        len = s.size();
+        json = static_cast<char*>(std::malloc(len + 1));
+        if (json == nullptr) throw std::bad_alloc();
+        std::memcpy(json, s.c_str(), len + 1);
+    });
+    text* out = nullptr;
+    PG_TRY();
+    {
+        out = cstring_to_text_with_len(json, static_cast<int>(len));
+    }
+    PG_FINALLY();
+    {
+        std::free(json);
+    }
+    PG_END_TRY();
+    PG_RETURN_TEXT_P(out);
+}
+
+void read_time_zone(FunctionCallInfo fcinfo, VState* state) {
+    if (PG_ARGISNULL(6)) return;
+    const void* datum = DatumGetPointer(PG_GETARG_DATUM(6));
+    if (datum == state->tz_datum) return;
+    int n = 0;
+    const int64* pairs = nz::pg::array_elements<int64>(PG_GETARG_ARRAYTYPE_P(6), INT8OID, "tz_offsets", &n);
+    nz::pg::run_core("verification_summary", [&] {
+        state->summary.set_time_zone(reinterpret_cast<const int64_t*>(pairs), static_cast<std::size_t>(n));
+    });
+    state->tz_datum = datum;
+}
+
+}  // namespace
+
+NZ_PG_FUNCTION(nz_vsummary_add) {
+    MemoryContext context = aggregate_context(fcinfo, "verification_summary");
+    VState* state = state_arg<VState>(fcinfo, 0);
+    if (state == nullptr) {
+        state = new_state<VState>(context);
+        int32 top = PG_ARGISNULL(7) ? 10 : PG_GETARG_INT32(7);
+        if (top < 1)
+            ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                            errmsg("verification_summary: top_groups must be at least 1, not %d", top)));
+        state->summary.set_top_groups(static_cast<uint64_t>(top));
+    }
+    read_time_zone(fcinfo, state);
+    if (PG_ARGISNULL(1)) PG_RETURN_POINTER(state);  // a row without a time is outside every window
+    TimestampTz ts = PG_GETARG_TIMESTAMPTZ(1);
+    nz::VerificationStatus status = nz::VerificationStatus::other;
+    if (!PG_ARGISNULL(2)) {
+        text* s = PG_GETARG_TEXT_PP(2);
+        status = nz::classify_status(VARDATA_ANY(s), VARSIZE_ANY_EXHDR(s));
+    }
+    bool has_latency = !PG_ARGISNULL(3);
+    int32 latency = has_latency ? PG_GETARG_INT32(3) : 0;
+    bool cached = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
+    int64 group_id = PG_ARGISNULL(5) ? 0 : PG_GETARG_INT64(5);
+    if (!TIMESTAMP_NOT_FINITE(ts))
+        nz::pg::run_core("verification_summary",
+                         [&] { state->summary.add(ts, status, has_latency, latency, cached, group_id); });
+    PG_RETURN_POINTER(state);
+}
+
+NZ_PG_FUNCTION(nz_vsummary_combine) { return combine<VState>(fcinfo, "verification_summary"); }
+NZ_PG_FUNCTION(nz_vsummary_serialize) { return serialize<VState>(fcinfo, "verification_summary"); }
+NZ_PG_FUNCTION(nz_vsummary_deserialize) { return deserialize<VState>(fcinfo, "verification_summary"); }
+NZ_PG_FUNCTION(nz_vsummary_final) { return final_json<VState>(fcinfo, "verification_summary"); }
+
+NZ_PG_FUNCTION(nz_asummary_add) {
+    MemoryContext context = aggregate_context(fcinfo, "api_summary");
+    AState* state = state_arg<AState>(fcinfo, 0);
+    if (state == nullptr) state = new_state<AState>(context);
+    const char* method = "";
+    std::size_t method_len = 0;
+    if (!PG_ARGISNULL(1)) {
+        text* m = PG_GETARG_TEXT_PP(1);
+        method = VARDATA_ANY(m);
+        method_len = VARSIZE_ANY_EXHDR(m);
+    }
+    int success = PG_ARGISNULL(2) ? -1 : (PG_GETARG_BOOL(2) ? 1 : 0);
+    bool has_latency = !PG_ARGISNULL(3);
+    int32 latency = has_latency ? PG_GETARG_INT32(3) : 0;
+    nz::pg::run_core("api_summary", [&] { state->summary.add(method, method_len, success, has_latency, latency); });
+    PG_RETURN_POINTER(state);
+}
+
+NZ_PG_FUNCTION(nz_asummary_combine) { return combine<AState>(fcinfo, "api_summary"); }
+NZ_PG_FUNCTION(nz_asummary_serialize) { return serialize<AState>(fcinfo, "api_summary"); }
+NZ_PG_FUNCTION(nz_asummary_deserialize) { return deserialize<AState>(fcinfo, "api_summary"); }
+NZ_PG_FUNCTION(nz_asummary_final) { return final_json<AState>(fcinfo, "api_summary"); }
