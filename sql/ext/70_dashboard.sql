@@ -38,7 +38,7 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.tz_offsets(timestamptz, timestamptz, text) IS
   'The UTC offsets of time zone tz over [since, until) as (segment start, offset) pairs in microseconds (starts since 2000-01-01 UTC), found to the quarter hour; what the dashboard aggregate uses to place each row in its local hour and day.';
 
-CREATE FUNCTION nezuko_analytics.verification_summary_add(internal, timestamptz, text, integer, boolean, bigint, bigint[], integer)
+CREATE FUNCTION nezuko_analytics.verification_summary_add(internal, timestamptz, text, integer, boolean, bigint, bigint[], integer, timestamptz)
 RETURNS internal LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_vsummary_add';
 CREATE FUNCTION nezuko_analytics.verification_summary_combine(internal, internal) RETURNS internal
 LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_vsummary_combine';
@@ -48,7 +48,7 @@ CREATE FUNCTION nezuko_analytics.verification_summary_deserialize(bytea, interna
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_vsummary_deserialize';
 CREATE FUNCTION nezuko_analytics.verification_summary_final(internal) RETURNS text
 LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_vsummary_final';
-COMMENT ON FUNCTION nezuko_analytics.verification_summary_add(internal, timestamptz, text, integer, boolean, bigint, bigint[], integer) IS 'Transition function of verification_summary.';
+COMMENT ON FUNCTION nezuko_analytics.verification_summary_add(internal, timestamptz, text, integer, boolean, bigint, bigint[], integer, timestamptz) IS 'Transition function of verification_summary.';
 COMMENT ON FUNCTION nezuko_analytics.verification_summary_combine(internal, internal) IS 'Combine function of verification_summary (parallel query).';
 COMMENT ON FUNCTION nezuko_analytics.verification_summary_serialize(internal) IS 'Serialize function of verification_summary (parallel query).';
 COMMENT ON FUNCTION nezuko_analytics.verification_summary_deserialize(bytea, internal) IS 'Deserialize function of verification_summary (parallel query); validates its input.';
@@ -56,7 +56,7 @@ COMMENT ON FUNCTION nezuko_analytics.verification_summary_final(internal) IS 'Fi
 
 CREATE AGGREGATE nezuko_analytics.verification_summary(
     "timestamp" timestamptz, status text, latency_ms integer, cached boolean, group_id bigint,
-    tz_offsets bigint[], top_groups integer) (
+    tz_offsets bigint[], top_groups integer, recent_since timestamptz) (
     SFUNC = nezuko_analytics.verification_summary_add,
     STYPE = internal,
     FINALFUNC = nezuko_analytics.verification_summary_final,
@@ -65,8 +65,8 @@ CREATE AGGREGATE nezuko_analytics.verification_summary(
     DESERIALFUNC = nezuko_analytics.verification_summary_deserialize,
     PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE nezuko_analytics.verification_summary(timestamptz, text, integer, boolean, bigint, bigint[], integer) IS
-  'Every verification_log chart in one pass: totals by status, cached, latency buckets and exact p50/p95/p99, counts per local hour, the top groups, and per local day count, verified, cached, latency sum and exact p95 (local time from tz_offsets). Returns raw JSON text. Parallel safe.';
+COMMENT ON AGGREGATE nezuko_analytics.verification_summary(timestamptz, text, integer, boolean, bigint, bigint[], integer, timestamptz) IS
+  'Every verification_log chart in one pass: totals by status, cached, latency buckets and exact p50/p95/p99, counts per local hour, the top groups, per local day count, verified, cached, latency sum and exact p95 (local time from tz_offsets), and the same totals for rows at or after recent_since. Returns raw JSON text. Parallel safe.';
 
 CREATE FUNCTION nezuko_analytics.api_summary_add(internal, text, boolean, integer) RETURNS internal
 LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_asummary_add';
@@ -96,6 +96,27 @@ CREATE AGGREGATE nezuko_analytics.api_summary(method text, success boolean, late
 COMMENT ON AGGREGATE nezuko_analytics.api_summary(text, boolean, integer) IS
   'Every api_call_log chart in one pass: calls, successes, failures, latency sum and exact p95, and per method the same with p50. Returns raw JSON text. Parallel safe.';
 
+CREATE FUNCTION nezuko_analytics.window_summary(since timestamptz, until timestamptz, tz text,
+                                                top_groups integer DEFAULT 10, recent_since timestamptz DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb;
+BEGIN
+    EXECUTE format('SELECT nezuko_analytics.verification_summary(v."timestamp", v.status::text, v.latency_ms, v.cached,'
+                   ' v.group_id::bigint, $3, $4, $5)::jsonb FROM %I.verification_log v'
+                   ' WHERE v."timestamp" >= $1 AND v."timestamp" < $2', nezuko_analytics.bot_schema())
+        -- offsets up to a year past now(): rows further ahead take the last known offset
+        INTO v USING since, until, nezuko_analytics.tz_offsets(since, greatest(since, least(until, now() + interval '1 year')), tz),
+                     top_groups, recent_since;
+    RETURN v;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.window_summary(timestamptz, timestamptz, text, integer, timestamptz) IS
+  'The raw one-pass summary of verification_log in [since, until) with local hours and days in tz (one scan); shared by dashboard() and the trend contracts.';
+
 -- percentage = round(100 * part / whole, 1), 0 when whole is 0
 CREATE FUNCTION nezuko_analytics.percent(part numeric, whole numeric) RETURNS numeric
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -122,10 +143,7 @@ BEGIN
     END IF;
     PERFORM now() AT TIME ZONE tz;  -- an unknown time zone is an ERROR before any scan
     bot := nezuko_analytics.bot_schema();
-    EXECUTE format('SELECT nezuko_analytics.verification_summary(v."timestamp", v.status::text, v.latency_ms, v.cached,'
-                   ' v.group_id::bigint, $3, 10)::jsonb FROM %I.verification_log v'
-                   ' WHERE v."timestamp" >= $1 AND v."timestamp" < $2', bot)
-        INTO v USING since, until, nezuko_analytics.tz_offsets(since, until, tz);
+    v := nezuko_analytics.window_summary(since, until, tz);
     EXECUTE format('SELECT nezuko_analytics.api_summary(a.method::text, a.success, a.latency_ms)::jsonb'
                    ' FROM %I.api_call_log a WHERE a."timestamp" >= $1 AND a."timestamp" < $2', bot)
         INTO a USING since, until;

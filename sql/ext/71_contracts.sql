@@ -74,12 +74,20 @@ COMMENT ON FUNCTION nezuko_analytics.get_cache_breakdown() IS
   'Contract get_cache_breakdown: {cached, api (= total - cached), total, hit_rate} over 7 days; one scan.';
 
 CREATE FUNCTION nezuko_analytics.get_api_calls_distribution()
-RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
+RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT coalesce(json_agg(json_build_object('method', m.method, 'count', m.calls, 'percentage', m.percentage)
-                             ORDER BY m.calls DESC, m.method), '[]'::json)
-    FROM nezuko_analytics.method_distribution(now() - interval '7 days', 'infinity') m
+DECLARE result json;
+BEGIN
+    EXECUTE format($q$
+        SELECT coalesce(json_agg(json_build_object('method', method, 'count', n,
+                                                   'percentage', nezuko_analytics.percent(n, total))
+                                 ORDER BY n DESC, method), '[]'::json)
+        FROM (SELECT method::text AS method, count(*) AS n, sum(count(*)) OVER () AS total
+              FROM %I.api_call_log WHERE "timestamp" >= now() - interval '7 days' GROUP BY method) m$q$,
+        nezuko_analytics.bot_schema()) INTO result;
+    RETURN result;
+END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.get_api_calls_distribution() IS
   'Contract get_api_calls_distribution: [{method, count, percentage}] from api_call_log over 7 days, by count descending (then method); [] when empty.';
@@ -132,30 +140,24 @@ CREATE FUNCTION nezuko_analytics.latency_trend(since timestamptz, until timestam
 RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE result json;
+DECLARE v jsonb;
 BEGIN
     PERFORM nezuko_analytics.check_window(since, until);
-    EXECUTE format($q$
-        WITH days AS (
-            SELECT to_char(date_trunc('day', "timestamp"), 'YYYY-MM-DD') AS day,
-                   round(avg(latency_ms), 0) AS avg_latency,
-                   round(nezuko_analytics.percentile(nezuko_analytics.latency_dist(latency_ms), 0.95)::numeric, 0) AS p95,
-                   sum(latency_ms) FILTER (WHERE "timestamp" >= now() - interval '1 day') AS recent_sum,
-                   count(*) FILTER (WHERE "timestamp" >= now() - interval '1 day') AS recent_n
-            FROM %I.verification_log
-            WHERE "timestamp" >= $1 AND "timestamp" < $2 AND latency_ms IS NOT NULL
-            GROUP BY 1)
-        SELECT json_build_object(
-            'period', $3,
-            'series', coalesce(json_agg(json_build_object('date', day, 'avg_latency', avg_latency, 'p95_latency', p95)
-                                        ORDER BY day), '[]'::json),
-            'current_avg', coalesce(round(sum(recent_sum) / nullif(sum(recent_n), 0), 0), 0))
-        FROM days$q$, nezuko_analytics.bot_schema()) INTO result USING since, until, period;
-    RETURN result;
+    v := nezuko_analytics.window_summary(since, until, current_setting('TimeZone'), 1, now() - interval '1 day');
+    RETURN json_build_object(
+        'period', period,
+        'series', coalesce((
+            SELECT json_agg(json_build_object('date', to_char(date '2000-01-01' + (e->>0)::int, 'YYYY-MM-DD'),
+                                              'avg_latency', round((e->>5)::numeric / (e->>4)::numeric, 0),
+                                              'p95_latency', round((e->>6)::float8::numeric, 0))
+                            ORDER BY (e->>0)::int)
+            FROM jsonb_array_elements(v->'days') e WHERE (e->>4)::bigint > 0), '[]'::json),
+        'current_avg', CASE WHEN (v->'recent'->>3)::bigint = 0 THEN 0
+                            ELSE round((v->'recent'->>4)::numeric / (v->'recent'->>3)::numeric, 0) END);
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.latency_trend(timestamptz, timestamptz, text) IS
-  'The body of get_latency_trend over [since, until): one scan grouped by day.';
+  'The body of get_latency_trend over [since, until): the days (in the session TimeZone) and the last 24 hours of one window_summary() pass.';
 
 CREATE FUNCTION nezuko_analytics.get_latency_trend(p_period text DEFAULT '30d')
 RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
@@ -176,30 +178,23 @@ CREATE FUNCTION nezuko_analytics.cache_hit_rate_trend(since timestamptz, until t
 RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE result json;
+DECLARE v jsonb;
 BEGIN
     PERFORM nezuko_analytics.check_window(since, until);
-    EXECUTE format($q$
-        WITH days AS (
-            SELECT to_char(date_trunc('day', "timestamp"), 'YYYY-MM-DD') AS day,
-                   nezuko_analytics.percent(count(*) FILTER (WHERE cached), count(*)) AS value,
-                   count(*) AS total_count,
-                   count(*) FILTER (WHERE cached AND "timestamp" >= now() - interval '1 day') AS recent_hits,
-                   count(*) FILTER (WHERE "timestamp" >= now() - interval '1 day') AS recent_n
-            FROM %I.verification_log WHERE "timestamp" >= $1 AND "timestamp" < $2
-            GROUP BY 1)
+    v := nezuko_analytics.window_summary(since, until, current_setting('TimeZone'), 1, now() - interval '1 day');
+    RETURN (
         SELECT json_build_object(
-            'period', $3,
-            'series', coalesce(json_agg(json_build_object('date', day, 'value', value, 'total_count', total_count)
-                                        ORDER BY day), '[]'::json),
-            'current_rate', nezuko_analytics.percent(sum(recent_hits), sum(recent_n)),
+            'period', period,
+            'series', coalesce(json_agg(json_build_object('date', day, 'value', value, 'total_count', n) ORDER BY day), '[]'::json),
+            'current_rate', nezuko_analytics.percent((v->'recent'->>2)::numeric, (v->'recent'->>0)::numeric),
             'average_rate', coalesce(round(avg(value), 1), 0))
-        FROM days$q$, nezuko_analytics.bot_schema()) INTO result USING since, until, period;
-    RETURN result;
+        FROM (SELECT to_char(date '2000-01-01' + (e->>0)::int, 'YYYY-MM-DD') AS day, (e->>1)::bigint AS n,
+                     nezuko_analytics.percent((e->>3)::numeric, (e->>1)::numeric) AS value
+              FROM jsonb_array_elements(v->'days') e) d);
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.cache_hit_rate_trend(timestamptz, timestamptz, text) IS
-  'The body of get_cache_hit_rate_trend over [since, until): one scan grouped by day.';
+  'The body of get_cache_hit_rate_trend over [since, until): the days (in the session TimeZone) and the last 24 hours of one window_summary() pass.';
 
 CREATE FUNCTION nezuko_analytics.get_cache_hit_rate_trend(p_period text DEFAULT '30d')
 RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
@@ -220,12 +215,27 @@ CREATE FUNCTION nezuko_analytics.verification_trends(since timestamptz, until ti
 RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE result json;
+DECLARE result json; v jsonb;
 BEGIN
     PERFORM nezuko_analytics.check_window(since, until);
     IF granularity IS NULL OR granularity NOT IN ('hour', 'day', 'week') THEN
         RAISE EXCEPTION 'granularity must be ''hour'', ''day'' or ''week'', not %', coalesce(quote_literal(granularity), 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF granularity = 'day' THEN
+        -- the days of one native pass: no per-row time-zone arithmetic
+        v := nezuko_analytics.window_summary(since, until, current_setting('TimeZone'), 1);
+        RETURN (
+            SELECT json_build_object(
+                'period', period,
+                'series', coalesce(json_agg(json_build_object('timestamp', bucket::text, 'total', total,
+                                                              'successful', successful, 'failed', total - successful)
+                                            ORDER BY bucket), '[]'::json),
+                'summary', json_build_object('total_verifications', coalesce(sum(total), 0),
+                                             'success_rate', nezuko_analytics.percent(sum(successful), sum(total))))
+            FROM (SELECT ((date '2000-01-01' + (e->>0)::int)::timestamp AT TIME ZONE current_setting('TimeZone')) AS bucket,
+                         (e->>1)::bigint AS total, (e->>2)::bigint AS successful
+                  FROM jsonb_array_elements(v->'days') e) d);
     END IF;
     EXECUTE format($q$
         WITH buckets AS (
@@ -245,7 +255,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.verification_trends(timestamptz, timestamptz, text, text) IS
-  'The body of get_verification_trends over [since, until): one scan grouped by hour, day or week.';
+  'The body of get_verification_trends over [since, until): one scan, by day from window_summary(), by hour or week grouped in SQL.';
 
 CREATE FUNCTION nezuko_analytics.get_verification_trends(p_period text DEFAULT '7d', p_granularity text DEFAULT 'day')
 RETURNS json LANGUAGE sql STABLE PARALLEL SAFE

@@ -120,10 +120,20 @@ void VerificationSummary::add(int64_t utc_micros, VerificationStatus status, boo
     GroupCounts& g = groups_[group_id];
     ++g.count;
     if (status == VerificationStatus::verified) ++g.verified;
+    if (utc_micros >= recent_since_) {
+        ++recent_[0];
+        if (status == VerificationStatus::verified) ++recent_[1];
+        if (cached) ++recent_[2];
+        if (has_latency) {
+            ++recent_[3];
+            recent_[4] += static_cast<uint64_t>(static_cast<int64_t>(latency_ms));  // latency_ms >= 0 here
+        }
+    }
 }
 
 void VerificationSummary::merge(const VerificationSummary& o) {
     set_top_groups(o.top_groups_);
+    for (int i = 0; i < 5; ++i) recent_[i] += o.recent_[i];
     total_ += o.total_;
     for (int i = 0; i < 4; ++i) by_status_[i] += o.by_status_[i];
     cached_ += o.cached_;
@@ -148,6 +158,7 @@ void VerificationSummary::merge(const VerificationSummary& o) {
 std::pmr::vector<uint8_t> VerificationSummary::encode() const {
     ByteWriter w(mr_);
     w.u(top_groups_);
+    for (uint64_t v : recent_) w.u(v);
     w.u(total_);
     for (uint64_t v : by_status_) w.u(v);
     w.u(cached_);
@@ -175,6 +186,7 @@ std::pmr::vector<uint8_t> VerificationSummary::encode() const {
 void VerificationSummary::merge_encoded(const uint8_t* data, std::size_t len) {
     StateReader r(data, len);
     set_top_groups(r.u("top groups"));
+    for (uint64_t& v : recent_) v += r.u("recent");
     total_ += r.u("total");
     for (uint64_t& v : by_status_) v += r.u("status count");
     cached_ += r.u("cached");
@@ -248,6 +260,9 @@ std::string VerificationSummary::raw_json() const {
         percentile_json(j, d.latency, 0.95, mr_);
         j.end_array();
     }
+    j.end_array();
+    j.key("recent").begin_array();
+    for (uint64_t v : recent_) j.unsigned_integer(v);
     j.end_array();
     j.end_object();
     return std::move(j.out());

@@ -45,6 +45,8 @@ public:
 
     void set_time_zone(const int64_t* pairs, std::size_t n_values) { tz_.assign(pairs, n_values); }
     void set_top_groups(uint64_t n) { top_groups_ = std::max(top_groups_, n); }
+    // Rows at or after this time (UTC microseconds) are also counted as "recent".
+    void set_recent_since(int64_t utc_micros) { recent_since_ = utc_micros; }
     bool has_time_zone() const { return !tz_.empty(); }
 
     void add(int64_t utc_micros, VerificationStatus status, bool has_latency, int32_t latency_ms, bool cached,
@@ -57,7 +59,8 @@ public:
     // {"total":..,"verified":..,"restricted":..,"error":..,"cached":..,"latency_count":..,"latency_sum":..,
     //  "buckets":[5],"p50":..,"p95":..,"p99":..,"hours":[[v,r,e] x 24],
     //  "groups":[[group_id,count,verified],...] (top_groups, most first, then by id),
-    //  "days":[[local_day,count,verified,cached,latency_count,latency_sum,p95],...]}
+    //  "days":[[local_day,count,verified,cached,latency_count,latency_sum,p95],...],
+    //  "recent":[count,verified,cached,latency_count,latency_sum]}
     std::string raw_json() const;
 
 private:
@@ -74,6 +77,8 @@ private:
     std::pmr::memory_resource* mr_;
     TimeZoneSegments tz_;
     uint64_t top_groups_ = 0;
+    int64_t recent_since_ = INT64_MAX;
+    uint64_t recent_[5] = {0, 0, 0, 0, 0};  // count, verified, cached, latency_count, latency_sum
     uint64_t total_ = 0, by_status_[4] = {0, 0, 0, 0}, cached_ = 0;
     uint64_t buckets_[5] = {0, 0, 0, 0, 0};
     uint64_t hours_[24][kCountedStatuses] = {};

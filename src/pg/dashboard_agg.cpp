@@ -1,5 +1,6 @@
 // The aggregates behind dashboard():
-//   verification_summary(ts, status, latency_ms, cached, group_id, tz_offsets bigint[], top_groups int) -> text
+//   verification_summary(ts, status, latency_ms, cached, group_id, tz_offsets bigint[], top_groups int,
+//                        recent_since timestamptz) -> text
 //   api_summary(method, success, latency_ms) -> text
 // Each folds every chart of its table in one pass; combine, serialize and
 // deserialize let a parallel scan feed them; the final function returns the
@@ -132,6 +133,7 @@ NZ_PG_FUNCTION(nz_vsummary_add) {
             ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                             errmsg("verification_summary: top_groups must be at least 1, not %d", top)));
         state->summary.set_top_groups(static_cast<uint64_t>(top));
+        if (!PG_ARGISNULL(8)) state->summary.set_recent_since(PG_GETARG_TIMESTAMPTZ(8));
     }
     read_time_zone(fcinfo, state);
     if (PG_ARGISNULL(1)) PG_RETURN_POINTER(state);  // a row without a time is outside every window

@@ -43,7 +43,7 @@ start=$SECONDS
 q -v vrows="$vrows" -v arows="$arows" -v groups=2000 -v anchor="'$anchor'" -f test/data/generate_sample.sql >/dev/null
 q -c "DO \$\$DECLARE r record; BEGIN FOR r IN SELECT * FROM nz_indexes LOOP EXECUTE r.indexdef; END LOOP; END\$\$" -c "VACUUM ANALYZE"
 echo "loaded in $((SECONDS - start)) s" >&2
-q -f test/bench/bench_harness.sql -f test/reference/charts_reference.sql >/dev/null
+q -f test/bench/bench_harness.sql -f test/reference/charts_reference.sql -f test/reference/contracts_reference.sql >/dev/null
 
 w7="'$anchor'::timestamptz - interval '7 days', '$anchor'::timestamptz"
 w90="'$anchor'::timestamptz - interval '90 days', '$anchor'::timestamptz"
@@ -78,5 +78,43 @@ for w in 7 90; do
     echo "| floor: \`count(*), sum(latency_ms)\` | | $(time_ms "SELECT count(*), sum(latency_ms) FROM verification_log WHERE ${!wh}") | | |"
     echo
 done
+echo "**The whole dashboard in one pass** (\`dashboard()\`: one scan of each table) against the separate plain-SQL chart queries and the 14 reference \`get_*\` implementations, summed."
+echo
+echo "| window | dashboard() ms | plain-SQL charts, summed ms | 14 get_* references, summed ms | floor ms | charts / dashboard | dashboard / floor |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+for w in 7 90; do
+    win="w$w"; wh="where$w"
+    dash="$(time_ms "SELECT nezuko_analytics.dashboard(${!win}, 'UTC')")"
+    charts=0
+    for c in "verification_distribution(${!win})" "cache_breakdown(${!win})" "hourly_activity(${!win}, 'UTC')" \
+             "latency_histogram(${!win})" "latency_percentiles(${!win})" "top_groups(${!win})" \
+             "method_distribution(${!win})" "bot_health(${!win})" "daily_trend(${!win})"; do
+        charts="$(q -c "SELECT $charts + $(time_ms "SELECT * FROM nz_reference.$c")")"
+    done
+    p="${w}d"
+    contracts=0
+    for c in "get_dashboard_stats()" "get_verification_distribution()" "get_cache_breakdown()" "get_api_calls_distribution()" \
+             "get_hourly_activity()" "get_latency_distribution('$p')" "get_top_groups()" "get_latency_trend('$p')" \
+             "get_cache_hit_rate_trend('$p')" "get_verification_trends('$p')" "get_members_chart_data()" \
+             "get_analytics_overview('$p')" "get_groups_status()" "get_bot_health()"; do
+        contracts="$(q -c "SELECT $contracts + $(time_ms "SELECT nz_contracts.$c")")"
+    done
+    floor="$(time_ms "SELECT count(*), sum(latency_ms) FROM verification_log WHERE ${!wh}")"
+    printf '| %s days | %s | %s | %s | %s | %sx | %sx |\n' "$w" "$dash" "$charts" "$contracts" "$floor" \
+        "$(q -c "SELECT round($charts / $dash, 2)")" "$(q -c "SELECT round($dash / $floor, 2)")"
+done
+echo
+echo "**Each contract** (\`nezuko_analytics.get_*\` against the reference written like the original PL/pgSQL; periods 7d, or 90d where the contract takes one)."
+echo
+echo "| contract | native ms | reference ms | reference / native |"
+echo "|---|---:|---:|---:|"
+for c in "get_dashboard_stats()" "get_verification_distribution()" "get_cache_breakdown()" "get_api_calls_distribution()" \
+         "get_hourly_activity()" "get_latency_distribution('90d')" "get_top_groups()" "get_latency_trend('90d')" \
+         "get_cache_hit_rate_trend('90d')" "get_verification_trends('90d')" "get_members_chart_data()" \
+         "get_analytics_overview('90d')" "get_groups_status()" "get_bot_health()"; do
+    n="$(time_ms "SELECT nezuko_analytics.$c")"; r="$(time_ms "SELECT nz_contracts.$c")"
+    printf '| %s | %s | %s | %sx |\n' "$c" "$n" "$r" "$(q -c "SELECT round($r / nullif($n, 0), 2)")"
+done
+echo
 echo "**Memory, 90-day window.** percentile_cont keeps every value and sorts them: $(q -c "SELECT coalesce(nz_bench.temp_blocks_written(\$q\$SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) FROM verification_log WHERE $where90\$q\$), 0) * 8 / 1024") MiB spilled to disk past work_mem ($(q -c 'SHOW work_mem')). latency_dist keeps one count per distinct value: $(q -c "SELECT nezuko_analytics.count(d) || ' values in ' || pg_column_size(d) || ' bytes (' || (SELECT count(DISTINCT latency_ms) FROM verification_log WHERE $where90) || ' distinct)' FROM (SELECT nezuko_analytics.latency_dist(latency_ms) d FROM verification_log WHERE $where90) s"), no spill. tdigest's p95 differs from the exact value by $(q -c "SELECT round(abs(t - e)::numeric, 2) || ' ms (exact ' || e || ')' FROM (SELECT tdigest_percentile(latency_ms, 100, 0.95) t, percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) e FROM verification_log WHERE $where90) s")."
 }

@@ -97,3 +97,15 @@ RETURNS TABLE (api_success_rate numeric, cache_efficiency numeric, success_rate 
                  + 0.10 * v.cache + 0.05 * (100 - v.err), 1)
     FROM a, v
 $$;
+
+CREATE OR REPLACE FUNCTION nz_reference.daily_trend(since timestamptz, until timestamptz, tz text DEFAULT 'UTC')
+RETURNS TABLE (day date, verifications bigint, success_rate numeric, hit_rate numeric, avg_latency_ms numeric, p95_latency_ms numeric)
+LANGUAGE sql STABLE AS $$
+    SELECT date_trunc('day', "timestamp" AT TIME ZONE tz)::date, count(*),
+           round(100.0 * count(*) FILTER (WHERE status = 'verified') / count(*), 1),
+           round(100.0 * count(*) FILTER (WHERE cached) / count(*), 1),
+           round(avg(latency_ms), 0),
+           round((percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms))::numeric, 0)
+    FROM verification_log WHERE "timestamp" >= since AND "timestamp" < until
+    GROUP BY 1 ORDER BY 1
+$$;
