@@ -75,6 +75,16 @@ if pg_server_start "$server_dir" 54329 nz_test; then
     }
     run_suite pgtap pgtap_tests
     run_suite parity bash test/parity/run_parity_tests.sh
+    python_tests() {
+        local out; out="$(cd python && /usr/bin/python3 -m pytest -q 2>&1)"; local status=$?
+        echo "$out" | tail -25
+        local passed failed
+        passed="$(grep -oE '[0-9]+ passed' <<<"$out" | tail -1 | grep -oE '[0-9]+')"
+        failed="$(grep -oE '[0-9]+ (failed|error)' <<<"$out" | awk '{s += $1} END {print s + 0}')"
+        echo "python: ${passed:-0} passed, ${failed:-0} failed"
+        return $status
+    }
+    run_suite python python_tests
     run_suite concurrency bash test/retention/run_concurrency_test.sh
     run_suite cron bash test/retention/run_cron_integration.sh
 else

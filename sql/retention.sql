@@ -59,6 +59,9 @@ SELECT table_name, cutoff, rows_deleted, batches, status, error_message FROM nez
 WHERE started_at > now() - interval '1 hour' ORDER BY table_name;
 SELECT count(*) AS api_rows_left FROM ret.api_call_log;
 
+-- prune() commits its own transactions asynchronously; the caller's setting is untouched.
+SHOW synchronous_commit;
+
 -- The next run resumes and finishes, in batches of 1.
 DELETE FROM nezuko_analytics.retention_runs WHERE started_at > now() - interval '1 hour';
 CALL nezuko_analytics.prune(batch_size => 1, as_of => :as_of);

@@ -163,17 +163,24 @@ BEGIN
     END IF;
     reference_time := coalesce(as_of, run_start);
     deadline := run_start + max_runtime;
+    -- Each transaction of the prune commits asynchronously (set again after
+    -- every COMMIT): its commits then never make the bot's inserts wait
+    -- behind a synchronous flush of a batch's WAL.  A crash can only lose
+    -- deletions of rows that are past the cutoff anyway; the next run redoes them.
+    PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
     FOR p IN SELECT * FROM nezuko_analytics.retention_policy WHERE enabled ORDER BY table_name LOOP
         run_cutoff := reference_time - p.keep;  -- once, at the start of the run
         INSERT INTO nezuko_analytics.retention_runs (started_at, table_name, cutoff, status)
         VALUES (run_start, p.table_name, run_cutoff, 'running');
         COMMIT;
+        PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
         target := nezuko_analytics.retention_target(p.table_name);
         IF target IS NULL THEN
             UPDATE nezuko_analytics.retention_runs SET status = 'error', finished_at = clock_timestamp(),
                    error_message = format('table %s does not exist', p.table_name)
             WHERE started_at = run_start AND table_name = p.table_name;
             COMMIT;
+            PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
             CONTINUE;
         END IF;
         -- Walk the time index when there is one (oldest rows first).
@@ -207,13 +214,15 @@ BEGIN
                SET rows_deleted = rows_deleted + n, batches = batches + 1
              WHERE started_at = run_start AND table_name = p.table_name;
             COMMIT;  -- short locks and snapshots; vacuum can keep up
+            PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
             EXIT WHEN n < batch_size;
         END LOOP;
         UPDATE nezuko_analytics.retention_runs SET status = table_status, finished_at = clock_timestamp()
         WHERE started_at = run_start AND table_name = p.table_name;
         COMMIT;
+        PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
     END LOOP;
 END;
 $$;
 COMMENT ON PROCEDURE nezuko_analytics.prune(integer, interval, timestamptz) IS
-  'Deletes rows older than each enabled policy''s keep (cutoff computed once at the start, from as_of when given, which must not be in the future; rows exactly on the cutoff and rows with a NULL time are kept), in batches of batch_size through the time index, COMMITting between batches; stops at max_runtime (status partial; the next run resumes) and logs one retention_runs row per table. Run it with CALL, alone (pg_cron: CALL nezuko_analytics.prune()).';
+  'Deletes rows older than each enabled policy''s keep (cutoff computed once at the start, from as_of when given, which must not be in the future; rows exactly on the cutoff and rows with a NULL time are kept), in batches of batch_size through the time index, COMMITting (asynchronously) between batches; stops at max_runtime (status partial; the next run resumes) and logs one retention_runs row per table. Run it with CALL, alone (pg_cron: CALL nezuko_analytics.prune()).';

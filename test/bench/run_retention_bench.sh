@@ -53,6 +53,10 @@ measure() {
     rm -f "$work"/pgbench_log.*
     (cd "$work" && as_pg pgbench -n -c 2 -j 2 -R "$rate" -T 600 -l -f insert.sql -h "$PGHOST" -p "$PGPORT" -U postgres "$db" >/dev/null 2>&1) &
     local bench=$!
+    # The same starting point for both: the first change to each page after a
+    # checkpoint writes a full-page image (CREATE DATABASE ... TEMPLATE had
+    # just written every page of the copy to WAL).
+    q -d "$db" -c "CHECKPOINT" >/dev/null
     sleep 3
     local lsn0 t0 t1 lsn1
     lsn0="$(q -d "$db" -c "SELECT pg_current_wal_lsn()")"
