@@ -26,6 +26,10 @@ SELECT * FROM nezuko_analytics.latency_histogram('2026-01-01', '2026-02-01', '{1
 SELECT * FROM nezuko_analytics.latency_histogram('2026-01-01', '2026-02-01', '{-1,50}');
 SELECT * FROM nezuko_analytics.latency_histogram('2026-01-01', '2026-02-01', '{50,NULL}');
 SELECT * FROM nezuko_analytics.latency_histogram('2026-01-01', '2026-02-01', NULL);
+SELECT nezuko_analytics.latency_percentiles('2026-01-01', '2026-02-01', source => 'protected_groups');
+SELECT nezuko_analytics.latency_percentiles('2026-01-01', '2026-02-01', NULL);
+SELECT nezuko_analytics.latency_percentiles('2026-01-01', '2026-02-01', '{0.5,1.5}') AS no_rows_no_check;  -- as percentile_cont
+SELECT nezuko_analytics.latency_percentiles('2026-02-01', '2026-01-01');
 SELECT nezuko_analytics.latency_bucket(10, '{5,5}');
 SELECT nezuko_analytics.latency_bucket(-3);
 SELECT nezuko_analytics.latency_bucket(NULL) IS NULL AS null_latency_gives_null;
@@ -39,12 +43,14 @@ SELECT count(*) AS hours, sum(verifications) AS verifications FROM nezuko_analyt
 SELECT * FROM nezuko_analytics.top_groups('2026-01-01', '2026-02-01');
 SELECT * FROM nezuko_analytics.method_distribution('2026-01-01', '2026-02-01');
 SELECT * FROM nezuko_analytics.bot_health('2026-01-01', '2026-02-01');
+SELECT nezuko_analytics.latency_percentiles('2026-01-01', '2026-02-01') IS NULL AS no_latencies_no_percentiles;
 
 -- A negative latency in the data: the histogram says which, the distribution counts it.
 INSERT INTO bad.verification_log (user_id, group_id, status, latency_ms, "timestamp")
 VALUES (1, 1, 'verified', -7, '2026-01-10 00:00:00+00');
 SELECT * FROM nezuko_analytics.latency_histogram('2026-01-01', '2026-02-01');
 SELECT nezuko_analytics.latency_dist(latency_ms) FROM bad.verification_log;
+SELECT nezuko_analytics.latency_percentiles('2026-01-01', '2026-02-01', '{0.5,1.5}');
 
 DROP EXTENSION nezuko_analytics;
 DROP SCHEMA bad CASCADE;

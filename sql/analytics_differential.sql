@@ -87,6 +87,9 @@ UNION ALL
 SELECT 'bot_health', format('SELECT * FROM nezuko_analytics.bot_health(%L, %L)', since, until),
        format('SELECT * FROM nz_reference.bot_health(%L, %L)', since, until) FROM windows
 UNION ALL
+SELECT 'latency_percentiles', format('SELECT nezuko_analytics.latency_percentiles(%L, %L)', since, until),
+       format('SELECT nz_reference.latency_percentiles(%L, %L)', since, until) FROM windows
+UNION ALL
 SELECT 'percentiles', format('SELECT nezuko_analytics.percentiles(nezuko_analytics.latency_dist(latency_ms), ''{0.5,0.95,0.99}'') FROM verification_log WHERE "timestamp" >= %L AND "timestamp" < %L', since, until),
        format('SELECT nz_reference.latency_percentiles(%L, %L)', since, until) FROM windows;
 -- Windows are named in the output through the case's position.

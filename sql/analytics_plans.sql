@@ -80,11 +80,26 @@ SELECT q FROM calls, LATERAL (VALUES
 ) v(step, q) ORDER BY fn, step \gexec
 SELECT fn, rel, seq_scans, index_scans > 0 AS read_through_index
 FROM observed WHERE seq_scans > 0 OR index_scans > 0 ORDER BY fn, rel;
--- And a 90-day window is a sequential (parallel) scan, as it should be.
+-- Latency figures read a 90-day window through the "timestamp"-led index that
+-- holds latency_ms (idx_verification_log_timestamp_latency, index-only), not
+-- with a sequential scan; the caller's planner settings are as they were afterwards.
 SET max_parallel_workers_per_gather = 0;
 SELECT pg_stat_force_next_flush() IS NOT NULL AS flush_requested;
 BEGIN;
-SELECT count(*) AS buckets FROM nezuko_analytics.latency_histogram('2026-08-22', '2026-11-20');
+SELECT nezuko_analytics.latency_percentiles('2026-08-22', '2026-11-20') IS NOT NULL AS percentiles,
+       (SELECT count(*) FROM nezuko_analytics.latency_histogram('2026-08-22', '2026-11-20')) AS buckets;
+SELECT relname, seq_scan, idx_scan > 0 AS index_scans
+FROM pg_stat_xact_user_tables WHERE schemaname = 'plans' AND relname = 'verification_log';
+COMMIT;
+SHOW enable_seqscan;
+SHOW enable_bitmapscan;
+RESET max_parallel_workers_per_gather;
+
+-- And a 90-day window of a chart that needs more columns is a sequential (parallel) scan, as it should be.
+SET max_parallel_workers_per_gather = 0;
+SELECT pg_stat_force_next_flush() IS NOT NULL AS flush_requested;
+BEGIN;
+SELECT count(*) AS groups FROM nezuko_analytics.top_groups('2026-08-22', '2026-11-20', 5);
 SELECT relname, seq_scan > 0 AS sequential_scan FROM pg_stat_xact_user_tables WHERE schemaname = 'plans' AND relname = 'verification_log';
 COMMIT;
 RESET max_parallel_workers_per_gather;

@@ -53,6 +53,8 @@ DECLARE
     counts bigint[];
     labels text[];
     total bigint;
+    bot name;
+    saved text[];
 BEGIN
     PERFORM nezuko_analytics.check_window(since, until);
     IF source IS NULL OR source NOT IN ('verification_log', 'api_call_log') THEN
@@ -64,10 +66,12 @@ BEGIN
         RAISE EXCEPTION 'latency_histogram: edges must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     labels := nezuko_analytics.latency_bucket_labels(edges);  -- validates the edges
+    bot := nezuko_analytics.bot_schema();
+    saved := nezuko_analytics.prefer_index_only(bot, source);
     EXECUTE format('SELECT nezuko_analytics.latency_bucket_counts(latency_ms, $3) FROM %I.%I'
-                   ' WHERE "timestamp" >= $1 AND "timestamp" < $2',
-                   nezuko_analytics.bot_schema(), source)
+                   ' WHERE "timestamp" >= $1 AND "timestamp" < $2', bot, source)
         INTO counts USING since, until, edges;
+    PERFORM nezuko_analytics.restore_plan_settings(saved);
     counts := coalesce(counts, array_fill(0::bigint, ARRAY[cardinality(labels)]));
     SELECT sum(c) INTO total FROM unnest(counts) c;
     RETURN QUERY
@@ -78,4 +82,4 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.latency_histogram(timestamptz, timestamptz, integer[], text) IS
-  'Latency histogram of [since, until) from verification_log or api_call_log: every bucket (zero counts too), percentage of rows with a latency, round(.., 1); one pass, parallel when the window is large.';
+  'Latency histogram of [since, until) from verification_log or api_call_log: every bucket (zero counts too), percentage of rows with a latency, round(.., 1); one pass, parallel when the window is large, index-only when a "timestamp"-led index holds latency_ms.';

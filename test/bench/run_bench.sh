@@ -66,10 +66,12 @@ for w in 7 90; do
     echo
     echo "| function | baseline | native ms | baseline ms | baseline / native |"
     echo "|---|---|---:|---:|---:|"
-    row "percentiles p50/p95/p99" "SELECT nezuko_analytics.percentiles(nezuko_analytics.latency_dist(latency_ms), '{0.5,0.95,0.99}') FROM verification_log WHERE ${!wh}" \
+    row "latency_percentiles() p50/p95/p99" "SELECT nezuko_analytics.latency_percentiles(${!win})" \
         "SELECT percentile_cont(ARRAY[0.5,0.95,0.99]) WITHIN GROUP (ORDER BY latency_ms) FROM verification_log WHERE ${!wh}" "percentile_cont"
-    row "percentiles p50/p95/p99" "SELECT nezuko_analytics.percentiles(nezuko_analytics.latency_dist(latency_ms), '{0.5,0.95,0.99}') FROM verification_log WHERE ${!wh}" \
+    row "latency_percentiles() p50/p95/p99" "SELECT nezuko_analytics.latency_percentiles(${!win})" \
         "SELECT tdigest_percentile(latency_ms, 100, ARRAY[0.5,0.95,0.99]) FROM verification_log WHERE ${!wh}" "tdigest (approximate)"
+    row "percentiles(latency_dist()) in a plain query" "SELECT nezuko_analytics.percentiles(nezuko_analytics.latency_dist(latency_ms), '{0.5,0.95,0.99}') FROM verification_log WHERE ${!wh}" \
+        "SELECT percentile_cont(ARRAY[0.5,0.95,0.99]) WITHIN GROUP (ORDER BY latency_ms) FROM verification_log WHERE ${!wh}" "percentile_cont"
     for fn in latency_histogram verification_distribution cache_breakdown top_groups method_distribution bot_health; do
         row "$fn" "SELECT * FROM nezuko_analytics.$fn(${!win})" "SELECT * FROM nz_reference.$fn(${!win})"
     done
