@@ -19,3 +19,19 @@ END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.check_window(timestamptz, timestamptz) IS
   'Raises a clear ERROR for a NULL or inverted window [since, until); used by every windowed function.';
+
+CREATE FUNCTION nezuko_analytics.check_latency_source(source text, function_name text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF source IS NULL OR source NOT IN ('verification_log', 'api_call_log') THEN
+        RAISE EXCEPTION '%: source must be ''verification_log'' or ''api_call_log'', not %',
+                function_name, coalesce(quote_literal(source), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.check_latency_source(text, text) IS
+  'Raises a clear ERROR unless source is one of the tables with latencies (verification_log, api_call_log).';

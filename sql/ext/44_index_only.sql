@@ -71,11 +71,7 @@ DECLARE
     result float8[];
 BEGIN
     PERFORM nezuko_analytics.check_window(since, until);
-    IF source IS NULL OR source NOT IN ('verification_log', 'api_call_log') THEN
-        RAISE EXCEPTION 'latency_percentiles: source must be ''verification_log'' or ''api_call_log'', not %',
-                coalesce(quote_literal(source), 'NULL')
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    PERFORM nezuko_analytics.check_latency_source(source, 'latency_percentiles');
     IF percentiles IS NULL THEN
         RAISE EXCEPTION 'latency_percentiles: percentiles must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;

@@ -11,24 +11,8 @@ vrows="${1:-10000000}"
 arows="${2:-2000000}"
 runs="${BENCH_RUNS:-3}"
 
-bash scripts/install-deps.sh --tests
-source scripts/lib/pg_server.sh
-make -s -j"$(nproc)" >/dev/null
-if [[ "$(id -u)" == 0 ]]; then make -s install >/dev/null; else sudo make -s install >/dev/null; fi
-
-dir="$(pg_make_dir)"
-trap 'pg_server_stop "$dir"; rm -rf "$dir"' EXIT
-pg_server_start "$dir" 54331 nz_bench
-cat >>"$dir/data/postgresql.conf" <<CONF
-# production durability (the test servers turn these off for speed)
-fsync = on
-synchronous_commit = on
-full_page_writes = on
-shared_buffers = 4GB
-max_parallel_workers_per_gather = 2
-jit = off
-CONF
-as_pg pg_ctl -D "$dir/data" -l "$dir/server.log" -w restart >/dev/null
+source test/bench/bench_setup.sh
+bench_start 54331 nz_bench 'max_parallel_workers_per_gather = 2'
 psql -qX -d postgres -c "CREATE DATABASE nz_bench" >/dev/null
 export PGDATABASE=nz_bench
 q() { psql -qXAt -v ON_ERROR_STOP=1 "$@"; }

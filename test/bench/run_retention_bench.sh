@@ -10,24 +10,8 @@ cd "$here"
 vrows="${1:-10000000}"
 rate="${BENCH_INSERT_RATE:-200}"   # inserts per second, from 2 clients
 
-bash scripts/install-deps.sh --tests
-source scripts/lib/pg_server.sh
-make -s -j"$(nproc)" >/dev/null
-if [[ "$(id -u)" == 0 ]]; then make -s install >/dev/null; else sudo make -s install >/dev/null; fi
-
-dir="$(pg_make_dir)"
-trap 'pg_server_stop "$dir"; rm -rf "$dir"' EXIT
-pg_server_start "$dir" 54332 postgres
-cat >>"$dir/data/postgresql.conf" <<CONF
-# production durability (the test servers turn these off for speed)
-fsync = on
-synchronous_commit = on
-full_page_writes = on
-shared_buffers = 4GB
-max_wal_size = 8GB
-jit = off
-CONF
-as_pg pg_ctl -D "$dir/data" -l "$dir/server.log" -w restart >/dev/null
+source test/bench/bench_setup.sh
+bench_start 54332 postgres 'max_wal_size = 8GB'
 q() { psql -qXAt -v ON_ERROR_STOP=1 "$@"; }
 
 q -d postgres -c "CREATE DATABASE nz_prune" >/dev/null

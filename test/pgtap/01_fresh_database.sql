@@ -1,10 +1,6 @@
 -- Starting point (a), a fresh database: every table, column type, default and
 -- index of the spec, in the schema apply_schema() was given.
-\set ON_ERROR_STOP 1
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
+\ir psql_settings.inc
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION nezuko_analytics;

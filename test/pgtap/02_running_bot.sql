@@ -1,10 +1,6 @@
 -- Starting point (b), the bot's running database: the base tables exist with
 -- rows, a trigger, RLS and member_count already present (NOT NULL, CHECK).
-\set ON_ERROR_STOP 1
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
+\ir psql_settings.inc
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 \ir spec_expectations.inc

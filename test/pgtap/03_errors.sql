@@ -1,9 +1,5 @@
 -- Bad input gets an ERROR with the right SQLSTATE and a message naming the problem.
-\set ON_ERROR_STOP 1
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
+\ir psql_settings.inc
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION nezuko_analytics;

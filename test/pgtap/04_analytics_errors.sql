@@ -1,10 +1,6 @@
 -- The analytics functions' errors carry the right SQLSTATE; the labels the
 -- issue asks for (volatility, strictness, parallel safety) are in place.
-\set ON_ERROR_STOP 1
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
+\ir psql_settings.inc
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION nezuko_analytics;
