@@ -22,7 +22,7 @@ FROM nezuko_analytics.method_distribution(now() - interval '7 days') LIMIT 6;
 SELECT label, verifications, restrictions, errors
 FROM nezuko_analytics.hourly_activity(now() - interval '7 days') ORDER BY verifications DESC LIMIT 5;
 \echo 'The same charts from one call, nezuko_analytics.dashboard() (one scan of each table); its totals, latency and health:'
-SELECT jsonb_pretty(jsonb_build_object('totals', d -> 'totals', 'latency', d -> 'latency' - 'histogram',
+SELECT jsonb_pretty(jsonb_build_object('totals', d -> 'totals', 'latency', (d -> 'latency') - 'histogram',
                                        'bot_health', d -> 'bot_health', 'daily_trend_days', jsonb_array_length(d -> 'daily_trend')))
        AS dashboard
 FROM (SELECT nezuko_analytics.dashboard(now() - interval '7 days', now(), 'UTC') AS d) s;
