@@ -1,0 +1,145 @@
+#include <gtest/gtest.h>
+
+#include <memory_resource>
+#include <string>
+#include <vector>
+
+#include "core/core_error.hpp"
+#include "core/dashboard_summary.hpp"
+#include "core/quarter_hour_counts.hpp"
+
+namespace {
+
+constexpr int64_t kHour = nz::kMicrosPerHour;
+constexpr int64_t kDay = nz::kMicrosPerDay;
+auto* mr() { return std::pmr::new_delete_resource(); }
+
+std::vector<uint8_t> bytes(const std::pmr::vector<uint8_t>& v) { return {v.begin(), v.end()}; }
+
+TEST(TimeZoneSegments, LocalTimeAcrossADstChangeAndQuarterHourZones) {
+    nz::TimeZoneSegments tz(mr());
+    // -04:00 until 10 h, then -05:00 (as New York on a November morning).
+    const int64_t pairs[] = {0, -4 * kHour, 10 * kHour, -5 * kHour};
+    tz.assign(pairs, 4);
+    EXPECT_EQ(tz.to_local(9 * kHour), 5 * kHour);
+    EXPECT_EQ(tz.to_local(10 * kHour), 5 * kHour);   // the hour repeats
+    EXPECT_EQ(tz.to_local(11 * kHour), 6 * kHour);
+    EXPECT_EQ(tz.to_local(-kHour), -5 * kHour);       // before the first start: the first segment
+    EXPECT_EQ(tz.to_local(9 * kHour), 5 * kHour);     // going back in time finds the segment again
+    const int64_t kathmandu[] = {0, 5 * kHour + 45 * 60 * 1000000LL};
+    tz.assign(kathmandu, 2);
+    EXPECT_EQ(tz.to_local(0), 5 * kHour + 45 * 60 * 1000000LL);
+}
+
+TEST(TimeZoneSegments, BadSegmentsAreRejected) {
+    nz::TimeZoneSegments tz(mr());
+    const int64_t odd[] = {0, 1, 2};
+    EXPECT_THROW(tz.assign(odd, 3), nz::CoreError);
+    const int64_t unsorted[] = {10, 0, 5, 0};
+    EXPECT_THROW(tz.assign(unsorted, 4), nz::CoreError);
+}
+
+void fill(nz::VerificationSummary& s, int from, int to) {
+    for (int i = from; i < to; ++i) {
+        auto status = i % 10 < 7 ? nz::VerificationStatus::verified
+                      : i % 10 < 9 ? nz::VerificationStatus::restricted : nz::VerificationStatus::error;
+        s.add(int64_t{i} * 37 * 60 * 1000000LL, status, i % 13 != 0, (i * 7919) % 700, i % 5 < 2, 100 + i % 17);
+    }
+}
+
+TEST(VerificationSummary, MergedPartsEqualTheWholeAndTheBinaryFormRoundTrips) {
+    const int64_t utc[] = {0, 0};
+    nz::VerificationSummary whole(mr()), a(mr()), b(mr());
+    for (auto* s : {&whole, &a, &b}) {
+        s->set_time_zone(utc, 2);
+        s->set_top_groups(5);
+        s->set_recent_since(3000LL * 37 * 60 * 1000000LL);
+    }
+    fill(whole, 0, 5000);
+    fill(a, 0, 2000);
+    fill(b, 2000, 5000);
+    a.merge(b);
+    EXPECT_EQ(a.raw_json(), whole.raw_json());
+
+    nz::VerificationSummary decoded(mr());
+    auto encoded = bytes(whole.encode());
+    decoded.merge_encoded(encoded.data(), encoded.size());
+    EXPECT_EQ(decoded.raw_json(), whole.raw_json());
+}
+
+TEST(VerificationSummary, DocumentCountsHoursDaysAndTopGroups) {
+    const int64_t plus_two[] = {0, 2 * kHour};
+    nz::VerificationSummary s(mr());
+    s.set_time_zone(plus_two, 2);
+    s.set_top_groups(2);
+    s.add(23 * kHour, nz::VerificationStatus::verified, true, 40, true, 7);    // 01:00 local, day 1
+    s.add(23 * kHour, nz::VerificationStatus::error, false, 0, false, 9);      // same hour
+    s.add(kDay + kHour, nz::VerificationStatus::restricted, true, 600, false, 9);  // 03:00 local, day 1
+    s.add(kDay + kHour, nz::VerificationStatus::other, true, 60, false, 3);
+    std::string json = s.raw_json();
+    EXPECT_NE(json.find("\"total\":4,\"verified\":1,\"restricted\":1,\"error\":1,\"cached\":1"), std::string::npos) << json;
+    EXPECT_NE(json.find("\"buckets\":[1,1,0,0,1]"), std::string::npos) << json;
+    // hour 1: one verified, one error; hour 3: one restricted; "other" counts in no hour
+    EXPECT_NE(json.find("[0,0,0],[1,0,1],[0,0,0],[0,1,0]"), std::string::npos) << json;
+    // group 9 has two rows, then 3 and 7 have one each: the tie goes to the smaller id
+    EXPECT_NE(json.find("\"groups\":[[9,2,0],[3,1,0]]"), std::string::npos) << json;
+    EXPECT_NE(json.find("\"days\":[[1,4,1,1,3,700,"), std::string::npos) << json;
+}
+
+TEST(VerificationSummary, NegativeLatencyIsAnError) {
+    nz::VerificationSummary s(mr());
+    EXPECT_THROW(s.add(0, nz::VerificationStatus::verified, true, -1, false, 1), nz::CoreError);
+}
+
+TEST(VerificationSummary, TruncatedStateIsRejected) {
+    nz::VerificationSummary s(mr());
+    s.set_top_groups(3);
+    fill(s, 0, 300);
+    auto encoded = bytes(s.encode());
+    for (std::size_t len = 0; len < encoded.size(); len += 7) {
+        nz::VerificationSummary into(mr());
+        EXPECT_THROW(into.merge_encoded(encoded.data(), len), nz::CoreError) << len;
+    }
+}
+
+TEST(ApiSummary, MethodsMergeAndRoundTrip) {
+    nz::ApiSummary whole(mr()), a(mr()), b(mr());
+    const char* methods[] = {"getChatMember", "sendMessage", "a\"quoted\\name"};
+    for (int i = 0; i < 900; ++i) {
+        const char* m = methods[i % 3 == 0 ? 0 : i % 7 == 0 ? 2 : 1];
+        int success = i % 11 == 0 ? -1 : (i % 9 == 0 ? 0 : 1);
+        whole.add(m, std::char_traits<char>::length(m), success, i % 4 != 0, i % 500);
+        (i < 400 ? a : b).add(m, std::char_traits<char>::length(m), success, i % 4 != 0, i % 500);
+    }
+    a.merge(b);
+    EXPECT_EQ(a.raw_json(), whole.raw_json());
+    nz::ApiSummary decoded(mr());
+    auto encoded = bytes(whole.encode());
+    decoded.merge_encoded(encoded.data(), encoded.size());
+    EXPECT_EQ(decoded.raw_json(), whole.raw_json());
+    std::string json = whole.raw_json();
+    EXPECT_NE(json.find("\"a\\\"quoted\\\\name\""), std::string::npos) << json;  // escaped for JSON
+}
+
+TEST(QuarterHourCounts, FloorsNegativeTimesAndMerges) {
+    EXPECT_EQ(nz::quarter_hour_of(0), 0);
+    EXPECT_EQ(nz::quarter_hour_of(900LL * 1000000 - 1), 0);
+    EXPECT_EQ(nz::quarter_hour_of(-1), -1);
+    nz::QuarterHourCounts a(mr()), b(mr());
+    a.add(0, nz::VerificationStatus::verified);
+    a.add(-1, nz::VerificationStatus::error);
+    b.add(1, nz::VerificationStatus::verified);
+    b.add(2, nz::VerificationStatus::other);  // not counted
+    a.merge(b);
+    a.sort();
+    ASSERT_EQ(a.slots().size(), 2u);
+    EXPECT_EQ(a.slots()[0].quarter, -1);
+    EXPECT_EQ(a.slots()[1].counts[0], 2u);
+    std::vector<uint8_t> buf(a.encoded_size());
+    a.encode_to(buf.data());
+    nz::QuarterHourCounts c(mr());
+    c.merge_encoded(buf.data(), buf.size());
+    EXPECT_THROW(c.merge_encoded(buf.data(), buf.size() - 1), nz::CoreError);
+}
+
+}  // namespace
