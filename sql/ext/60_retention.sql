@@ -26,6 +26,8 @@ CREATE TABLE nezuko_analytics.retention_runs (
     PRIMARY KEY (started_at, table_name)
 );
 CREATE INDEX retention_runs_finished_at ON nezuko_analytics.retention_runs (finished_at);
+COMMENT ON INDEX nezuko_analytics.retention_runs_finished_at IS
+  'Lets prune() remove retention_runs rows older than their own policy through the index.';
 COMMENT ON TABLE nezuko_analytics.retention_runs IS
   'One row per table per prune() run: cutoff, rows deleted, batches, status (ok, partial when max_runtime stopped it, error) and the error message. Pruned itself by its own policy.';
 
