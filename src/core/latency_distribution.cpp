@@ -152,9 +152,34 @@ void LatencyDistribution::grow() {
     }
 }
 
+void LatencyDistribution::make_dense() {
+    dense_.assign(kDenseLimit, 0);
+    std::pmr::vector<Slot> old(slots_.get_allocator());
+    old.swap(slots_);
+    used_ = 0;
+    log2_capacity_ = 0;
+    uint64_t count = count_;
+    for (const Slot& s : old) {
+        if (s.count == 0) continue;
+        if (s.key >= 0 && s.key < kDenseLimit) {
+            dense_[static_cast<std::size_t>(s.key)] = s.count;
+            ++dense_used_;
+        } else {
+            add_sparse(s.key, s.count);
+        }
+    }
+    count_ = count;  // add_sparse counted the moved keys again
+}
+
 void LatencyDistribution::add_key(int32_t key, uint64_t n) {
     if (key >= 0 && key < kDenseLimit) {
-        if (dense_.empty()) dense_.assign(kDenseLimit, 0);
+        if (dense_.empty()) {
+            if (count_ < kDenseAfter) {
+                add_sparse(key, n);
+                return;
+            }
+            make_dense();
+        }
         uint64_t& c = dense_[static_cast<std::size_t>(key)];
         if (c == 0) ++dense_used_;
         add_checked(c, n);

@@ -23,7 +23,8 @@ namespace nz {
 constexpr int kExactBits = 20;                       // |v| < 2^20 is exact
 constexpr int32_t kExactLimit = int32_t{1} << kExactBits;
 constexpr uint8_t kDistributionFormat = 1;           // first byte of the binary form
-constexpr int32_t kDenseLimit = 2048;                // 0 <= v < 2048 counted in a flat array
+constexpr int32_t kDenseLimit = 2048;                // 0 <= v < 2048 counted in a flat array ...
+constexpr uint64_t kDenseAfter = 256;                // ... once a distribution holds this many values
 
 // The key a value is counted under (the value itself below kExactLimit).
 int32_t quantize_latency(int32_t v);
@@ -86,11 +87,14 @@ private:
     };
     void add_key(int32_t key, uint64_t n);
     void add_sparse(int32_t key, uint64_t n);
+    void make_dense();
     void grow();
     std::size_t home(int32_t key) const;
 
-    // Most latencies are small: a flat array for [0, kDenseLimit), allocated
-    // on first use, and the hash table for every other key.
+    // Most latencies are small: a flat array for [0, kDenseLimit) and the hash
+    // table for every other key.  The array (16 KB) is made only once the
+    // distribution holds kDenseAfter values, so that many small groups (GROUP
+    // BY user) stay small; its keys then move out of the hash table.
     std::pmr::vector<uint64_t> dense_;
     std::size_t dense_used_ = 0;
     std::pmr::vector<Slot> slots_;

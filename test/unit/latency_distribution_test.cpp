@@ -125,6 +125,30 @@ TEST(LatencyDistribution, MemoryIsBoundedByDistinctKeysNotRows) {
     EXPECT_LT(d.prepare_encoding(), 2000u);
 }
 
+TEST(LatencyDistribution, SmallAndLargeDistributionsEncodeTheSame) {
+    // Below kDenseAfter values everything is in the hash table; past it the
+    // small keys move to the flat array.  The stored form must not notice.
+    for (std::size_t n : {std::size_t{10}, std::size_t{255}, std::size_t{256}, std::size_t{257}, std::size_t{5000}}) {
+        auto values = skewed_latencies(n, 13);
+        values.push_back(-3);
+        values.push_back(3000000);
+        nz::LatencyDistribution one(std::pmr::new_delete_resource()), parts(std::pmr::new_delete_resource()),
+            other(std::pmr::new_delete_resource());
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            one.add(values[i]);
+            (i % 2 ? parts : other).add(values[i]);
+        }
+        parts.merge(other);
+        auto a = encode(one), b = encode(parts);
+        EXPECT_EQ(a, b) << n;
+        nz::EncodedDistribution e(a.data(), a.size());
+        EXPECT_EQ(e.count(), values.size());
+        double p = 0;
+        ASSERT_TRUE(e.percentile(0.9, &p));
+        EXPECT_EQ(p, reference_percentile(values, 0.9)) << n;
+    }
+}
+
 TEST(LatencyDistribution, SumOverflowIsAnError) {
     // 2^32 + 2 values of the largest key: a valid value whose sum is
     // INT64_MAX - 5; one more value overflows.
