@@ -51,6 +51,21 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.table_exists(name, name) IS
   'Whether target_schema holds an ordinary or partitioned table named tbl.';
 
+-- Records one change of apply_schema() (the next step number; the same change twice is recorded once).
+CREATE FUNCTION nezuko_analytics.record_schema_change(target_schema name, change_kind text, table_name name, object_name name)
+RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    INSERT INTO nezuko_analytics.schema_changes (target_schema, step, change_kind, table_name, object_name)
+    SELECT record_schema_change.target_schema, coalesce(max(c.step), 0) + 1, record_schema_change.change_kind,
+           record_schema_change.table_name, record_schema_change.object_name
+    FROM nezuko_analytics.schema_changes c  -- parameters qualified: in SQL a column of c would win
+    ON CONFLICT DO NOTHING
+$$;
+COMMENT ON FUNCTION nezuko_analytics.record_schema_change(name, text, name, name) IS
+  'Records one change apply_schema() made, as its next step, so revert_schema() undoes the changes newest first.';
+
 CREATE FUNCTION nezuko_analytics.apply_schema(target_schema name DEFAULT 'public')
 RETURNS SETOF text
 LANGUAGE plpgsql VOLATILE
@@ -60,7 +75,6 @@ DECLARE
     spec record;
     existing_type text;
     idx_table text;
-    next_step integer;
     policy record;
     registered boolean := false;
     job_exists boolean;
@@ -113,18 +127,12 @@ BEGIN
         END IF;
     END LOOP;
 
-    SELECT coalesce(max(step), 0) + 1 INTO next_step FROM nezuko_analytics.schema_changes;
-
     -- 2. Tables: the bot's base tables on a fresh database, then api_call_log.
     FOR spec IN SELECT * FROM nezuko_analytics.base_table_ddl() ORDER BY creation_order LOOP
         CONTINUE WHEN nezuko_analytics.table_exists(target_schema, spec.table_name);
         EXECUTE format(spec.create_ddl, target_schema);
-        INSERT INTO nezuko_analytics.schema_changes (target_schema, step, change_kind, table_name, object_name)
-        VALUES (target_schema, next_step,
-                CASE WHEN spec.table_name = 'api_call_log' THEN 'create_table' ELSE 'create_base_table' END,
-                spec.table_name, spec.table_name)
-        ON CONFLICT DO NOTHING;
-        next_step := next_step + 1;
+        PERFORM nezuko_analytics.record_schema_change(target_schema, CASE WHEN spec.table_name = 'api_call_log' THEN 'create_table' ELSE 'create_base_table' END,
+                spec.table_name, spec.table_name);
         RETURN NEXT format('created table %I.%I', target_schema, spec.table_name);
     END LOOP;
 
@@ -133,10 +141,7 @@ BEGIN
         CONTINUE WHEN nezuko_analytics.column_type(target_schema, spec.table_name, spec.column_name) IS NOT NULL;
         EXECUTE format('ALTER TABLE %I.%I ADD COLUMN %I %s',
                        target_schema, spec.table_name, spec.column_name, spec.column_ddl);
-        INSERT INTO nezuko_analytics.schema_changes (target_schema, step, change_kind, table_name, object_name)
-        VALUES (target_schema, next_step, 'add_column', spec.table_name, spec.column_name)
-        ON CONFLICT DO NOTHING;
-        next_step := next_step + 1;
+        PERFORM nezuko_analytics.record_schema_change(target_schema, 'add_column', spec.table_name, spec.column_name);
         RETURN NEXT format('added column %I.%I.%I %s',
                            target_schema, spec.table_name, spec.column_name, spec.column_ddl);
     END LOOP;
@@ -148,10 +153,7 @@ BEGIN
             WHERE n.nspname = target_schema AND i.relname = spec.index_name);
         EXECUTE format('CREATE INDEX %I ON %I.%I %s',
                        spec.index_name, target_schema, spec.table_name, spec.key_columns);
-        INSERT INTO nezuko_analytics.schema_changes (target_schema, step, change_kind, table_name, object_name)
-        VALUES (target_schema, next_step, 'create_index', spec.table_name, spec.index_name)
-        ON CONFLICT DO NOTHING;
-        next_step := next_step + 1;
+        PERFORM nezuko_analytics.record_schema_change(target_schema, 'create_index', spec.table_name, spec.index_name);
         RETURN NEXT format('created index %I on %I.%I %s',
                            spec.index_name, target_schema, spec.table_name, spec.key_columns);
     END LOOP;
@@ -166,10 +168,7 @@ BEGIN
     -- 6. Retention: the default policies where absent, and the pg_cron job
     --    where pg_cron is installed in this database (else a NOTICE on how).
     FOR policy IN SELECT * FROM nezuko_analytics.register_retention_policies() LOOP
-        INSERT INTO nezuko_analytics.schema_changes (target_schema, step, change_kind, table_name, object_name)
-        VALUES (target_schema, next_step, 'register_policy', policy.table_name, policy.table_name)
-        ON CONFLICT DO NOTHING;
-        next_step := next_step + 1;
+        PERFORM nezuko_analytics.record_schema_change(target_schema, 'register_policy', policy.table_name, policy.table_name);
         registered := true;
         RETURN NEXT policy.description;
     END LOOP;
@@ -178,10 +177,7 @@ BEGIN
             INTO job_exists USING nezuko_analytics.retention_job_name();
         IF NOT job_exists THEN
             PERFORM nezuko_analytics.schedule_retention();
-            INSERT INTO nezuko_analytics.schema_changes (target_schema, step, change_kind, table_name, object_name)
-            VALUES (target_schema, next_step, 'schedule_job', 'cron.job', nezuko_analytics.retention_job_name())
-            ON CONFLICT DO NOTHING;
-            next_step := next_step + 1;
+            PERFORM nezuko_analytics.record_schema_change(target_schema, 'schedule_job', 'cron.job', nezuko_analytics.retention_job_name());
             RETURN NEXT format('scheduled pg_cron job %s: CALL nezuko_analytics.prune() at ''17 3 * * *''',
                                nezuko_analytics.retention_job_name());
         END IF;
@@ -193,10 +189,7 @@ BEGIN
 
     -- 7. The dashboard's functions for Supabase's API roles, where they exist.
     FOR policy IN SELECT * FROM nezuko_analytics.grant_dashboard_access() LOOP
-        INSERT INTO nezuko_analytics.schema_changes (target_schema, step, change_kind, table_name, object_name)
-        VALUES (target_schema, next_step, 'grant_access', 'nezuko_analytics', policy.role_name)
-        ON CONFLICT DO NOTHING;
-        next_step := next_step + 1;
+        PERFORM nezuko_analytics.record_schema_change(target_schema, 'grant_access', 'nezuko_analytics', policy.role_name);
         RETURN NEXT policy.description;
     END LOOP;
     RETURN;

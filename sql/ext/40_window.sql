@@ -35,3 +35,11 @@ END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.check_latency_source(text, text) IS
   'Raises a clear ERROR unless source is one of the tables with latencies (verification_log, api_call_log).';
+
+-- percentage = round(100 * part / whole, 1), 0 when whole is 0
+CREATE FUNCTION nezuko_analytics.percent(part numeric, whole numeric) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT CASE WHEN whole IS NULL OR whole = 0 THEN 0::numeric ELSE round(100.0 * part / whole, 1) END $$;
+COMMENT ON FUNCTION nezuko_analytics.percent(numeric, numeric) IS
+  'round(100 * part / whole, 1), and 0 (not NULL) when whole is 0: the contracts'' percentage rule.';

@@ -72,7 +72,7 @@ BEGIN
     SELECT sum(c) INTO total FROM unnest(counts) c;
     RETURN QUERY
     SELECT labels[i], CASE WHEN i = 1 THEN 0 ELSE edges[i - 1] END, edges[i], counts[i],
-           CASE WHEN total = 0 THEN 0::numeric ELSE round(100.0 * counts[i] / total, 1) END
+           nezuko_analytics.percent(counts[i], total)
     FROM generate_series(1, cardinality(labels)) i
     ORDER BY i;
 END;

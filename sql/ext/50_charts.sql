@@ -21,7 +21,7 @@ BEGIN
             SELECT status, coalesce(c.n, 0) AS n, coalesce(k.ord, 4) AS ord
             FROM known k FULL JOIN counted c USING (status))
         SELECT status, n,
-               CASE WHEN sum(n) OVER () = 0 THEN 0::numeric ELSE round(100.0 * n / sum(n) OVER (), 1) END
+               nezuko_analytics.percent(n, sum(n) OVER ())
         FROM merged ORDER BY ord, status$q$, nezuko_analytics.bot_schema())
     USING since, until;
 END;
@@ -38,7 +38,7 @@ BEGIN
     PERFORM nezuko_analytics.check_window(since, until);
     RETURN QUERY EXECUTE format($q$
         SELECT c.hits, c.n - c.hits, c.n,
-               CASE WHEN c.n = 0 THEN 0::numeric ELSE round(100.0 * c.hits / c.n, 1) END
+               nezuko_analytics.percent(c.hits, c.n)
         FROM (SELECT count(*) FILTER (WHERE v.cached) AS hits, count(*) AS n
               FROM %I.verification_log v
               WHERE v."timestamp" >= $1 AND v."timestamp" < $2) c$q$, nezuko_analytics.bot_schema())
@@ -101,7 +101,7 @@ BEGIN
             ORDER BY n DESC, v.group_id
             LIMIT $3)
         SELECT g.group_id, coalesce(p.title::text, 'Group ' || g.group_id), p.member_count::integer, g.n,
-               round(100.0 * g.ok / g.n, 1)
+               nezuko_analytics.percent(g.ok, g.n)
         FROM g LEFT JOIN %1$I.protected_groups p ON p.group_id = g.group_id
         ORDER BY g.n DESC, g.group_id$q$, nezuko_analytics.bot_schema())
     USING since, until, n;
@@ -128,8 +128,8 @@ BEGIN
             FROM %I.api_call_log a
             WHERE a."timestamp" >= $1 AND a."timestamp" < $2
             GROUP BY a.method)
-        SELECT m.method, m.calls, m.failures, round(100.0 * m.ok / m.calls, 1),
-               round(100.0 * m.calls / sum(m.calls) OVER (), 1), round(m.avg_latency, 0),
+        SELECT m.method, m.calls, m.failures, nezuko_analytics.percent(m.ok, m.calls),
+               nezuko_analytics.percent(m.calls, sum(m.calls) OVER ()), round(m.avg_latency, 0),
                nezuko_analytics.percentile(m.d, 0.5), nezuko_analytics.percentile(m.d, 0.95)
         FROM m ORDER BY m.calls DESC, m.method$q$, nezuko_analytics.bot_schema())
     USING since, until;
@@ -138,6 +138,27 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.method_distribution(timestamptz, timestamptz) IS
   'API calls in [since, until) by method, most calls first, then by method: failures (success = false), success_rate and percentage of all calls (round(.., 1)), avg latency round(.., 0), exact p50 and p95 latency (equal to percentile_cont).';
 
+CREATE FUNCTION nezuko_analytics.health_figures(
+    api_calls bigint, api_ok bigint, verifications bigint, cached bigint, verified bigint, errors bigint,
+    avg_latency numeric,
+    OUT api_success_rate numeric, OUT cache_efficiency numeric, OUT success_rate numeric,
+    OUT avg_latency_ms numeric, OUT error_rate numeric, OUT overall_score numeric)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT h.api, h.cache, h.ok, coalesce(avg_latency, 0), h.err,
+           round(0.35 * h.api + 0.30 * h.ok
+                 + 0.20 * CASE WHEN avg_latency IS NULL OR avg_latency < 50 THEN 100 WHEN avg_latency < 100 THEN 90
+                               WHEN avg_latency < 200 THEN 75 WHEN avg_latency < 500 THEN 50 ELSE 25 END
+                 + 0.10 * h.cache + 0.05 * (100 - h.err), 1)
+    FROM (SELECT nezuko_analytics.percent(api_ok, api_calls) AS api,
+                 nezuko_analytics.percent(cached, verifications) AS cache,
+                 nezuko_analytics.percent(verified, verifications) AS ok,
+                 nezuko_analytics.percent(errors, verifications) AS err) h
+$$;
+COMMENT ON FUNCTION nezuko_analytics.health_figures(bigint, bigint, bigint, bigint, bigint, bigint, numeric) IS
+  'get_bot_health''s figures from raw counts (avg_latency already rounded, NULL without latencies): the percentages, and overall_score = 35% API success + 30% success rate + 20% latency score (avg < 50 ms: 100, < 100: 90, < 200: 75, < 500: 50, else 25; no data: 100) + 10% cache efficiency + 5% (100 - error rate), round(.., 1). Shared by bot_health() and dashboard().';
+
 CREATE FUNCTION nezuko_analytics.bot_health(since timestamptz, until timestamptz DEFAULT now())
 RETURNS TABLE (api_success_rate numeric, cache_efficiency numeric, success_rate numeric,
                avg_latency_ms numeric, error_rate numeric, overall_score numeric)
@@ -145,16 +166,14 @@ LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    api numeric;
+    a record;
     v record;
-    latency_score numeric;
 BEGIN
     PERFORM nezuko_analytics.check_window(since, until);
     EXECUTE format($q$
-        SELECT CASE WHEN count(*) = 0 THEN 0::numeric
-                    ELSE round(100.0 * count(*) FILTER (WHERE a.success) / count(*), 1) END
+        SELECT count(*) AS calls, count(*) FILTER (WHERE a.success) AS ok
         FROM %I.api_call_log a WHERE a."timestamp" >= $1 AND a."timestamp" < $2$q$, nezuko_analytics.bot_schema())
-        INTO api USING since, until;
+        INTO a USING since, until;
     EXECUTE format($q$
         SELECT count(*) AS n,
                count(*) FILTER (WHERE v.cached) AS hits,
@@ -163,20 +182,7 @@ BEGIN
                round(avg(v.latency_ms), 0) AS avg_latency
         FROM %I.verification_log v WHERE v."timestamp" >= $1 AND v."timestamp" < $2$q$, nezuko_analytics.bot_schema())
         INTO v USING since, until;
-    api_success_rate := api;
-    cache_efficiency := CASE WHEN v.n = 0 THEN 0::numeric ELSE round(100.0 * v.hits / v.n, 1) END;
-    success_rate := CASE WHEN v.n = 0 THEN 0::numeric ELSE round(100.0 * v.ok / v.n, 1) END;
-    error_rate := CASE WHEN v.n = 0 THEN 0::numeric ELSE round(100.0 * v.errors / v.n, 1) END;
-    avg_latency_ms := coalesce(v.avg_latency, 0);
-    latency_score := CASE WHEN v.avg_latency IS NULL THEN 100
-                          WHEN v.avg_latency < 50 THEN 100
-                          WHEN v.avg_latency < 100 THEN 90
-                          WHEN v.avg_latency < 200 THEN 75
-                          WHEN v.avg_latency < 500 THEN 50
-                          ELSE 25 END;
-    overall_score := round(0.35 * api_success_rate + 0.30 * success_rate + 0.20 * latency_score
-                           + 0.10 * cache_efficiency + 0.05 * (100 - error_rate), 1);
-    RETURN NEXT;
+    RETURN QUERY SELECT * FROM nezuko_analytics.health_figures(a.calls, a.ok, v.n, v.hits, v.ok, v.errors, v.avg_latency);
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.bot_health(timestamptz, timestamptz) IS

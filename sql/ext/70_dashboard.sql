@@ -117,14 +117,6 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.window_summary(timestamptz, timestamptz, text, integer, timestamptz) IS
   'The raw one-pass summary of verification_log in [since, until) with local hours and days in tz (one scan); shared by dashboard() and the trend contracts.';
 
--- percentage = round(100 * part / whole, 1), 0 when whole is 0
-CREATE FUNCTION nezuko_analytics.percent(part numeric, whole numeric) RETURNS numeric
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$ SELECT CASE WHEN whole IS NULL OR whole = 0 THEN 0::numeric ELSE round(100.0 * part / whole, 1) END $$;
-COMMENT ON FUNCTION nezuko_analytics.percent(numeric, numeric) IS
-  'round(100 * part / whole, 1), and 0 (not NULL) when whole is 0: the contracts'' percentage rule.';
-
 CREATE FUNCTION nezuko_analytics.dashboard(since timestamptz, until timestamptz DEFAULT now(), tz text DEFAULT 'UTC')
 RETURNS jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -149,17 +141,9 @@ BEGIN
         INTO a USING since, until;
     latency_avg := CASE WHEN (v->>'latency_count')::bigint = 0 THEN NULL
                         ELSE round((v->>'latency_sum')::numeric / (v->>'latency_count')::numeric, 0) END;
-    health := jsonb_build_object(
-        'api_success_rate', nezuko_analytics.percent((a->>'ok')::numeric, (a->>'calls')::numeric),
-        'cache_efficiency', nezuko_analytics.percent((v->>'cached')::numeric, (v->>'total')::numeric),
-        'success_rate', nezuko_analytics.percent((v->>'verified')::numeric, (v->>'total')::numeric),
-        'avg_latency_ms', coalesce(latency_avg, 0),
-        'error_rate', nezuko_analytics.percent((v->>'error')::numeric, (v->>'total')::numeric));
-    health := health || jsonb_build_object('overall_score', round(
-          0.35 * (health->>'api_success_rate')::numeric + 0.30 * (health->>'success_rate')::numeric
-        + 0.20 * CASE WHEN latency_avg IS NULL OR latency_avg < 50 THEN 100 WHEN latency_avg < 100 THEN 90
-                      WHEN latency_avg < 200 THEN 75 WHEN latency_avg < 500 THEN 50 ELSE 25 END
-        + 0.10 * (health->>'cache_efficiency')::numeric + 0.05 * (100 - (health->>'error_rate')::numeric), 1));
+    health := to_jsonb(nezuko_analytics.health_figures(
+        (a->>'calls')::bigint, (a->>'ok')::bigint, (v->>'total')::bigint, (v->>'cached')::bigint,
+        (v->>'verified')::bigint, (v->>'error')::bigint, latency_avg));
 
     RETURN jsonb_build_object(
         'window', jsonb_build_object('since', since, 'until', until, 'tz', tz),

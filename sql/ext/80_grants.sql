@@ -7,6 +7,7 @@
 
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.apply_schema(name) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.revert_schema() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION nezuko_analytics.record_schema_change(name, text, name, name) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.set_retention(text, interval) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.schedule_retention(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.unschedule_retention() FROM PUBLIC;
