@@ -10,6 +10,7 @@
 
 #include "../core/dashboard_summary.hpp"
 #include "palloc_resource.hpp"
+#include "pg_aggregate.hpp"
 #include "pg_arrays.hpp"
 #include "pg_boundary.hpp"
 
@@ -20,6 +21,9 @@ extern "C" {
 }
 
 namespace {
+
+using nz::pg::aggregate_context;
+using nz::pg::state_arg;
 
 template <typename Summary>
 struct SummaryState {
@@ -34,18 +38,6 @@ using AState = SummaryState<nz::ApiSummary>;
 template <typename State>
 State* new_state(MemoryContext context) {
     return new (MemoryContextAlloc(context, sizeof(State))) State(context);
-}
-
-MemoryContext aggregate_context(FunctionCallInfo fcinfo, const char* name) {
-    MemoryContext context;
-    if (!AggCheckCallContext(fcinfo, &context))
-        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("%s called in non-aggregate context", name)));
-    return context;
-}
-
-template <typename State>
-State* state_arg(FunctionCallInfo fcinfo, int argno) {
-    return PG_ARGISNULL(argno) ? nullptr : reinterpret_cast<State*>(PG_GETARG_POINTER(argno));
 }
 
 template <typename State>

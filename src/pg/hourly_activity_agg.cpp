@@ -5,6 +5,7 @@
 
 #include "../core/quarter_hour_counts.hpp"
 #include "palloc_resource.hpp"
+#include "pg_aggregate.hpp"
 #include "pg_boundary.hpp"
 
 extern "C" {
@@ -25,23 +26,11 @@ QuarterState* new_state(MemoryContext context) {
     return new (MemoryContextAlloc(context, sizeof(QuarterState))) QuarterState(context);
 }
 
-MemoryContext aggregate_context(FunctionCallInfo fcinfo) {
-    MemoryContext context;
-    if (!AggCheckCallContext(fcinfo, &context))
-        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                        errmsg("status_quarter_hours called in non-aggregate context")));
-    return context;
-}
-
-QuarterState* state_arg(FunctionCallInfo fcinfo, int argno) {
-    return PG_ARGISNULL(argno) ? nullptr : reinterpret_cast<QuarterState*>(PG_GETARG_POINTER(argno));
-}
-
 }  // namespace
 
 NZ_PG_FUNCTION(nz_quarter_hours_add) {
-    MemoryContext context = aggregate_context(fcinfo);
-    QuarterState* state = state_arg(fcinfo, 0);
+    MemoryContext context = nz::pg::aggregate_context(fcinfo, "status_quarter_hours");
+    QuarterState* state = nz::pg::state_arg<QuarterState>(fcinfo, 0);
     if (state == nullptr) state = new_state(context);
     if (!PG_ARGISNULL(1) && !PG_ARGISNULL(2)) {
         TimestampTz ts = PG_GETARG_TIMESTAMPTZ(1);
@@ -54,9 +43,9 @@ NZ_PG_FUNCTION(nz_quarter_hours_add) {
 }
 
 NZ_PG_FUNCTION(nz_quarter_hours_combine) {
-    MemoryContext context = aggregate_context(fcinfo);
-    QuarterState* a = state_arg(fcinfo, 0);
-    QuarterState* b = state_arg(fcinfo, 1);
+    MemoryContext context = nz::pg::aggregate_context(fcinfo, "status_quarter_hours");
+    QuarterState* a = nz::pg::state_arg<QuarterState>(fcinfo, 0);
+    QuarterState* b = nz::pg::state_arg<QuarterState>(fcinfo, 1);
     if (b == nullptr) PG_RETURN_POINTER(a);
     if (a == nullptr) a = new_state(context);
     nz::pg::run_core("status_quarter_hours", [&] { a->counts.merge(b->counts); });
@@ -64,7 +53,7 @@ NZ_PG_FUNCTION(nz_quarter_hours_combine) {
 }
 
 NZ_PG_FUNCTION(nz_quarter_hours_serialize) {
-    QuarterState* state = state_arg(fcinfo, 0);
+    QuarterState* state = nz::pg::state_arg<QuarterState>(fcinfo, 0);
     std::size_t size = state->counts.encoded_size();
     bytea* out = static_cast<bytea*>(palloc(VARHDRSZ + size));
     SET_VARSIZE(out, VARHDRSZ + size);
@@ -73,7 +62,7 @@ NZ_PG_FUNCTION(nz_quarter_hours_serialize) {
 }
 
 NZ_PG_FUNCTION(nz_quarter_hours_deserialize) {
-    MemoryContext context = aggregate_context(fcinfo);
+    MemoryContext context = nz::pg::aggregate_context(fcinfo, "status_quarter_hours");
     bytea* in = PG_GETARG_BYTEA_PP(0);
     QuarterState* state = new_state(context);
     const auto* data = reinterpret_cast<const uint8_t*>(VARDATA_ANY(in));
@@ -83,7 +72,7 @@ NZ_PG_FUNCTION(nz_quarter_hours_deserialize) {
 }
 
 NZ_PG_FUNCTION(nz_quarter_hours_final) {
-    QuarterState* state = state_arg(fcinfo, 0);
+    QuarterState* state = nz::pg::state_arg<QuarterState>(fcinfo, 0);
     if (state == nullptr) PG_RETURN_ARRAYTYPE_P(construct_empty_array(INT8OID));
     nz::pg::run_core("status_quarter_hours", [&] { state->counts.sort(); });
     const auto& slots = state->counts.slots();

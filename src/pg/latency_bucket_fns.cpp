@@ -5,6 +5,7 @@
 
 #include "../core/latency_buckets.hpp"
 #include "pg_arrays.hpp"
+#include "pg_aggregate.hpp"
 #include "pg_boundary.hpp"
 
 extern "C" {
@@ -36,6 +37,17 @@ std::size_t bucket_of(const Edges& e, int32 latency_ms) {
     return i;
 }
 
+// Bucket i's label as text, palloc'd in the current memory context.  The
+// std::string lives only inside run_core, before anything can raise.
+text* label_text(const Edges& edges, int i) {
+    char label[64] = {0};
+    nz::pg::run_core("latency buckets", [&] {
+        std::string s = nz::bucket_label(edges.values, static_cast<std::size_t>(edges.n), static_cast<std::size_t>(i));
+        std::strncpy(label, s.c_str(), sizeof label - 1);
+    });
+    return cstring_to_text(label);
+}
+
 // latency_bucket's per-call-site cache: the edges and their labels as text.
 struct BucketLabels {
     Edges edges;
@@ -54,13 +66,8 @@ NZ_PG_FUNCTION(nz_latency_bucket) {
         cache = static_cast<BucketLabels*>(MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(BucketLabels)));
         cache->edges = edges;
         for (int i = 0; i <= edges.n; ++i) {
-            char label[64] = {0};
-            nz::pg::run_core("latency_bucket", [&] {
-                std::string s = nz::bucket_label(edges.values, static_cast<std::size_t>(edges.n), static_cast<std::size_t>(i));
-                std::strncpy(label, s.c_str(), sizeof label - 1);
-            });
             MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-            cache->labels[i] = cstring_to_text(label);
+            cache->labels[i] = label_text(edges, i);
             MemoryContextSwitchTo(old);
         }
         fcinfo->flinfo->fn_extra = cache;
@@ -82,13 +89,6 @@ BucketCounts* new_counts(MemoryContext context) {
     return static_cast<BucketCounts*>(MemoryContextAllocZero(context, sizeof(BucketCounts)));
 }
 
-MemoryContext aggregate_context(FunctionCallInfo fcinfo, const char* name) {
-    MemoryContext context;
-    if (!AggCheckCallContext(fcinfo, &context))
-        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("%s called in non-aggregate context", name)));
-    return context;
-}
-
 void check_same_edges(const Edges& a, const Edges& b) {
     if (a.n != b.n || std::memcmp(a.values, b.values, sizeof(int32) * static_cast<std::size_t>(a.n)) != 0)
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -98,8 +98,8 @@ void check_same_edges(const Edges& a, const Edges& b) {
 }  // namespace
 
 NZ_PG_FUNCTION(nz_bucket_counts_add) {
-    MemoryContext context = aggregate_context(fcinfo, "latency_bucket_counts");
-    BucketCounts* state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<BucketCounts*>(PG_GETARG_POINTER(0));
+    MemoryContext context = nz::pg::aggregate_context(fcinfo, "latency_bucket_counts");
+    BucketCounts* state = nz::pg::state_arg<BucketCounts>(fcinfo, 0);
     if (PG_ARGISNULL(2))
         ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("latency_bucket_counts: edges must not be NULL")));
     if (state == nullptr) {
@@ -118,9 +118,9 @@ NZ_PG_FUNCTION(nz_bucket_counts_add) {
 }
 
 NZ_PG_FUNCTION(nz_bucket_counts_combine) {
-    MemoryContext context = aggregate_context(fcinfo, "latency_bucket_counts");
-    BucketCounts* a = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<BucketCounts*>(PG_GETARG_POINTER(0));
-    BucketCounts* b = PG_ARGISNULL(1) ? nullptr : reinterpret_cast<BucketCounts*>(PG_GETARG_POINTER(1));
+    MemoryContext context = nz::pg::aggregate_context(fcinfo, "latency_bucket_counts");
+    BucketCounts* a = nz::pg::state_arg<BucketCounts>(fcinfo, 0);
+    BucketCounts* b = nz::pg::state_arg<BucketCounts>(fcinfo, 1);
     if (b == nullptr) PG_RETURN_POINTER(a);
     if (a == nullptr) {
         a = new_counts(context);
@@ -142,7 +142,7 @@ NZ_PG_FUNCTION(nz_bucket_counts_serialize) {
 }
 
 NZ_PG_FUNCTION(nz_bucket_counts_deserialize) {
-    MemoryContext context = aggregate_context(fcinfo, "latency_bucket_counts");
+    MemoryContext context = nz::pg::aggregate_context(fcinfo, "latency_bucket_counts");
     bytea* in = PG_GETARG_BYTEA_PP(0);
     if (VARSIZE_ANY_EXHDR(in) != sizeof(BucketCounts))
         ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
@@ -167,13 +167,6 @@ NZ_PG_FUNCTION(nz_latency_bucket_labels) {
     Edges edges;
     read_edges(fcinfo, 0, &edges);
     Datum labels[nz::kMaxBucketEdges + 1];
-    for (int i = 0; i <= edges.n; ++i) {
-        char label[64] = {0};
-        nz::pg::run_core("latency_bucket_labels", [&] {
-            std::string s = nz::bucket_label(edges.values, static_cast<std::size_t>(edges.n), static_cast<std::size_t>(i));
-            std::strncpy(label, s.c_str(), sizeof label - 1);
-        });
-        labels[i] = PointerGetDatum(cstring_to_text(label));
-    }
+    for (int i = 0; i <= edges.n; ++i) labels[i] = PointerGetDatum(label_text(edges, i));
     PG_RETURN_ARRAYTYPE_P(construct_array(labels, edges.n + 1, TEXTOID, -1, false, TYPALIGN_INT));
 }

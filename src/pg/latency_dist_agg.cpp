@@ -2,21 +2,10 @@
 // combine, serialize and deserialize so PostgreSQL can run them in parallel.
 #include "../core/latency_distribution.hpp"
 #include "latency_dist_state.hpp"
+#include "pg_aggregate.hpp"
 #include "pg_boundary.hpp"
 
 namespace {
-
-MemoryContext aggregate_context(FunctionCallInfo fcinfo) {
-    MemoryContext context;
-    if (!AggCheckCallContext(fcinfo, &context))
-        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                        errmsg("latency_dist aggregate function called in non-aggregate context")));
-    return context;
-}
-
-nz::pg::DistState* state_arg(FunctionCallInfo fcinfo, int argno) {
-    return PG_ARGISNULL(argno) ? nullptr : reinterpret_cast<nz::pg::DistState*>(PG_GETARG_POINTER(argno));
-}
 
 // Adds a stored latency_dist value (validated again: it may come from anywhere).
 void merge_value(nz::pg::DistState* state, struct varlena* value) {
@@ -28,8 +17,8 @@ void merge_value(nz::pg::DistState* state, struct varlena* value) {
 }  // namespace
 
 NZ_PG_FUNCTION(nz_latency_dist_add) {
-    MemoryContext context = aggregate_context(fcinfo);
-    nz::pg::DistState* state = state_arg(fcinfo, 0);
+    MemoryContext context = nz::pg::aggregate_context(fcinfo, "latency_dist");
+    nz::pg::DistState* state = nz::pg::state_arg<nz::pg::DistState>(fcinfo, 0);
     if (state == nullptr) state = nz::pg::new_dist_state(context);
     if (!PG_ARGISNULL(1)) {
         int32 latency = PG_GETARG_INT32(1);
@@ -39,17 +28,17 @@ NZ_PG_FUNCTION(nz_latency_dist_add) {
 }
 
 NZ_PG_FUNCTION(nz_latency_dist_merge_add) {
-    MemoryContext context = aggregate_context(fcinfo);
-    nz::pg::DistState* state = state_arg(fcinfo, 0);
+    MemoryContext context = nz::pg::aggregate_context(fcinfo, "latency_dist");
+    nz::pg::DistState* state = nz::pg::state_arg<nz::pg::DistState>(fcinfo, 0);
     if (state == nullptr) state = nz::pg::new_dist_state(context);
     if (!PG_ARGISNULL(1)) merge_value(state, PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(1)));
     PG_RETURN_POINTER(state);
 }
 
 NZ_PG_FUNCTION(nz_latency_dist_combine) {
-    MemoryContext context = aggregate_context(fcinfo);
-    nz::pg::DistState* a = state_arg(fcinfo, 0);
-    nz::pg::DistState* b = state_arg(fcinfo, 1);
+    MemoryContext context = nz::pg::aggregate_context(fcinfo, "latency_dist");
+    nz::pg::DistState* a = nz::pg::state_arg<nz::pg::DistState>(fcinfo, 0);
+    nz::pg::DistState* b = nz::pg::state_arg<nz::pg::DistState>(fcinfo, 1);
     if (b == nullptr) PG_RETURN_POINTER(a);
     if (a == nullptr) a = nz::pg::new_dist_state(context);
     nz::pg::run_core("latency_dist", [&] { a->dist.merge(b->dist); });
@@ -57,18 +46,18 @@ NZ_PG_FUNCTION(nz_latency_dist_combine) {
 }
 
 NZ_PG_FUNCTION(nz_latency_dist_serialize) {
-    PG_RETURN_BYTEA_P(reinterpret_cast<bytea*>(nz::pg::encode_dist(state_arg(fcinfo, 0))));
+    PG_RETURN_BYTEA_P(reinterpret_cast<bytea*>(nz::pg::encode_dist(nz::pg::state_arg<nz::pg::DistState>(fcinfo, 0))));
 }
 
 NZ_PG_FUNCTION(nz_latency_dist_deserialize) {
-    MemoryContext context = aggregate_context(fcinfo);
+    MemoryContext context = nz::pg::aggregate_context(fcinfo, "latency_dist");
     nz::pg::DistState* state = nz::pg::new_dist_state(context);
     merge_value(state, PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(0)));
     PG_RETURN_POINTER(state);
 }
 
 NZ_PG_FUNCTION(nz_latency_dist_final) {
-    nz::pg::DistState* state = state_arg(fcinfo, 0);
+    nz::pg::DistState* state = nz::pg::state_arg<nz::pg::DistState>(fcinfo, 0);
     if (state == nullptr) {
         // No rows at all: an empty distribution (count 0), not NULL.
         state = nz::pg::new_dist_state(CurrentMemoryContext);
