@@ -1,4 +1,4 @@
--- nezuko_analytics 1.0, assembled by the Makefile from sql/ext/*.sql in name order.
+-- nezuko_analytics 1.1, assembled by the Makefile from sql/ext/*.sql in name order.
 --
 -- This script installs only what the extension owns: the schema
 -- nezuko_analytics with its functions, types and procedures, and its own

@@ -21,30 +21,6 @@ SET search_path = pg_catalog, pg_temp
 AS $$ SELECT CASE WHEN p_period IN ('24h', '7d', '30d', '90d') THEN p_period ELSE default_period END $$;
 COMMENT ON FUNCTION nezuko_analytics.period_name(text, text) IS 'The period a contract reports: p_period when known, else default_period.';
 
-CREATE FUNCTION nezuko_analytics.get_dashboard_stats()
-RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    bot name := nezuko_analytics.bot_schema();
-    result json;
-BEGIN
-    EXECUTE format($q$
-        SELECT json_build_object(
-            'total_groups', (SELECT count(*) FROM %1$I.protected_groups WHERE enabled),
-            'total_channels', (SELECT count(*) FROM %1$I.enforced_channels),
-            'verifications_today', c.today, 'verifications_week', c.week,
-            'success_rate', nezuko_analytics.percent(c.ok, c.week),
-            'cache_hit_rate', nezuko_analytics.percent(c.hits, c.week))
-        FROM (SELECT count(*) FILTER (WHERE "timestamp" >= current_date) AS today, count(*) AS week,
-                     count(*) FILTER (WHERE status = 'verified') AS ok, count(*) FILTER (WHERE cached) AS hits
-              FROM %1$I.verification_log WHERE "timestamp" >= now() - interval '7 days') c$q$, bot) INTO result;
-    RETURN result;
-END;
-$$;
-COMMENT ON FUNCTION nezuko_analytics.get_dashboard_stats() IS
-  'Contract get_dashboard_stats: {total_groups (enabled), total_channels, verifications_today (since current_date), verifications_week, success_rate, cache_hit_rate} over 7 days; one scan of verification_log.';
-
 CREATE FUNCTION nezuko_analytics.get_verification_distribution()
 RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -62,35 +38,6 @@ END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.get_verification_distribution() IS
   'Contract get_verification_distribution: {verified, restricted, error, total} over 7 days; one scan.';
-
-CREATE FUNCTION nezuko_analytics.get_cache_breakdown()
-RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT json_build_object('cached', c.cached, 'api', c.api, 'total', c.total, 'hit_rate', c.hit_rate)
-    FROM nezuko_analytics.cache_breakdown(now() - interval '7 days', 'infinity') c
-$$;
-COMMENT ON FUNCTION nezuko_analytics.get_cache_breakdown() IS
-  'Contract get_cache_breakdown: {cached, api (= total - cached), total, hit_rate} over 7 days; one scan.';
-
-CREATE FUNCTION nezuko_analytics.get_api_calls_distribution()
-RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE result json;
-BEGIN
-    EXECUTE format($q$
-        SELECT coalesce(json_agg(json_build_object('method', method, 'count', n,
-                                                   'percentage', nezuko_analytics.percent(n, total))
-                                 ORDER BY n DESC, method), '[]'::json)
-        FROM (SELECT method::text AS method, count(*) AS n, sum(count(*)) OVER () AS total
-              FROM %I.api_call_log WHERE "timestamp" >= now() - interval '7 days' GROUP BY method) m$q$,
-        nezuko_analytics.bot_schema()) INTO result;
-    RETURN result;
-END;
-$$;
-COMMENT ON FUNCTION nezuko_analytics.get_api_calls_distribution() IS
-  'Contract get_api_calls_distribution: [{method, count, percentage}] from api_call_log over 7 days, by count descending (then method); [] when empty.';
 
 CREATE FUNCTION nezuko_analytics.get_hourly_activity()
 RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
@@ -273,29 +220,6 @@ AS $$ SELECT nezuko_analytics.verification_trends(since, until, NULL, granularit
 COMMENT ON FUNCTION nezuko_analytics.get_verification_trends(timestamptz, timestamptz, text) IS
   'get_verification_trends over [since, until); a NULL or inverted window, or a granularity other than hour, day or week, is an ERROR.';
 
-CREATE FUNCTION nezuko_analytics.get_members_chart_data()
-RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE result json;
-BEGIN
-    EXECUTE format($q$
-        SELECT json_build_object(
-            'channels', (SELECT coalesce(json_agg(json_build_object('name', name, 'members', members) ORDER BY members DESC, id), '[]'::json)
-                         FROM (SELECT channel_id AS id, coalesce(title, 'Channel ' || channel_id) AS name,
-                                      coalesce(subscriber_count, 0) AS members
-                               FROM %1$I.enforced_channels ORDER BY coalesce(subscriber_count, 0) DESC, channel_id LIMIT 10) c),
-            'groups', (SELECT coalesce(json_agg(json_build_object('name', name, 'members', members) ORDER BY members DESC, id), '[]'::json)
-                       FROM (SELECT group_id AS id, coalesce(title, 'Group ' || group_id) AS name,
-                                    coalesce(member_count, 0) AS members
-                             FROM %1$I.protected_groups ORDER BY coalesce(member_count, 0) DESC, group_id LIMIT 10) g))$q$,
-        nezuko_analytics.bot_schema()) INTO result;
-    RETURN result;
-END;
-$$;
-COMMENT ON FUNCTION nezuko_analytics.get_members_chart_data() IS
-  'Contract get_members_chart_data: {channels: [{name (title, else ''Channel <id>''), members}] top 10 enforced_channels by subscriber_count, groups: [{name, members}] top 10 protected_groups by member_count} (ties by id, NULL counts as 0).';
-
 CREATE FUNCTION nezuko_analytics.analytics_overview(since timestamptz, until timestamptz)
 RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -340,29 +264,3 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.get_analytics_overview(timestamptz, timestamptz) IS
   'get_analytics_overview over [since, until); a NULL or inverted window is an ERROR.';
 
-CREATE FUNCTION nezuko_analytics.get_groups_status()
-RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE result json;
-BEGIN
-    EXECUTE format($q$SELECT json_build_object('active', count(*) FILTER (WHERE enabled),
-                                               'inactive', count(*) FILTER (WHERE NOT enabled), 'total', count(*))
-                      FROM %I.protected_groups$q$, nezuko_analytics.bot_schema()) INTO result;
-    RETURN result;
-END;
-$$;
-COMMENT ON FUNCTION nezuko_analytics.get_groups_status() IS
-  'Contract get_groups_status: {active, inactive, total} from protected_groups.enabled.';
-
-CREATE FUNCTION nezuko_analytics.get_bot_health()
-RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT json_build_object('api_success_rate', h.api_success_rate, 'cache_efficiency', h.cache_efficiency,
-                             'success_rate', h.success_rate, 'avg_latency_ms', h.avg_latency_ms,
-                             'error_rate', h.error_rate, 'overall_score', h.overall_score)
-    FROM nezuko_analytics.bot_health(now() - interval '7 days', 'infinity') h
-$$;
-COMMENT ON FUNCTION nezuko_analytics.get_bot_health() IS
-  'Contract get_bot_health: {api_success_rate, cache_efficiency, success_rate, avg_latency_ms, error_rate, overall_score} over 7 days (weights in README); one scan of each table.';

@@ -22,17 +22,6 @@ std::size_t hash_quarter(int64_t q, std::size_t mask) {
 
 }  // namespace
 
-VerificationStatus classify_status(const char* text, std::size_t len) {
-    auto is = [&](const char* word) {
-        std::size_t n = std::strlen(word);
-        return len == n && std::memcmp(text, word, n) == 0;
-    };
-    if (is("verified")) return VerificationStatus::verified;
-    if (is("restricted")) return VerificationStatus::restricted;
-    if (is("error")) return VerificationStatus::error;
-    return VerificationStatus::other;
-}
-
 int64_t quarter_hour_of(int64_t microseconds) {
     int64_t q = microseconds / kQuarterHourMicros;
     if (microseconds % kQuarterHourMicros < 0) --q;

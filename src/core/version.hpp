@@ -2,7 +2,7 @@
 #pragma once
 
 namespace nz {
-constexpr const char* kExtensionVersion = "1.0";
+constexpr const char* kExtensionVersion = "1.1";
 }
 
 #include "pure_cpp_only.hpp"

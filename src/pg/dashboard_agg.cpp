@@ -9,6 +9,7 @@
 #include <new>
 
 #include "../core/dashboard_summary.hpp"
+#include "core_text.hpp"
 #include "palloc_resource.hpp"
 #include "pg_aggregate.hpp"
 #include "pg_arrays.hpp"
@@ -79,26 +80,7 @@ template <typename State>
 Datum final_json(FunctionCallInfo fcinfo, const char* name) {
     State* state = state_arg<State>(fcinfo, 0);
     if (state == nullptr) state = new_state<State>(CurrentMemoryContext);
-    char* json = nullptr;
-    std::size_t len = 0;
-    nz::pg::run_core(name, [&] {
-        std::string s = state->summary.raw_json();
-        len = s.size();
-        json = static_cast<char*>(std::malloc(len + 1));
-        if (json == nullptr) throw std::bad_alloc();
-        std::memcpy(json, s.c_str(), len + 1);
-    });
-    text* out = nullptr;
-    PG_TRY();
-    {
-        out = cstring_to_text_with_len(json, static_cast<int>(len));
-    }
-    PG_FINALLY();
-    {
-        std::free(json);
-    }
-    PG_END_TRY();
-    PG_RETURN_TEXT_P(out);
+    PG_RETURN_TEXT_P(nz::pg::text_from_core(name, [&] { return state->summary.raw_json(); }));
 }
 
 void read_time_zone(FunctionCallInfo fcinfo, VState* state) {

@@ -33,17 +33,21 @@ DESTDIR="$work/cmake" cmake --install build >/dev/null 2>&1
 # optional and CMake does not build it, so it is left out of the comparison.
 list() { (cd "$1" && find . -type f -not -path '*/bitcode/*' | sort); }
 check_eq "both builds install the same module, control file and script" "$(list "$work/pgxs")" "$(list "$work/cmake")"
-script="$(pg_config --sharedir)/extension/nezuko_analytics--1.0.sql"
-check_eq "both builds install the same extension script" \
-    "$(md5sum < "$work/pgxs$script")" "$(md5sum < "$work/cmake$script" 2>/dev/null)"
+extdir="$(pg_config --sharedir)/extension"
+script="$extdir/nezuko_analytics--1.1.sql"
+for s in nezuko_analytics--1.1.sql nezuko_analytics--1.0--1.1.sql nezuko_analytics--1.0.sql; do
+    check_eq "both builds install the same $s" \
+        "$(md5sum < "$work/pgxs$extdir/$s")" "$(md5sum < "$work/cmake$extdir/$s" 2>/dev/null)"
+done
 lib="$(pg_config --pkglibdir)/nezuko_analytics.so"
 symbols() { nm -D --defined-only "$1" 2>/dev/null | awk '{print $3}' | grep -E '^(pg_finfo_|Pg_magic_func$)' | sort; }
 check_match "the PGXS module exports PG_MODULE_MAGIC and fmgr functions" "Pg_magic_func" "$(symbols "$work/pgxs$lib")"
 check_eq "both modules export the same SQL-callable functions" "$(symbols "$work/pgxs$lib")" "$(symbols "$work/cmake$lib")"
 # Every C function the script declares is exported by the module.
 missing=""
+exported="$(nm -D --defined-only "$work/pgxs$lib")"  # once: grep -q on a pipe would SIGPIPE nm under pipefail
 for f in $(grep -oE "'MODULE_PATHNAME', '[a-z_0-9]+'" "$work/pgxs$script" | sed -E "s/.*, '(.*)'/\1/" | sort -u); do
-    nm -D --defined-only "$work/pgxs$lib" | grep -qw "$f" || missing="$missing $f"
+    grep -qw "$f" <<<"$exported" || missing="$missing $f"
 done
 check_eq "every C function of the script is exported" "" "$missing"
 

@@ -1,0 +1,357 @@
+// The native reads behind the fixed-window contracts (see window_scan.hpp):
+//   native_verification_counts(bot, since, until, today, status, cached, latency) -> bigint[]
+//   native_api_counts(bot, since, until) -> (methods text[], calls bigint[], ok bigint[])
+//   native_groups_status(bot) -> bigint[]
+//   native_members_chart(bot, top) -> json
+// Each returns NULL when the native path may not read the table (row-level
+// security, no SELECT privilege, SERIALIZABLE, a column of another type, no
+// "timestamp"-led index); the SQL caller then runs its query instead.
+#include <cstring>
+
+#include "../core/members_chart.hpp"
+#include "../core/quarter_hour_counts.hpp"
+#include "core_text.hpp"
+#include "pg_boundary.hpp"
+#include "window_scan.hpp"
+
+extern "C" {
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/timestamp.h"
+}
+
+namespace {
+
+using nz::pg::close_bot_table;
+using nz::pg::column_of_type;
+using nz::pg::open_readable_bot_table;
+
+const char* schema_arg(FunctionCallInfo fcinfo) {
+    return NameStr(*PG_GETARG_NAME(0));
+}
+
+void require_args(FunctionCallInfo fcinfo, int count, const char* function_name) {
+    for (int i = 0; i < count; ++i)
+        if (PG_ARGISNULL(i))
+            ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                            errmsg("%s: argument %d must not be NULL", function_name, i + 1)));
+}
+
+// The bytes of a text or varchar value; detoasted (a call) only when it is
+// compressed or stored out of line, which short values never are.
+inline text* plain_text(Datum d) {
+    auto* v = reinterpret_cast<struct varlena*>(DatumGetPointer(d));
+    return VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v) ? pg_detoast_datum_packed(v) : v;
+}
+
+ArrayType* int8_array(const int64* values, int count) {
+    Datum* elems = static_cast<Datum*>(palloc(sizeof(Datum) * (count ? count : 1)));
+    for (int i = 0; i < count; ++i) elems[i] = Int64GetDatum(values[i]);
+    return construct_array(elems, count, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+}
+
+// ---- verification_log ---------------------------------------------------
+
+enum Count { total, today, verified, restricted, error, cached, latency_rows, latency_sum, kCounts };
+
+struct VerificationCounts {
+    int64 n[kCounts];
+    TimestampTz today_start;
+    bool count_rows;  // this scan counts total and today (the first one does)
+    int status_at, cached_at, latency_at;  // position in the row's values, -1 when not read
+};
+
+void count_verification(void* acc, const Datum* values, const bool* isnull) {
+    auto* c = static_cast<VerificationCounts*>(acc);
+    if (c->count_rows) {
+        ++c->n[total];
+        if (!isnull[0] && DatumGetTimestampTz(values[0]) >= c->today_start) ++c->n[today];
+    }
+    if (c->status_at >= 0 && !isnull[c->status_at]) {
+        text* status = plain_text(values[c->status_at]);
+        switch (nz::classify_status(VARDATA_ANY(status), VARSIZE_ANY_EXHDR(status))) {
+            case nz::VerificationStatus::verified: ++c->n[verified]; break;
+            case nz::VerificationStatus::restricted: ++c->n[restricted]; break;
+            case nz::VerificationStatus::error: ++c->n[error]; break;
+            case nz::VerificationStatus::other: break;
+        }
+    }
+    if (c->cached_at >= 0 && !isnull[c->cached_at] && DatumGetBool(values[c->cached_at])) ++c->n[cached];
+    if (c->latency_at >= 0 && !isnull[c->latency_at]) {
+        ++c->n[latency_rows];
+        c->n[latency_sum] += DatumGetInt32(values[c->latency_at]);
+    }
+}
+
+// Reads `cols` (after "timestamp") in one scan of `index`.
+void scan_counts(Relation rel, Oid index, bool index_only, TimestampTz since, TimestampTz until, AttrNumber ts,
+                 const AttrNumber* cols, const int* roles, int ncols, bool count_rows, VerificationCounts* c) {
+    AttrNumber read[nz::pg::kMaxScanColumns] = {ts};
+    c->count_rows = count_rows;
+    c->status_at = c->cached_at = c->latency_at = -1;
+    for (int i = 0; i < ncols; ++i) {
+        read[i + 1] = cols[i];
+        int* at = roles[i] == 0 ? &c->status_at : roles[i] == 1 ? &c->cached_at : &c->latency_at;
+        *at = i + 1;
+    }
+    ereport(DEBUG1, (errmsg_internal("nezuko_analytics: verification_log through %s%s", nz::pg::index_name(index),
+                                     index_only ? " (index only)" : " and the table")));
+    nz::pg::scan_window(rel, index, index_only, since, until, ncols + 1, read, count_verification, c);
+}
+
+}  // namespace
+
+// Counts over since <= timestamp < until: {total, today (timestamp >= today),
+// verified, restricted, error, cached, rows with a latency, sum of latencies};
+// only the columns asked for are read (the others count 0).  One index-only
+// scan when an index led by "timestamp" holds them all; one per column when
+// each of at most two has such an index; else one pass over the table rows.
+NZ_PG_FUNCTION(nz_native_verification_counts) {
+    require_args(fcinfo, 7, "native_verification_counts");
+    TimestampTz since = PG_GETARG_TIMESTAMPTZ(1), until = PG_GETARG_TIMESTAMPTZ(2);
+    VerificationCounts c = {};
+    c.today_start = PG_GETARG_TIMESTAMPTZ(3);
+    const bool wanted[3] = {PG_GETARG_BOOL(4), PG_GETARG_BOOL(5), PG_GETARG_BOOL(6)};
+
+    Relation rel = open_readable_bot_table(schema_arg(fcinfo), "verification_log");
+    if (rel == nullptr) PG_RETURN_NULL();
+    AttrNumber ts = column_of_type(rel, "timestamp", TIMESTAMPTZOID, InvalidOid);
+    const AttrNumber all[3] = {column_of_type(rel, "status", VARCHAROID, TEXTOID),
+                               column_of_type(rel, "cached", BOOLOID, InvalidOid),
+                               column_of_type(rel, "latency_ms", INT4OID, InvalidOid)};
+    AttrNumber cols[3];
+    int roles[3];
+    int ncols = 0;
+    bool usable = ts != InvalidAttrNumber;
+    for (int r = 0; r < 3; ++r) {
+        if (!wanted[r]) continue;
+        usable = usable && all[r] != InvalidAttrNumber;
+        cols[ncols] = all[r];
+        roles[ncols++] = r;
+    }
+    Oid covering = usable ? nz::pg::leading_index(rel, ts, ncols, cols) : InvalidOid;
+    Oid per_column[3] = {InvalidOid, InvalidOid, InvalidOid};
+    bool each_covered = usable && ncols <= 2;
+    for (int i = 0; each_covered && i < ncols; ++i) {
+        per_column[i] = nz::pg::leading_index(rel, ts, 1, &cols[i]);
+        each_covered = OidIsValid(per_column[i]);
+    }
+    Oid narrowest = usable ? nz::pg::leading_index(rel, ts, 0, nullptr) : InvalidOid;
+
+    if (OidIsValid(covering)) {
+        scan_counts(rel, covering, true, since, until, ts, cols, roles, ncols, true, &c);
+    } else if (each_covered) {
+        for (int i = 0; i < ncols; ++i)
+            scan_counts(rel, per_column[i], true, since, until, ts, &cols[i], &roles[i], 1, i == 0, &c);
+    } else if (OidIsValid(narrowest)) {
+        scan_counts(rel, narrowest, false, since, until, ts, cols, roles, ncols, true, &c);
+    } else {
+        close_bot_table(rel);
+        PG_RETURN_NULL();
+    }
+    close_bot_table(rel);
+    PG_RETURN_ARRAYTYPE_P(int8_array(c.n, kCounts));
+}
+
+// ---- api_call_log -------------------------------------------------------
+
+namespace {
+
+constexpr int kMaxMethods = 1024;
+
+struct MethodCount {
+    char* name;
+    int len;
+    int64 calls, ok;
+};
+
+struct ApiCounts {
+    MethodCount* methods;
+    int count;
+    int last;           // the method of the previous row: calls come in runs
+    bool too_many;      // more than kMaxMethods distinct methods: let SQL count
+    MemoryContext keep;  // where method names are copied
+};
+
+void count_api_call(void* acc, const Datum* values, const bool* isnull) {
+    auto* a = static_cast<ApiCounts*>(acc);
+    if (a->too_many) return;
+    if (isnull[0]) {  // method is NOT NULL in the spec; a NULL one is not guessed at
+        a->too_many = true;
+        return;
+    }
+    text* method = plain_text(values[0]);
+    const char* s = VARDATA_ANY(method);
+    int len = static_cast<int>(VARSIZE_ANY_EXHDR(method));
+    int i = a->last;
+    if (i < 0 || a->methods[i].len != len || std::memcmp(a->methods[i].name, s, len) != 0) {
+        for (i = 0; i < a->count; ++i)
+            if (a->methods[i].len == len && std::memcmp(a->methods[i].name, s, len) == 0) break;
+        if (i == a->count) {
+            if (a->count == kMaxMethods) {
+                a->too_many = true;
+                return;
+            }
+            a->methods[i].name = static_cast<char*>(MemoryContextAlloc(a->keep, len ? len : 1));
+            std::memcpy(a->methods[i].name, s, len);
+            a->methods[i].len = len;
+            a->methods[i].calls = a->methods[i].ok = 0;
+            ++a->count;
+        }
+        a->last = i;
+    }
+    ++a->methods[i].calls;
+    if (!isnull[1] && DatumGetBool(values[1])) ++a->methods[i].ok;
+}
+
+}  // namespace
+
+// Calls over since <= timestamp < until by method: methods, calls and calls
+// with success = true, in the order first seen.
+NZ_PG_FUNCTION(nz_native_api_counts) {
+    require_args(fcinfo, 3, "native_api_counts");
+    TimestampTz since = PG_GETARG_TIMESTAMPTZ(1), until = PG_GETARG_TIMESTAMPTZ(2);
+    TupleDesc result_desc;
+    if (get_call_result_type(fcinfo, nullptr, &result_desc) != TYPEFUNC_COMPOSITE)
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("native_api_counts must return a record")));
+
+    Relation rel = open_readable_bot_table(schema_arg(fcinfo), "api_call_log");
+    if (rel == nullptr) PG_RETURN_NULL();
+    AttrNumber ts = column_of_type(rel, "timestamp", TIMESTAMPTZOID, InvalidOid);
+    AttrNumber cols[2] = {column_of_type(rel, "method", VARCHAROID, TEXTOID),
+                          column_of_type(rel, "success", BOOLOID, InvalidOid)};
+    bool usable = ts != InvalidAttrNumber && cols[0] != InvalidAttrNumber && cols[1] != InvalidAttrNumber;
+    Oid covering = usable ? nz::pg::leading_index(rel, ts, 2, cols) : InvalidOid;
+    Oid index = OidIsValid(covering) ? covering : usable ? nz::pg::leading_index(rel, ts, 0, nullptr) : InvalidOid;
+    if (!OidIsValid(index)) {
+        close_bot_table(rel);
+        PG_RETURN_NULL();
+    }
+    ApiCounts a = {static_cast<MethodCount*>(palloc(sizeof(MethodCount) * kMaxMethods)), 0, -1, false,
+                   CurrentMemoryContext};
+    ereport(DEBUG1, (errmsg_internal("nezuko_analytics: api_call_log through %s%s", nz::pg::index_name(index),
+                                     OidIsValid(covering) ? " (index only)" : " and the table")));
+    nz::pg::scan_window(rel, index, OidIsValid(covering), since, until, 2, cols, count_api_call, &a);
+    close_bot_table(rel);
+    if (a.too_many) PG_RETURN_NULL();
+
+    Datum* names = static_cast<Datum*>(palloc(sizeof(Datum) * (a.count ? a.count : 1)));
+    int64* calls = static_cast<int64*>(palloc(sizeof(int64) * (a.count ? a.count : 1)));
+    int64* ok = static_cast<int64*>(palloc(sizeof(int64) * (a.count ? a.count : 1)));
+    for (int i = 0; i < a.count; ++i) {
+        names[i] = PointerGetDatum(cstring_to_text_with_len(a.methods[i].name, a.methods[i].len));
+        calls[i] = a.methods[i].calls;
+        ok[i] = a.methods[i].ok;
+    }
+    Datum fields[3] = {PointerGetDatum(construct_array(names, a.count, TEXTOID, -1, false, TYPALIGN_INT)),
+                       PointerGetDatum(int8_array(calls, a.count)), PointerGetDatum(int8_array(ok, a.count))};
+    bool nulls[3] = {false, false, false};
+    PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(result_desc), fields, nulls)));
+}
+
+// ---- protected_groups and enforced_channels -----------------------------
+
+namespace {
+
+struct EnabledCounts {
+    int64 n[3];  // enabled, disabled, rows
+};
+
+void count_enabled(void* acc, const Datum* values, const bool* isnull) {
+    auto* e = static_cast<EnabledCounts*>(acc);
+    ++e->n[2];
+    if (!isnull[0]) ++e->n[DatumGetBool(values[0]) ? 0 : 1];
+}
+
+}  // namespace
+
+// {enabled, not enabled, all rows} of protected_groups.
+NZ_PG_FUNCTION(nz_native_groups_status) {
+    require_args(fcinfo, 1, "native_groups_status");
+    Relation rel = open_readable_bot_table(schema_arg(fcinfo), "protected_groups");
+    if (rel == nullptr) PG_RETURN_NULL();
+    AttrNumber enabled = column_of_type(rel, "enabled", BOOLOID, InvalidOid);
+    if (enabled == InvalidAttrNumber) {
+        close_bot_table(rel);
+        PG_RETURN_NULL();
+    }
+    EnabledCounts e = {};
+    nz::pg::scan_table(rel, 1, &enabled, count_enabled, &e);
+    close_bot_table(rel);
+    PG_RETURN_ARRAYTYPE_P(int8_array(e.n, 3));
+}
+
+namespace {
+
+constexpr int kMaxTop = 100;
+
+struct MemberTop {
+    nz::MemberRow rows[kMaxTop];
+    int count, limit;
+};
+
+void rank_member(void* acc, const Datum* values, const bool* isnull) {
+    auto* t = static_cast<MemberTop*>(acc);
+    if (isnull[0]) return;  // the primary key
+    int64 id = DatumGetInt64(values[0]);
+    int64 members = isnull[2] ? 0 : DatumGetInt32(values[2]);
+    int slot = nz::member_rank_slot(t->rows, t->count, t->limit, id, members);
+    if (slot < 0) return;
+    for (int i = (t->count < t->limit ? t->count : t->limit - 1); i > slot; --i) t->rows[i] = t->rows[i - 1];
+    nz::MemberRow& r = t->rows[slot];
+    r.id = id;
+    r.members = members;
+    r.title = nullptr;
+    r.title_len = 0;
+    if (!isnull[1]) {  // copied: the row's buffer moves on
+        text* title = plain_text(values[1]);
+        r.title_len = VARSIZE_ANY_EXHDR(title);
+        char* copy = static_cast<char*>(palloc(r.title_len + 1));
+        std::memcpy(copy, VARDATA_ANY(title), r.title_len);
+        r.title = copy;
+    }
+    if (t->count < t->limit) ++t->count;
+}
+
+// The top of table (id_col, title, count_col); false when the native path
+// may not read it or a column is missing.
+bool top_members(const char* schema, const char* table, const char* id_col, const char* count_col,
+                 MemberTop* top) {
+    Relation rel = open_readable_bot_table(schema, table);
+    if (rel == nullptr) return false;
+    AttrNumber cols[3] = {column_of_type(rel, id_col, INT8OID, InvalidOid),
+                          column_of_type(rel, "title", VARCHAROID, TEXTOID),
+                          column_of_type(rel, count_col, INT4OID, InvalidOid)};
+    bool usable = cols[0] != InvalidAttrNumber && cols[1] != InvalidAttrNumber && cols[2] != InvalidAttrNumber;
+    if (usable) nz::pg::scan_table(rel, 3, cols, rank_member, top);
+    close_bot_table(rel);
+    return usable;
+}
+
+}  // namespace
+
+// get_members_chart_data's document: the top `top` channels by
+// subscriber_count and groups by member_count (ties by id, NULL as 0).
+NZ_PG_FUNCTION(nz_native_members_chart) {
+    require_args(fcinfo, 2, "native_members_chart");
+    int limit = PG_GETARG_INT32(1);
+    if (limit < 1 || limit > kMaxTop)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("native_members_chart: top must be between 1 and %d, not %d", kMaxTop, limit)));
+    MemberTop* channels = static_cast<MemberTop*>(palloc0(sizeof(MemberTop)));
+    MemberTop* groups = static_cast<MemberTop*>(palloc0(sizeof(MemberTop)));
+    channels->limit = groups->limit = limit;
+    const char* schema = schema_arg(fcinfo);
+    if (!top_members(schema, "enforced_channels", "channel_id", "subscriber_count", channels))
+        PG_RETURN_NULL();
+    if (!top_members(schema, "protected_groups", "group_id", "member_count", groups))
+        PG_RETURN_NULL();
+    text* json = nz::pg::text_from_core("native_members_chart", [&] {
+        return nz::members_chart_json(channels->rows, channels->count, groups->rows, groups->count);
+    });
+    PG_RETURN_TEXT_P(json);
+}

@@ -1,0 +1,237 @@
+// Reading a "timestamp" window of a bot table without the executor; see
+// window_scan.hpp for when this path is taken and why it is safe.
+#include "window_scan.hpp"
+
+extern "C" {
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/nbtree.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/visibilitymap.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "nodes/pg_list.h"
+#include "storage/bufmgr.h"
+#include "utils/acl.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+}
+
+namespace nz::pg {
+
+namespace {
+
+// How many rows between checks for a cancel request and resets of the
+// per-row memory context (detoasted values, rare).
+constexpr int kRowsPerCheck = 4096;
+
+bool index_holds(Form_pg_index index, AttrNumber col) {
+    for (int k = 0; k < index->indnatts; ++k)
+        if (index->indkey.values[k] == col) return true;
+    return false;
+}
+
+}  // namespace
+
+Relation open_readable_bot_table(const char* schema, const char* relname) {
+    Oid nsp = get_namespace_oid(schema, false);
+    Oid relid = get_relname_relid(relname, nsp);
+    if (!OidIsValid(relid))
+        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+                        errmsg("relation \"%s.%s\" does not exist", schema, relname)));
+    if (IsolationIsSerializable()) return nullptr;
+    if (pg_namespace_aclcheck(nsp, GetUserId(), ACL_USAGE) != ACLCHECK_OK) return nullptr;
+    if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK) return nullptr;
+    if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED) return nullptr;
+    Relation rel = table_open(relid, AccessShareLock);
+    if (rel->rd_rel->relkind != RELKIND_RELATION) {  // a view or foreign table: let a query read it
+        table_close(rel, AccessShareLock);
+        return nullptr;
+    }
+    return rel;
+}
+
+void close_bot_table(Relation rel) {
+    table_close(rel, AccessShareLock);
+}
+
+AttrNumber column_of_type(Relation rel, const char* name, Oid type_a, Oid type_b) {
+    TupleDesc desc = RelationGetDescr(rel);
+    for (int i = 0; i < desc->natts; ++i) {
+        Form_pg_attribute att = TupleDescAttr(desc, i);
+        if (att->attisdropped || std::strcmp(NameStr(att->attname), name) != 0) continue;
+        if (att->atttypid == type_a || (OidIsValid(type_b) && att->atttypid == type_b)) return att->attnum;
+        return InvalidAttrNumber;
+    }
+    return InvalidAttrNumber;
+}
+
+Oid leading_index(Relation rel, AttrNumber leading, int ncols, const AttrNumber* cols) {
+    List* indexes = RelationGetIndexList(rel);
+    Oid best = InvalidOid;
+    int best_natts = 0;
+    ListCell* lc;
+    foreach (lc, indexes) {
+        Oid index_oid = lfirst_oid(lc);
+        Relation index = index_open(index_oid, AccessShareLock);
+        Form_pg_index form = index->rd_index;
+        bool usable = form->indisvalid && form->indisready && form->indislive &&
+                      index->rd_rel->relam == BTREE_AM_OID && form->indnkeyatts > 0 &&
+                      form->indkey.values[0] == leading &&
+                      heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, nullptr) &&
+                      heap_attisnull(index->rd_indextuple, Anum_pg_index_indexprs, nullptr);
+        for (int c = 0; usable && c < ncols; ++c) usable = index_holds(form, cols[c]);
+        if (usable && (!OidIsValid(best) || form->indnatts < best_natts)) {
+            best = index_oid;
+            best_natts = form->indnatts;
+        }
+        index_close(index, AccessShareLock);
+    }
+    list_free(indexes);
+    return best;
+}
+
+const char* index_name(Oid index) {
+    char* name = get_rel_name(index);
+    return name ? name : "?";
+}
+
+void scan_window(Relation rel, Oid index_oid, bool index_only, TimestampTz since, TimestampTz until,
+                 int ncols, const AttrNumber* cols, RowVisitor visit, void* acc) {
+    Assert(ncols <= kMaxScanColumns);
+    Relation index = index_open(index_oid, AccessShareLock);
+    Snapshot snapshot = GetActiveSnapshot();
+    // The visitor's allocations (a detoasted value, rarely) go to a context of
+    // their own, reset now and then; the scan's own stay where they belong.
+    MemoryContext row_context = AllocSetContextCreate(CurrentMemoryContext, "nezuko_analytics window scan",
+                                                      ALLOCSET_SMALL_SIZES);
+
+    // With no upper bound (the contracts' "timestamp >= now() - period"), the
+    // index is read from its end backwards with no scan key, stopping at the
+    // first entry before `since`: btree then checks no key on each entry.
+    // (NULL times sort last, so they come first and are skipped.)
+    bool open_ended = TIMESTAMP_IS_NOEND(until);
+    ScanDirection direction = open_ended ? BackwardScanDirection : ForwardScanDirection;
+    ScanKeyData keys[2];
+    int nkeys = 0;
+    if (!open_ended) {
+        ScanKeyInit(&keys[nkeys++], 1, BTGreaterEqualStrategyNumber, F_TIMESTAMPTZ_GE, TimestampTzGetDatum(since));
+        ScanKeyInit(&keys[nkeys++], 1, BTLessStrategyNumber, F_TIMESTAMPTZ_LT, TimestampTzGetDatum(until));
+    }
+    AttrNumber ts_column = index->rd_index->indkey.values[0];
+
+    // Where each wanted column sits: in the index tuple, or in the table row.
+    int positions[kMaxScanColumns];
+    for (int c = 0; c < ncols; ++c) {
+        positions[c] = cols[c];
+        if (index_only)
+            for (int k = 0; k < index->rd_index->indnatts; ++k)
+                if (index->rd_index->indkey.values[k] == cols[c]) positions[c] = k + 1;
+    }
+
+    Datum values[kMaxScanColumns];
+    bool isnull[kMaxScanColumns];
+    TupleTableSlot* slot = table_slot_create(rel, nullptr);
+    IndexScanDesc scan = index_beginscan(rel, index, snapshot, nkeys, 0);
+    scan->xs_want_itup = index_only;
+    index_rescan(scan, keys, nkeys, nullptr, 0);
+    Buffer vm_buffer = InvalidBuffer;
+    BlockNumber vm_block = InvalidBlockNumber, vm_leaf = InvalidBlockNumber;
+    bool all_visible = false;
+    int rows = 0;
+
+    if (index_only) {
+        ItemPointer tid;
+        while ((tid = index_getnext_tid(scan, direction)) != nullptr) {
+            if (open_ended) {
+                bool ts_null;
+                Datum ts = index_getattr(scan->xs_itup, 1, scan->xs_itupdesc, &ts_null);
+                if (ts_null) continue;
+                if (DatumGetTimestampTz(ts) < since) break;
+            }
+            // As an index-only scan does: the index entry alone is enough when
+            // the visibility map says every row of its table page is visible
+            // to everyone; otherwise the row itself decides.  The map is read
+            // once per table page and index leaf page read: an insert clears
+            // the bit before it adds its index entry, and btree reads a leaf
+            // page's entries all at once under the page's lock, so a bit read
+            // after that read is current for every entry of the batch (the
+            // argument of nodeIndexonlyscan.c, applied per batch).
+            BlockNumber block = ItemPointerGetBlockNumber(tid);
+            BlockNumber leaf = static_cast<BTScanOpaque>(scan->opaque)->currPos.currPage;
+            if (block != vm_block || leaf != vm_leaf) {
+                all_visible = VM_ALL_VISIBLE(rel, block, &vm_buffer);
+                vm_block = block;
+                vm_leaf = leaf;
+            }
+            if (!all_visible) {
+                if (!index_fetch_heap(scan, slot)) continue;
+                if (scan->xs_heap_continue)
+                    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                                    errmsg("nezuko_analytics: a non-MVCC snapshot cannot read an index alone")));
+            }
+            for (int c = 0; c < ncols; ++c)
+                values[c] = index_getattr(scan->xs_itup, positions[c], scan->xs_itupdesc, &isnull[c]);
+            MemoryContext scan_context = MemoryContextSwitchTo(row_context);
+            visit(acc, values, isnull);
+            MemoryContextSwitchTo(scan_context);
+            if (++rows % kRowsPerCheck == 0) {
+                CHECK_FOR_INTERRUPTS();
+                MemoryContextReset(row_context);
+            }
+        }
+    } else {
+        while (index_getnext_slot(scan, direction, slot)) {
+            if (open_ended) {
+                bool ts_null;
+                Datum ts = slot_getattr(slot, ts_column, &ts_null);
+                if (ts_null) continue;
+                if (DatumGetTimestampTz(ts) < since) break;
+            }
+            for (int c = 0; c < ncols; ++c) values[c] = slot_getattr(slot, positions[c], &isnull[c]);
+            MemoryContext scan_context = MemoryContextSwitchTo(row_context);
+            visit(acc, values, isnull);
+            MemoryContextSwitchTo(scan_context);
+            if (++rows % kRowsPerCheck == 0) {
+                CHECK_FOR_INTERRUPTS();
+                MemoryContextReset(row_context);
+            }
+        }
+    }
+
+    if (vm_buffer != InvalidBuffer) ReleaseBuffer(vm_buffer);
+    index_endscan(scan);
+    ExecDropSingleTupleTableSlot(slot);
+    MemoryContextDelete(row_context);
+    index_close(index, AccessShareLock);
+}
+
+void scan_table(Relation rel, int ncols, const AttrNumber* cols, RowVisitor visit, void* acc) {
+    Assert(ncols <= kMaxScanColumns);
+    Datum values[kMaxScanColumns];
+    bool isnull[kMaxScanColumns];
+    TupleTableSlot* slot = table_slot_create(rel, nullptr);
+    TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, nullptr);
+    int rows = 0;
+    while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+        for (int c = 0; c < ncols; ++c) values[c] = slot_getattr(slot, cols[c], &isnull[c]);
+        visit(acc, values, isnull);
+        if (++rows % kRowsPerCheck == 0) CHECK_FOR_INTERRUPTS();
+    }
+    table_endscan(scan);
+    ExecDropSingleTupleTableSlot(slot);
+}
+
+}  // namespace nz::pg

@@ -1,0 +1,61 @@
+// Reading the bot's tables without the executor, for the fixed-window
+// contracts (get_dashboard_stats, get_cache_breakdown, ...): the rows of a
+// "timestamp" window come from a btree index that leads with "timestamp",
+// index-only when that index holds every column asked for.  Executor
+// overhead is most of the cost of a count over a few hundred thousand rows;
+// this path avoids it and gives the same rows as a query would.
+//
+// The native path is only an optimisation.  It is refused (and the caller
+// runs its SQL instead) whenever a query could see something else: the
+// caller lacks SELECT on the table, the table has row-level security, or
+// the transaction is SERIALIZABLE (a query would take predicate locks).
+//
+// Everything here is plain data and PostgreSQL calls: an ERROR inside a scan
+// (cancel, out of memory) unwinds no C++ destructor.  Relations, buffers and
+// scans left open by an ERROR are released by the transaction's resource owner.
+#pragma once
+
+#include "pg_boundary.hpp"
+
+extern "C" {
+#include "access/attnum.h"
+#include "datatype/timestamp.h"
+#include "utils/relcache.h"
+}
+
+namespace nz::pg {
+
+// The table schema.relname, opened with AccessShareLock when the native path
+// may read it (see above), else nullptr.  ERROR when the table is missing.
+Relation open_readable_bot_table(const char* schema, const char* relname);
+void close_bot_table(Relation rel);
+
+// Attribute number of column `name` when it has one of the types, else
+// InvalidAttrNumber.  (type_b may be InvalidOid.)
+AttrNumber column_of_type(Relation rel, const char* name, Oid type_a, Oid type_b);
+
+// A valid, non-partial btree index of plain columns whose first key is
+// `leading`: the narrowest one that holds all `ncols` columns, or, with
+// ncols == 0, the narrowest of all.  InvalidOid when there is none.
+Oid leading_index(Relation rel, AttrNumber leading, int ncols, const AttrNumber* cols);
+
+// Called once per visible row with values[i], isnull[i] of cols[i]; the
+// values point into a buffer or index page and are valid for the call only.
+using RowVisitor = void (*)(void* acc, const Datum* values, const bool* isnull);
+
+constexpr int kMaxScanColumns = 8;
+
+// Visits every row visible to the active snapshot with since <= timestamp
+// (< until when until is finite), through index `index` (from leading_index,
+// led by the "timestamp" column `ts`).  Index-only when `index_only` (the
+// index must hold all cols), else each row is fetched from the table.
+void scan_window(Relation rel, Oid index, bool index_only, TimestampTz since, TimestampTz until,
+                 int ncols, const AttrNumber* cols, RowVisitor visit, void* acc);
+
+// Visits every row of rel visible to the active snapshot (a sequential scan).
+void scan_table(Relation rel, int ncols, const AttrNumber* cols, RowVisitor visit, void* acc);
+
+// The name of an index, for DEBUG messages.
+const char* index_name(Oid index);
+
+}  // namespace nz::pg
