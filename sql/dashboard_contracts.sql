@@ -131,6 +131,47 @@ SELECT jsonb_typeof(nezuko_analytics.dashboard(now() - interval '90 days', now()
 SELECT relname, seq_scan AS sequential_scans FROM pg_stat_xact_user_tables
 WHERE relname IN ('verification_log', 'api_call_log') ORDER BY 1;
 COMMIT;
+
+-- The same by EXPLAIN ANALYZE: auto_explain analyzes every statement a call
+-- runs (nested ones too) and writes the plans to the server's JSON log, read
+-- back here.  dashboard(): each table in one scan node, run once (no nested
+-- re-scans); the reference get_dashboard_stats(), for contrast, scans
+-- verification_log four times.
+LOAD 'auto_explain';
+SET auto_explain.log_analyze = on;
+SET auto_explain.log_timing = off;
+SET auto_explain.log_nested_statements = on;
+SET auto_explain.log_format = json;
+SET auto_explain.log_min_duration = 0;  -- the function turns it off while it reads the log
+CREATE FUNCTION pg_temp.explained_scans(query text)
+RETURNS TABLE (relation text, scan_nodes bigint, loops int, all_scans boolean) LANGUAGE plpgsql AS $$
+DECLARE
+    log text := pg_current_logfile('jsonlog');
+    start bigint := (pg_stat_file(log)).size;
+    marker text := 'explained ' || md5(clock_timestamp()::text);
+    plans jsonb[];
+BEGIN
+    EXECUTE query;
+    EXECUTE format('SELECT %L', marker);
+    PERFORM set_config('auto_explain.log_min_duration', '-1', true);
+    FOR attempt IN 1..100 LOOP  -- the logging collector writes asynchronously
+        SELECT array_agg((substr(m, strpos(m, '{')))::jsonb) INTO plans
+        FROM (SELECT l::jsonb ->> 'message' AS m
+              FROM regexp_split_to_table(pg_read_file(log, start, (pg_stat_file(log)).size - start), E'\n') l
+              WHERE l LIKE '{%') lines
+        WHERE m LIKE 'duration:%plan:%';
+        EXIT WHEN EXISTS (SELECT 1 FROM unnest(plans) p WHERE p ->> 'Query Text' LIKE '%' || marker || '%');
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+    RETURN QUERY
+        SELECT n ->> 'Relation Name', count(*), max((n ->> 'Actual Loops')::int), bool_and(n ->> 'Node Type' LIKE '%Scan')
+        FROM unnest(plans) p, jsonb_path_query(p, 'strict $.** ? (exists (@."Relation Name"))') n
+        WHERE n ->> 'Relation Name' IN ('verification_log', 'api_call_log')
+        GROUP BY 1 ORDER BY 1;
+END $$;
+SELECT * FROM pg_temp.explained_scans($$SELECT nezuko_analytics.dashboard(now() - interval '90 days', now(), 'Asia/Kolkata')$$);
+SELECT * FROM pg_temp.explained_scans($$SELECT nz_contracts.get_dashboard_stats()$$);
+RESET auto_explain.log_min_duration;
 RESET max_parallel_workers_per_gather;
 
 -- Bad input.

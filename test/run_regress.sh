@@ -17,6 +17,9 @@ shared_preload_libraries = 'pg_cron'
 cron.database_name = 'contrib_regression'
 max_worker_processes = 16
 cron.use_background_workers = on
+# dashboard_contracts reads auto_explain's EXPLAIN ANALYZE plans back from the JSON log
+logging_collector = on
+log_destination = 'stderr,jsonlog'
 CONF
 [[ "$(id -u)" == 0 ]] && chown -R "$PG_OS_USER" "$stage"
 
