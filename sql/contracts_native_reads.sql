@@ -43,8 +43,17 @@ CREATE FUNCTION pg_temp.query_api(since timestamptz, until timestamptz) RETURNS 
 CREATE FUNCTION pg_temp.native_api(since timestamptz, until timestamptz) RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT coalesce(jsonb_object_agg(m, ARRAY[n, s]), '{}')
     FROM nezuko_analytics.native_api_counts('public', since, until) a, unnest(a.methods, a.calls, a.ok) u(m, n, s) $$;
+CREATE FUNCTION pg_temp.query_groups(since timestamptz, until timestamptz, top int) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT string_agg(format('%s:%s/%s', group_id, n, s), ' ' ORDER BY n DESC, group_id) FROM (
+        SELECT group_id, count(*) AS n, count(*) FILTER (WHERE status = 'verified') AS s FROM verification_log
+        WHERE "timestamp" >= since AND "timestamp" < until GROUP BY group_id ORDER BY n DESC, group_id LIMIT top) g $$;
+CREATE FUNCTION pg_temp.native_groups(since timestamptz, until timestamptz, top int) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT string_agg(format('%s:%s/%s', id, n, s), ' ' ORDER BY o)
+    FROM nezuko_analytics.native_group_counts('public', since, until, top) g,
+         unnest(g.group_ids, g.calls, g.ok) WITH ORDINALITY u(id, n, s, o) $$;
 -- Every window (open-ended as the contracts read, bounded, all time, only the
--- future, empty) and every choice of columns: native against the query.
+-- future, empty) and every choice of columns: native against the query (the
+-- counts, the API calls by method, the top 10 and top 1000 groups).
 CREATE FUNCTION pg_temp.native_matches_query() RETURNS TABLE (windows int, native_read boolean, same boolean)
 LANGUAGE sql STABLE AS $$
     WITH w(since, until) AS (VALUES (now() - interval '7 days', 'infinity'::timestamptz),
@@ -58,7 +67,11 @@ LANGUAGE sql STABLE AS $$
             FROM w, cols)
     SELECT count(*)::int, bool_and(n IS NOT NULL), bool_and(n = q) FROM runs
     UNION ALL
-    SELECT count(*)::int, true, bool_and(pg_temp.native_api(since, until) = pg_temp.query_api(since, until)) FROM w $$;
+    SELECT count(*)::int, true, bool_and(pg_temp.native_api(since, until) = pg_temp.query_api(since, until)) FROM w
+    UNION ALL
+    SELECT count(*)::int, bool_and(nezuko_analytics.native_group_counts('public', since, until, top) IS NOT NULL),
+           bool_and(pg_temp.native_groups(since, until, top) IS NOT DISTINCT FROM pg_temp.query_groups(since, until, top))
+    FROM w, (VALUES (10), (1000)) t(top) $$;
 
 -- All spec indexes, every page all-visible.
 SELECT * FROM pg_temp.native_matches_query();
@@ -68,6 +81,7 @@ SELECT nezuko_analytics.native_verification_counts('public', now() - interval '7
 SELECT nezuko_analytics.native_verification_counts('public', now() - interval '7 days', 'infinity', current_date, true, true, false) IS NOT NULL AS status_and_cached;
 SELECT nezuko_analytics.native_verification_counts('public', now() - interval '7 days', 'infinity', current_date, true, true, true) IS NOT NULL AS all_three;
 SELECT nezuko_analytics.native_api_counts('public', now() - interval '7 days', 'infinity') IS NOT NULL AS api;
+SELECT nezuko_analytics.native_group_counts('public', now() - interval '7 days', 'infinity', 10) IS NOT NULL AS groups;
 RESET client_min_messages;
 
 -- Rows inserted, updated and deleted in this transaction: pages no longer
@@ -100,17 +114,22 @@ SET LOCAL client_min_messages = debug1;
 SELECT nezuko_analytics.native_verification_counts('public', now() - interval '7 days', 'infinity', current_date, true, true, false) IS NOT NULL AS status_and_cached;
 ROLLBACK;
 
--- Without any index led by "timestamp": the native read steps aside, the contracts still answer.
+-- Without any index led by "timestamp" in its ascending order: the native
+-- read steps aside, the contracts still answer.
 BEGIN;
 DROP INDEX idx_verification_log_timestamp, idx_verification_log_timestamp_status,
            idx_verification_log_timestamp_cached, idx_verification_log_timestamp_latency, idx_api_call_log_timestamp;
+CREATE INDEX verification_log_newest_first ON verification_log ("timestamp" DESC);
 SELECT nezuko_analytics.native_verification_counts('public', now() - interval '7 days', 'infinity', current_date, true, true, true) IS NULL AS no_native_read,
-       nezuko_analytics.native_api_counts('public', now() - interval '7 days', 'infinity') IS NULL AS no_native_api_read;
+       nezuko_analytics.native_api_counts('public', now() - interval '7 days', 'infinity') IS NULL AS no_native_api_read,
+       nezuko_analytics.native_group_counts('public', now() - interval '7 days', 'infinity', 10) IS NULL AS no_native_group_read;
 SELECT c, nezuko_analytics_call::jsonb = reference_call::jsonb AS same_as_reference
 FROM (VALUES ('get_dashboard_stats', nezuko_analytics.get_dashboard_stats(), nz_contracts.get_dashboard_stats()),
              ('get_cache_breakdown', nezuko_analytics.get_cache_breakdown(), nz_contracts.get_cache_breakdown()),
              ('get_api_calls_distribution', nezuko_analytics.get_api_calls_distribution(), nz_contracts.get_api_calls_distribution()),
-             ('get_bot_health', nezuko_analytics.get_bot_health(), nz_contracts.get_bot_health())) v(c, nezuko_analytics_call, reference_call);
+             ('get_bot_health', nezuko_analytics.get_bot_health(), nz_contracts.get_bot_health()),
+             ('get_verification_distribution', nezuko_analytics.get_verification_distribution(), nz_contracts.get_verification_distribution()),
+             ('get_top_groups', nezuko_analytics.get_top_groups(), nz_contracts.get_top_groups())) v(c, nezuko_analytics_call, reference_call);
 ROLLBACK;
 
 -- SERIALIZABLE: a query takes predicate locks, so the query runs.
@@ -128,6 +147,7 @@ CREATE ROLE nz_reader;
 GRANT USAGE ON SCHEMA nezuko_analytics, nz_contracts TO nz_reader;
 GRANT SELECT ON nezuko_analytics.schema_state, verification_log, api_call_log, protected_groups, enforced_channels TO nz_reader;
 GRANT EXECUTE ON FUNCTION nezuko_analytics.get_dashboard_stats(), nezuko_analytics.get_cache_breakdown(),
+      nezuko_analytics.get_top_groups(integer), nezuko_analytics.get_verification_distribution(),
       nezuko_analytics.get_bot_health(), nezuko_analytics.get_groups_status(), nezuko_analytics.get_members_chart_data() TO nz_reader;
 ALTER TABLE verification_log ENABLE ROW LEVEL SECURITY;
 ALTER TABLE protected_groups ENABLE ROW LEVEL SECURITY;
@@ -138,6 +158,8 @@ SELECT nezuko_analytics.native_verification_counts('public', now() - interval '7
        nezuko_analytics.get_dashboard_stats()::jsonb = nz_contracts.get_dashboard_stats()::jsonb AS stats_same,
        nezuko_analytics.get_dashboard_stats()::jsonb ->> 'success_rate' AS success_rate_seen,
        nezuko_analytics.get_cache_breakdown()::jsonb = nz_contracts.get_cache_breakdown()::jsonb AS cache_same,
+       nezuko_analytics.get_top_groups()::jsonb = nz_contracts.get_top_groups()::jsonb AS top_groups_same,
+       nezuko_analytics.get_verification_distribution()::jsonb = nz_contracts.get_verification_distribution()::jsonb AS distribution_same,
        nezuko_analytics.get_bot_health()::jsonb = nz_contracts.get_bot_health()::jsonb AS health_same,
        nezuko_analytics.get_groups_status()::jsonb = nz_contracts.get_groups_status()::jsonb AS groups_same,
        nezuko_analytics.get_groups_status()::jsonb ->> 'inactive' AS inactive_seen,
@@ -184,6 +206,7 @@ SELECT nezuko_analytics.native_groups_status('odd') IS NULL AS text_enabled_is_n
 -- Bad input: clear errors.
 SELECT nezuko_analytics.native_verification_counts(NULL, now(), 'infinity', current_date, true, true, true);
 SELECT nezuko_analytics.native_members_chart('public', 0);
+SELECT nezuko_analytics.native_group_counts('public', now(), 'infinity', 0);
 SELECT nezuko_analytics.native_groups_status('no_such_schema');
 CREATE SCHEMA empty;
 SELECT nezuko_analytics.native_groups_status('empty');

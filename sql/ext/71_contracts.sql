@@ -21,24 +21,6 @@ SET search_path = pg_catalog, pg_temp
 AS $$ SELECT CASE WHEN p_period IN ('24h', '7d', '30d', '90d') THEN p_period ELSE default_period END $$;
 COMMENT ON FUNCTION nezuko_analytics.period_name(text, text) IS 'The period a contract reports: p_period when known, else default_period.';
 
-CREATE FUNCTION nezuko_analytics.get_verification_distribution()
-RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE result json;
-BEGIN
-    EXECUTE format($q$
-        SELECT json_build_object('verified', count(*) FILTER (WHERE status = 'verified'),
-                                 'restricted', count(*) FILTER (WHERE status = 'restricted'),
-                                 'error', count(*) FILTER (WHERE status = 'error'), 'total', count(*))
-        FROM %I.verification_log WHERE "timestamp" >= now() - interval '7 days'$q$, nezuko_analytics.bot_schema())
-        INTO result;
-    RETURN result;
-END;
-$$;
-COMMENT ON FUNCTION nezuko_analytics.get_verification_distribution() IS
-  'Contract get_verification_distribution: {verified, restricted, error, total} over 7 days; one scan.';
-
 CREATE FUNCTION nezuko_analytics.get_hourly_activity()
 RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -69,18 +51,6 @@ AS $$
 $$;
 COMMENT ON FUNCTION nezuko_analytics.get_latency_distribution(timestamptz, timestamptz) IS
   'get_latency_distribution over the window [since, until); a NULL or inverted window is an ERROR.';
-
-CREATE FUNCTION nezuko_analytics.get_top_groups(p_limit integer DEFAULT 10)
-RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT coalesce(json_agg(json_build_object('group_id', t.group_id, 'title', t.title,
-                                               'verifications', t.verifications, 'success_rate', t.success_rate)
-                             ORDER BY t.verifications DESC, t.group_id), '[]'::json)
-    FROM nezuko_analytics.top_groups(now() - interval '7 days', 'infinity', greatest(coalesce(p_limit, 10), 1)) t
-$$;
-COMMENT ON FUNCTION nezuko_analytics.get_top_groups(integer) IS
-  'Contract get_top_groups: [{group_id, title (else ''Group <id>''), verifications, success_rate}] over 7 days, most verifications first (ties by group_id); a limit below 1 means 1, NULL means 10.';
 
 -- The trends: one scan, grouped by day in the session TimeZone.
 CREATE FUNCTION nezuko_analytics.latency_trend(since timestamptz, until timestamptz, period text)

@@ -23,6 +23,13 @@ AS 'MODULE_PATHNAME', 'nz_native_api_counts';
 COMMENT ON FUNCTION nezuko_analytics.native_api_counts(name, timestamptz, timestamptz) IS
   'Native read of bot.api_call_log over [since, until): calls and successful calls (success = true) by method. NULL when the native path may not read the table or there are more than 1024 methods (use api_counts()).';
 
+CREATE FUNCTION nezuko_analytics.native_group_counts(bot name, since timestamptz, until timestamptz, top integer,
+    OUT group_ids bigint[], OUT calls bigint[], OUT ok bigint[])
+RETURNS record LANGUAGE c STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'nz_native_group_counts';
+COMMENT ON FUNCTION nezuko_analytics.native_group_counts(name, timestamptz, timestamptz, integer) IS
+  'Native read of bot.verification_log over [since, until): the top groups by verifications (ties by group_id) with their verifications and verified ones. NULL when the native path may not read the table (use group_counts()).';
+
 CREATE FUNCTION nezuko_analytics.native_groups_status(bot name)
 RETURNS bigint[] LANGUAGE c STABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'nz_native_groups_status';
@@ -80,6 +87,64 @@ END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.api_counts(name, timestamptz, timestamptz) IS
   'native_api_counts(), or the same arrays from one query when the native path may not read the table.';
+
+CREATE FUNCTION nezuko_analytics.group_counts(bot name, since timestamptz, until timestamptz, top integer,
+    OUT group_ids bigint[], OUT calls bigint[], OUT ok bigint[])
+RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    SELECT n.group_ids, n.calls, n.ok INTO group_ids, calls, ok FROM nezuko_analytics.native_group_counts(bot, since, until, top) n;
+    IF group_ids IS NULL THEN
+        EXECUTE format($q$
+            SELECT coalesce(array_agg(group_id ORDER BY n DESC, group_id), '{}'), coalesce(array_agg(n ORDER BY n DESC, group_id), '{}'),
+                   coalesce(array_agg(s ORDER BY n DESC, group_id), '{}')
+            FROM (SELECT group_id::bigint AS group_id, count(*) AS n, count(*) FILTER (WHERE status = 'verified') AS s
+                  FROM %I.verification_log WHERE "timestamp" >= $1 AND "timestamp" < $2
+                  GROUP BY group_id ORDER BY n DESC, group_id LIMIT $3) g$q$, bot)
+            INTO group_ids, calls, ok USING since, until, top;
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.group_counts(name, timestamptz, timestamptz, integer) IS
+  'native_group_counts(), or the same arrays from one query when the native path may not read the table.';
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.get_verification_distribution()
+RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c bigint[] := nezuko_analytics.verification_counts(nezuko_analytics.bot_schema(), now() - interval '7 days',
+                                                        'infinity', 'infinity', true, false, false);
+BEGIN
+    RETURN json_build_object('verified', c[3], 'restricted', c[4], 'error', c[5], 'total', c[1]);
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.get_verification_distribution() IS
+  'Contract get_verification_distribution: {verified, restricted, error, total} over 7 days; read natively, index-only where an index leads with "timestamp" and holds status.';
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.get_top_groups(p_limit integer DEFAULT 10)
+RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bot name := nezuko_analytics.bot_schema();
+    g record;
+    result json;
+BEGIN
+    SELECT * INTO g FROM nezuko_analytics.group_counts(bot, now() - interval '7 days', 'infinity',
+                                                       greatest(coalesce(p_limit, 10), 1));
+    SELECT coalesce(json_agg(json_build_object('group_id', u.id, 'title', coalesce(t.title, 'Group ' || u.id),
+                                               'verifications', u.n, 'success_rate', nezuko_analytics.percent(u.ok, u.n))
+                             ORDER BY u.n DESC, u.id), '[]'::json)
+    INTO result
+    FROM unnest(g.group_ids, g.calls, g.ok) AS u(id, n, ok)
+    LEFT JOIN nezuko_analytics.group_titles(bot, g.group_ids) t ON t.group_id = u.id;
+    RETURN result;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.get_top_groups(integer) IS
+  'Contract get_top_groups: [{group_id, title (else ''Group <id>''), verifications, success_rate}] over 7 days, most verifications first (ties by group_id); a limit below 1 means 1, NULL means 10; read natively.';
 
 CREATE OR REPLACE FUNCTION nezuko_analytics.get_dashboard_stats()
 RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE

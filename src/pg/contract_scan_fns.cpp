@@ -1,6 +1,7 @@
 // The native reads behind the fixed-window contracts (see window_scan.hpp):
 //   native_verification_counts(bot, since, until, today, status, cached, latency) -> bigint[]
 //   native_api_counts(bot, since, until) -> (methods text[], calls bigint[], ok bigint[])
+//   native_group_counts(bot, since, until, top) -> (group_ids bigint[], calls bigint[], ok bigint[])
 //   native_groups_status(bot) -> bigint[]
 //   native_members_chart(bot, top) -> json
 // Each returns NULL when the native path may not read the table (row-level
@@ -21,6 +22,7 @@ extern "C" {
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/hsearch.h"
 #include "utils/timestamp.h"
 }
 
@@ -52,6 +54,20 @@ ArrayType* int8_array(const int64* values, int count) {
     Datum* elems = static_cast<Datum*>(palloc(sizeof(Datum) * (count ? count : 1)));
     for (int i = 0; i < count; ++i) elems[i] = Int64GetDatum(values[i]);
     return construct_array(elems, count, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+}
+
+// The result row of a function with OUT array arguments.
+TupleDesc record_result(FunctionCallInfo fcinfo, const char* function_name) {
+    TupleDesc desc;
+    if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("%s must return a record", function_name)));
+    return BlessTupleDesc(desc);
+}
+
+Datum record_of(TupleDesc desc, Datum a, Datum b, Datum c) {
+    Datum fields[3] = {a, b, c};
+    bool nulls[3] = {false, false, false};
+    return HeapTupleGetDatum(heap_form_tuple(desc, fields, nulls));
 }
 
 // ---- verification_log ---------------------------------------------------
@@ -215,9 +231,7 @@ void count_api_call(void* acc, const Datum* values, const bool* isnull) {
 NZ_PG_FUNCTION(nz_native_api_counts) {
     require_args(fcinfo, 3, "native_api_counts");
     TimestampTz since = PG_GETARG_TIMESTAMPTZ(1), until = PG_GETARG_TIMESTAMPTZ(2);
-    TupleDesc result_desc;
-    if (get_call_result_type(fcinfo, nullptr, &result_desc) != TYPEFUNC_COMPOSITE)
-        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("native_api_counts must return a record")));
+    TupleDesc result_desc = record_result(fcinfo, "native_api_counts");
 
     Relation rel = open_readable_bot_table(schema_arg(fcinfo), "api_call_log");
     if (rel == nullptr) PG_RETURN_NULL();
@@ -247,10 +261,105 @@ NZ_PG_FUNCTION(nz_native_api_counts) {
         calls[i] = a.methods[i].calls;
         ok[i] = a.methods[i].ok;
     }
-    Datum fields[3] = {PointerGetDatum(construct_array(names, a.count, TEXTOID, -1, false, TYPALIGN_INT)),
-                       PointerGetDatum(int8_array(calls, a.count)), PointerGetDatum(int8_array(ok, a.count))};
-    bool nulls[3] = {false, false, false};
-    PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(result_desc), fields, nulls)));
+    PG_RETURN_DATUM(record_of(result_desc, PointerGetDatum(construct_array(names, a.count, TEXTOID, -1, false, TYPALIGN_INT)),
+                              PointerGetDatum(int8_array(calls, a.count)), PointerGetDatum(int8_array(ok, a.count))));
+}
+
+// ---- verification_log by group ------------------------------------------
+
+namespace {
+
+struct GroupCount {
+    int64 group_id;  // the hash key
+    int64 calls, ok;
+};
+
+struct GroupCounts {
+    HTAB* groups;
+    bool null_group;  // group_id is NOT NULL in the bot's schema; a NULL one is left to SQL
+};
+
+void count_group(void* acc, const Datum* values, const bool* isnull) {
+    auto* g = static_cast<GroupCounts*>(acc);
+    if (isnull[0]) {
+        g->null_group = true;
+        return;
+    }
+    int64 id = DatumGetInt64(values[0]);
+    bool found;
+    auto* entry = static_cast<GroupCount*>(hash_search(g->groups, &id, HASH_ENTER, &found));
+    if (!found) entry->calls = entry->ok = 0;
+    ++entry->calls;
+    if (!isnull[1]) {
+        text* status = plain_text(values[1]);
+        if (nz::classify_status(VARDATA_ANY(status), VARSIZE_ANY_EXHDR(status)) == nz::VerificationStatus::verified)
+            ++entry->ok;
+    }
+}
+
+// Most verifications first, then by group_id (as the contracts order them).
+int by_calls_then_id(const void* a, const void* b) {
+    const auto* x = static_cast<const GroupCount*>(a);
+    const auto* y = static_cast<const GroupCount*>(b);
+    if (x->calls != y->calls) return x->calls > y->calls ? -1 : 1;
+    return x->group_id < y->group_id ? -1 : x->group_id > y->group_id ? 1 : 0;
+}
+
+}  // namespace
+
+// The `top` groups with the most verifications over since <= timestamp <
+// until (ties by group_id): group ids, verifications and verified ones.
+NZ_PG_FUNCTION(nz_native_group_counts) {
+    require_args(fcinfo, 4, "native_group_counts");
+    TimestampTz since = PG_GETARG_TIMESTAMPTZ(1), until = PG_GETARG_TIMESTAMPTZ(2);
+    int32 top = PG_GETARG_INT32(3);
+    if (top < 1)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("native_group_counts: top must be at least 1, not %d", top)));
+    TupleDesc result_desc = record_result(fcinfo, "native_group_counts");
+
+    Relation rel = open_readable_bot_table(schema_arg(fcinfo), "verification_log");
+    if (rel == nullptr) PG_RETURN_NULL();
+    AttrNumber ts = column_of_type(rel, "timestamp", TIMESTAMPTZOID, InvalidOid);
+    AttrNumber cols[2] = {column_of_type(rel, "group_id", INT8OID, InvalidOid),
+                          column_of_type(rel, "status", VARCHAROID, TEXTOID)};
+    bool usable = ts != InvalidAttrNumber && cols[0] != InvalidAttrNumber && cols[1] != InvalidAttrNumber;
+    Oid covering = usable ? nz::pg::leading_index(rel, ts, 2, cols) : InvalidOid;
+    Oid index = OidIsValid(covering) ? covering : usable ? nz::pg::leading_index(rel, ts, 0, nullptr) : InvalidOid;
+    if (!OidIsValid(index)) {
+        close_bot_table(rel);
+        PG_RETURN_NULL();
+    }
+    HASHCTL ctl = {};
+    ctl.keysize = sizeof(int64);
+    ctl.entrysize = sizeof(GroupCount);
+    ctl.hcxt = CurrentMemoryContext;
+    GroupCounts g = {hash_create("nezuko_analytics group counts", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT),
+                     false};
+    ereport(DEBUG1, (errmsg_internal("nezuko_analytics: verification_log by group through %s%s",
+                                     nz::pg::index_name(index), OidIsValid(covering) ? " (index only)" : " and the table")));
+    nz::pg::scan_window(rel, index, OidIsValid(covering), since, until, 2, cols, count_group, &g);
+    close_bot_table(rel);
+    if (g.null_group) PG_RETURN_NULL();
+
+    long count = hash_get_num_entries(g.groups);
+    auto* all = static_cast<GroupCount*>(palloc(sizeof(GroupCount) * (count ? count : 1)));
+    HASH_SEQ_STATUS seq;
+    hash_seq_init(&seq, g.groups);
+    long i = 0;
+    for (GroupCount* e; (e = static_cast<GroupCount*>(hash_seq_search(&seq))) != nullptr;) all[i++] = *e;
+    qsort(all, count, sizeof(GroupCount), by_calls_then_id);
+    int n = static_cast<int>(count < top ? count : top);
+    int64* ids = static_cast<int64*>(palloc(sizeof(int64) * (n ? n : 1)));
+    int64* calls = static_cast<int64*>(palloc(sizeof(int64) * (n ? n : 1)));
+    int64* ok = static_cast<int64*>(palloc(sizeof(int64) * (n ? n : 1)));
+    for (int k = 0; k < n; ++k) {
+        ids[k] = all[k].group_id;
+        calls[k] = all[k].calls;
+        ok[k] = all[k].ok;
+    }
+    PG_RETURN_DATUM(record_of(result_desc, PointerGetDatum(int8_array(ids, n)), PointerGetDatum(int8_array(calls, n)),
+                              PointerGetDatum(int8_array(ok, n))));
 }
 
 // ---- protected_groups and enforced_channels -----------------------------

@@ -4,6 +4,7 @@
 
 extern "C" {
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/nbtree.h"
 #include "access/relscan.h"
@@ -14,9 +15,12 @@ extern "C" {
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_opclass.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "nodes/tidbitmap.h"
 #include "nodes/pg_list.h"
 #include "storage/bufmgr.h"
 #include "utils/acl.h"
@@ -52,11 +56,13 @@ Relation open_readable_bot_table(const char* schema, const char* relname) {
         ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
                         errmsg("relation \"%s.%s\" does not exist", schema, relname)));
     if (IsolationIsSerializable()) return nullptr;
+    if (!ActiveSnapshotSet() || !IsMVCCSnapshot(GetActiveSnapshot())) return nullptr;
     if (pg_namespace_aclcheck(nsp, GetUserId(), ACL_USAGE) != ACLCHECK_OK) return nullptr;
     if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK) return nullptr;
     if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED) return nullptr;
     Relation rel = table_open(relid, AccessShareLock);
-    if (rel->rd_rel->relkind != RELKIND_RELATION) {  // a view or foreign table: let a query read it
+    // a view, a foreign or partitioned table, another table access method: let a query read it
+    if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relam != HEAP_TABLE_AM_OID) {
         table_close(rel, AccessShareLock);
         return nullptr;
     }
@@ -80,6 +86,7 @@ AttrNumber column_of_type(Relation rel, const char* name, Oid type_a, Oid type_b
 
 Oid leading_index(Relation rel, AttrNumber leading, int ncols, const AttrNumber* cols) {
     List* indexes = RelationGetIndexList(rel);
+    Oid time_family = get_opclass_family(TIMESTAMPTZ_BTREE_OPS_OID);
     Oid best = InvalidOid;
     int best_natts = 0;
     ListCell* lc;
@@ -87,9 +94,11 @@ Oid leading_index(Relation rel, AttrNumber leading, int ncols, const AttrNumber*
         Oid index_oid = lfirst_oid(lc);
         Relation index = index_open(index_oid, AccessShareLock);
         Form_pg_index form = index->rd_index;
+        // The scans below need timestamptz's own ascending order, NULLs last.
         bool usable = form->indisvalid && form->indisready && form->indislive &&
                       index->rd_rel->relam == BTREE_AM_OID && form->indnkeyatts > 0 &&
-                      form->indkey.values[0] == leading &&
+                      form->indkey.values[0] == leading && index->rd_opfamily[0] == time_family &&
+                      (index->rd_indoption[0] & (INDOPTION_DESC | INDOPTION_NULLS_FIRST)) == 0 &&
                       heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, nullptr) &&
                       heap_attisnull(index->rd_indextuple, Anum_pg_index_indexprs, nullptr);
         for (int c = 0; usable && c < ncols; ++c) usable = index_holds(form, cols[c]);
@@ -107,6 +116,80 @@ const char* index_name(Oid index) {
     char* name = get_rel_name(index);
     return name ? name : "?";
 }
+
+namespace {
+
+// Reads pages [first, first + count) of the table whole, as a sequential
+// scan does (page at a time, visibility per page where it is all-visible),
+// passing on the rows of the window.
+void scan_page_run(TableScanDesc scan, TupleTableSlot* slot, BlockNumber first, BlockNumber count,
+                   TimestampTz since, TimestampTz until, AttrNumber ts_column, int ncols, const int* positions,
+                   RowVisitor visit, void* acc, MemoryContext row_context) {
+    Datum values[kMaxScanColumns];
+    bool isnull[kMaxScanColumns];
+    table_rescan(scan, nullptr);
+    heap_setscanlimits(scan, first, count);
+    int rows = 0;
+    while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+        bool ts_null;
+        Datum ts = slot_getattr(slot, ts_column, &ts_null);
+        if (++rows % kRowsPerCheck == 0) {
+            CHECK_FOR_INTERRUPTS();
+            MemoryContextReset(row_context);
+        }
+        if (ts_null || DatumGetTimestampTz(ts) < since || DatumGetTimestampTz(ts) >= until) continue;
+        for (int c = 0; c < ncols; ++c) values[c] = slot_getattr(slot, positions[c], &isnull[c]);
+        MemoryContext scan_context = MemoryContextSwitchTo(row_context);
+        visit(acc, values, isnull);
+        MemoryContextSwitchTo(scan_context);
+    }
+}
+
+// The table-row path: the index gives the set of table pages that hold rows
+// of the window (a TID bitmap), and each run of consecutive pages is then
+// read whole, in page order, as a sequential scan reads it, with the window
+// checked on each row.  The bot inserts rows in time order, so a window's
+// rows fill one run of pages: each page is read once, instead of being
+// locked and searched once per row.
+void scan_window_pages(Relation rel, Relation index, Snapshot snapshot, TimestampTz since, TimestampTz until,
+                       AttrNumber ts_column, int ncols, const int* positions, RowVisitor visit, void* acc,
+                       MemoryContext row_context) {
+    ScanKeyData keys[2];
+    int nkeys = 0;
+    ScanKeyInit(&keys[nkeys++], 1, BTGreaterEqualStrategyNumber, F_TIMESTAMPTZ_GE, TimestampTzGetDatum(since));
+    if (!TIMESTAMP_IS_NOEND(until))
+        ScanKeyInit(&keys[nkeys++], 1, BTLessStrategyNumber, F_TIMESTAMPTZ_LT, TimestampTzGetDatum(until));
+    TIDBitmap* pages = tbm_create(work_mem * 1024L, nullptr);
+    IndexScanDesc bitmap_scan = index_beginscan_bitmap(index, snapshot, nkeys);
+    index_rescan(bitmap_scan, keys, nkeys, nullptr, 0);
+    index_getbitmap(bitmap_scan, pages);
+    index_endscan(bitmap_scan);
+
+    TupleTableSlot* slot = table_slot_create(rel, nullptr);
+    // no synchronized start (the scan must begin where it is told), and the
+    // pages stay in shared buffers as an index scan's would
+    TableScanDesc scan = table_beginscan_strat(rel, snapshot, 0, nullptr, false, false);
+    TBMIterator* iterator = tbm_begin_iterate(pages);
+    BlockNumber first = InvalidBlockNumber, count = 0;
+    for (TBMIterateResult* page; (page = tbm_iterate(iterator)) != nullptr;) {
+        if (count > 0 && page->blockno == first + count) {
+            ++count;
+            continue;
+        }
+        if (count > 0)
+            scan_page_run(scan, slot, first, count, since, until, ts_column, ncols, positions, visit, acc, row_context);
+        first = page->blockno;
+        count = 1;
+    }
+    if (count > 0)
+        scan_page_run(scan, slot, first, count, since, until, ts_column, ncols, positions, visit, acc, row_context);
+    tbm_end_iterate(iterator);
+    table_endscan(scan);
+    tbm_free(pages);
+    ExecDropSingleTupleTableSlot(slot);
+}
+
+}  // namespace
 
 void scan_window(Relation rel, Oid index_oid, bool index_only, TimestampTz since, TimestampTz until,
                  int ncols, const AttrNumber* cols, RowVisitor visit, void* acc) {
@@ -193,22 +276,7 @@ void scan_window(Relation rel, Oid index_oid, bool index_only, TimestampTz since
             }
         }
     } else {
-        while (index_getnext_slot(scan, direction, slot)) {
-            if (open_ended) {
-                bool ts_null;
-                Datum ts = slot_getattr(slot, ts_column, &ts_null);
-                if (ts_null) continue;
-                if (DatumGetTimestampTz(ts) < since) break;
-            }
-            for (int c = 0; c < ncols; ++c) values[c] = slot_getattr(slot, positions[c], &isnull[c]);
-            MemoryContext scan_context = MemoryContextSwitchTo(row_context);
-            visit(acc, values, isnull);
-            MemoryContextSwitchTo(scan_context);
-            if (++rows % kRowsPerCheck == 0) {
-                CHECK_FOR_INTERRUPTS();
-                MemoryContextReset(row_context);
-            }
-        }
+        scan_window_pages(rel, index, snapshot, since, until, ts_column, ncols, positions, visit, acc, row_context);
     }
 
     if (vm_buffer != InvalidBuffer) ReleaseBuffer(vm_buffer);

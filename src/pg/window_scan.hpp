@@ -1,14 +1,16 @@
 // Reading the bot's tables without the executor, for the fixed-window
 // contracts (get_dashboard_stats, get_cache_breakdown, ...): the rows of a
 // "timestamp" window come from a btree index that leads with "timestamp",
-// index-only when that index holds every column asked for.  Executor
+// index-only when that index holds every column asked for; otherwise the
+// index gives the table pages to read, and those are read whole.  Executor
 // overhead is most of the cost of a count over a few hundred thousand rows;
 // this path avoids it and gives the same rows as a query would.
 //
 // The native path is only an optimisation.  It is refused (and the caller
 // runs its SQL instead) whenever a query could see something else: the
 // caller lacks SELECT on the table, the table has row-level security, or
-// the transaction is SERIALIZABLE (a query would take predicate locks).
+// the transaction is SERIALIZABLE (a query would take predicate locks), or
+// there is no MVCC snapshot to read with.
 //
 // Everything here is plain data and PostgreSQL calls: an ERROR inside a scan
 // (cancel, out of memory) unwinds no C++ destructor.  Relations, buffers and
@@ -35,8 +37,9 @@ void close_bot_table(Relation rel);
 AttrNumber column_of_type(Relation rel, const char* name, Oid type_a, Oid type_b);
 
 // A valid, non-partial btree index of plain columns whose first key is
-// `leading`: the narrowest one that holds all `ncols` columns, or, with
-// ncols == 0, the narrowest of all.  InvalidOid when there is none.
+// `leading` (a timestamptz, in its default ascending order, NULLs last): the
+// narrowest one that holds all `ncols` columns, or, with ncols == 0, the
+// narrowest of all.  InvalidOid when there is none.
 Oid leading_index(Relation rel, AttrNumber leading, int ncols, const AttrNumber* cols);
 
 // Called once per visible row with values[i], isnull[i] of cols[i]; the
@@ -47,8 +50,8 @@ constexpr int kMaxScanColumns = 8;
 
 // Visits every row visible to the active snapshot with since <= timestamp
 // (< until when until is finite), through index `index` (from leading_index,
-// led by the "timestamp" column `ts`).  Index-only when `index_only` (the
-// index must hold all cols), else each row is fetched from the table.
+// led by the "timestamp" column).  Index-only when `index_only` (the index
+// must hold all cols); else the table pages the index points to are read.
 void scan_window(Relation rel, Oid index, bool index_only, TimestampTz since, TimestampTz until,
                  int ncols, const AttrNumber* cols, RowVisitor visit, void* acc);
 
