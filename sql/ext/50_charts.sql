@@ -29,25 +29,6 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.verification_distribution(timestamptz, timestamptz) IS
   'Verifications in [since, until) by status: verified, restricted and error always (zero counts too), then any other status; percentage round(.., 1), 0 for an empty window.';
 
-CREATE FUNCTION nezuko_analytics.cache_breakdown(since timestamptz, until timestamptz DEFAULT now())
-RETURNS TABLE (cached bigint, api bigint, total bigint, hit_rate numeric)
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    PERFORM nezuko_analytics.check_window(since, until);
-    RETURN QUERY EXECUTE format($q$
-        SELECT c.hits, c.n - c.hits, c.n,
-               nezuko_analytics.percent(c.hits, c.n)
-        FROM (SELECT count(*) FILTER (WHERE v.cached) AS hits, count(*) AS n
-              FROM %I.verification_log v
-              WHERE v."timestamp" >= $1 AND v."timestamp" < $2) c$q$, nezuko_analytics.bot_schema())
-    USING since, until;
-END;
-$$;
-COMMENT ON FUNCTION nezuko_analytics.cache_breakdown(timestamptz, timestamptz) IS
-  'Cache hits in [since, until): cached, api (= total - cached), total, hit_rate in percent round(.., 1), 0 for an empty window.';
-
 CREATE FUNCTION nezuko_analytics.hourly_activity(since timestamptz, until timestamptz DEFAULT now(), tz text DEFAULT 'UTC')
 RETURNS TABLE (hour integer, label text, verifications bigint, restrictions bigint, errors bigint)
 LANGUAGE plpgsql STABLE PARALLEL SAFE

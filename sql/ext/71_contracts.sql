@@ -233,4 +233,3 @@ END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.get_analytics_overview(timestamptz, timestamptz) IS
   'get_analytics_overview over [since, until); a NULL or inverted window is an ERROR.';
-

@@ -104,9 +104,9 @@ void count_verification(void* acc, const Datum* values, const bool* isnull) {
 }
 
 // Reads `cols` (after "timestamp") in one scan of `index`.
-void scan_counts(Relation rel, Oid index, bool index_only, TimestampTz since, TimestampTz until, AttrNumber ts,
+void scan_counts(Relation rel, const nz::pg::WindowRead& plan, TimestampTz since, TimestampTz until,
                  const AttrNumber* cols, const int* roles, int ncols, bool count_rows, VerificationCounts* c) {
-    AttrNumber read[nz::pg::kMaxScanColumns] = {ts};
+    AttrNumber read[nz::pg::kMaxScanColumns] = {plan.ts};
     c->count_rows = count_rows;
     c->status_at = c->cached_at = c->latency_at = -1;
     for (int i = 0; i < ncols; ++i) {
@@ -114,9 +114,7 @@ void scan_counts(Relation rel, Oid index, bool index_only, TimestampTz since, Ti
         int* at = roles[i] == 0 ? &c->status_at : roles[i] == 1 ? &c->cached_at : &c->latency_at;
         *at = i + 1;
     }
-    ereport(DEBUG1, (errmsg_internal("nezuko_analytics: verification_log through %s%s", nz::pg::index_name(index),
-                                     index_only ? " (index only)" : " and the table")));
-    nz::pg::scan_window(rel, index, index_only, since, until, ncols + 1, read, count_verification, c);
+    nz::pg::read_window(rel, plan, since, until, ncols + 1, read, count_verification, c, "verification_log");
 }
 
 }  // namespace
@@ -135,39 +133,33 @@ NZ_PG_FUNCTION(nz_native_verification_counts) {
 
     Relation rel = open_readable_bot_table(schema_arg(fcinfo), "verification_log");
     if (rel == nullptr) PG_RETURN_NULL();
-    AttrNumber ts = column_of_type(rel, "timestamp", TIMESTAMPTZOID, InvalidOid);
     const AttrNumber all[3] = {column_of_type(rel, "status", VARCHAROID, TEXTOID),
                                column_of_type(rel, "cached", BOOLOID, InvalidOid),
                                column_of_type(rel, "latency_ms", INT4OID, InvalidOid)};
     AttrNumber cols[3];
     int roles[3];
     int ncols = 0;
-    bool usable = ts != InvalidAttrNumber;
     for (int r = 0; r < 3; ++r) {
         if (!wanted[r]) continue;
-        usable = usable && all[r] != InvalidAttrNumber;
         cols[ncols] = all[r];
         roles[ncols++] = r;
     }
-    Oid covering = usable ? nz::pg::leading_index(rel, ts, ncols, cols) : InvalidOid;
-    Oid per_column[3] = {InvalidOid, InvalidOid, InvalidOid};
-    bool each_covered = usable && ncols <= 2;
-    for (int i = 0; each_covered && i < ncols; ++i) {
-        per_column[i] = nz::pg::leading_index(rel, ts, 1, &cols[i]);
-        each_covered = OidIsValid(per_column[i]);
+    nz::pg::WindowRead together = nz::pg::plan_window_read(rel, ncols, cols);
+    nz::pg::WindowRead apart[3];
+    bool each_index_only = !together.index_only && ncols <= 2;
+    for (int i = 0; each_index_only && i < ncols; ++i) {
+        apart[i] = nz::pg::plan_window_read(rel, 1, &cols[i]);
+        each_index_only = apart[i].index_only;
     }
-    Oid narrowest = usable ? nz::pg::leading_index(rel, ts, 0, nullptr) : InvalidOid;
-
-    if (OidIsValid(covering)) {
-        scan_counts(rel, covering, true, since, until, ts, cols, roles, ncols, true, &c);
-    } else if (each_covered) {
-        for (int i = 0; i < ncols; ++i)
-            scan_counts(rel, per_column[i], true, since, until, ts, &cols[i], &roles[i], 1, i == 0, &c);
-    } else if (OidIsValid(narrowest)) {
-        scan_counts(rel, narrowest, false, since, until, ts, cols, roles, ncols, true, &c);
-    } else {
+    if (!OidIsValid(together.index)) {
         close_bot_table(rel);
         PG_RETURN_NULL();
+    }
+    if (each_index_only) {
+        for (int i = 0; i < ncols; ++i)
+            scan_counts(rel, apart[i], since, until, &cols[i], &roles[i], 1, i == 0, &c);
+    } else {
+        scan_counts(rel, together, since, until, cols, roles, ncols, true, &c);
     }
     close_bot_table(rel);
     PG_RETURN_ARRAYTYPE_P(int8_array(c.n, kCounts));
@@ -235,21 +227,16 @@ NZ_PG_FUNCTION(nz_native_api_counts) {
 
     Relation rel = open_readable_bot_table(schema_arg(fcinfo), "api_call_log");
     if (rel == nullptr) PG_RETURN_NULL();
-    AttrNumber ts = column_of_type(rel, "timestamp", TIMESTAMPTZOID, InvalidOid);
     AttrNumber cols[2] = {column_of_type(rel, "method", VARCHAROID, TEXTOID),
                           column_of_type(rel, "success", BOOLOID, InvalidOid)};
-    bool usable = ts != InvalidAttrNumber && cols[0] != InvalidAttrNumber && cols[1] != InvalidAttrNumber;
-    Oid covering = usable ? nz::pg::leading_index(rel, ts, 2, cols) : InvalidOid;
-    Oid index = OidIsValid(covering) ? covering : usable ? nz::pg::leading_index(rel, ts, 0, nullptr) : InvalidOid;
-    if (!OidIsValid(index)) {
+    nz::pg::WindowRead plan = nz::pg::plan_window_read(rel, 2, cols);
+    if (!OidIsValid(plan.index)) {
         close_bot_table(rel);
         PG_RETURN_NULL();
     }
     ApiCounts a = {static_cast<MethodCount*>(palloc(sizeof(MethodCount) * kMaxMethods)), 0, -1, false,
                    CurrentMemoryContext};
-    ereport(DEBUG1, (errmsg_internal("nezuko_analytics: api_call_log through %s%s", nz::pg::index_name(index),
-                                     OidIsValid(covering) ? " (index only)" : " and the table")));
-    nz::pg::scan_window(rel, index, OidIsValid(covering), since, until, 2, cols, count_api_call, &a);
+    nz::pg::read_window(rel, plan, since, until, 2, cols, count_api_call, &a, "api_call_log");
     close_bot_table(rel);
     if (a.too_many) PG_RETURN_NULL();
 
@@ -320,13 +307,10 @@ NZ_PG_FUNCTION(nz_native_group_counts) {
 
     Relation rel = open_readable_bot_table(schema_arg(fcinfo), "verification_log");
     if (rel == nullptr) PG_RETURN_NULL();
-    AttrNumber ts = column_of_type(rel, "timestamp", TIMESTAMPTZOID, InvalidOid);
     AttrNumber cols[2] = {column_of_type(rel, "group_id", INT8OID, InvalidOid),
                           column_of_type(rel, "status", VARCHAROID, TEXTOID)};
-    bool usable = ts != InvalidAttrNumber && cols[0] != InvalidAttrNumber && cols[1] != InvalidAttrNumber;
-    Oid covering = usable ? nz::pg::leading_index(rel, ts, 2, cols) : InvalidOid;
-    Oid index = OidIsValid(covering) ? covering : usable ? nz::pg::leading_index(rel, ts, 0, nullptr) : InvalidOid;
-    if (!OidIsValid(index)) {
+    nz::pg::WindowRead plan = nz::pg::plan_window_read(rel, 2, cols);
+    if (!OidIsValid(plan.index)) {
         close_bot_table(rel);
         PG_RETURN_NULL();
     }
@@ -336,9 +320,7 @@ NZ_PG_FUNCTION(nz_native_group_counts) {
     ctl.hcxt = CurrentMemoryContext;
     GroupCounts g = {hash_create("nezuko_analytics group counts", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT),
                      false};
-    ereport(DEBUG1, (errmsg_internal("nezuko_analytics: verification_log by group through %s%s",
-                                     nz::pg::index_name(index), OidIsValid(covering) ? " (index only)" : " and the table")));
-    nz::pg::scan_window(rel, index, OidIsValid(covering), since, until, 2, cols, count_group, &g);
+    nz::pg::read_window(rel, plan, since, until, 2, cols, count_group, &g, "verification_log by group");
     close_bot_table(rel);
     if (g.null_group) PG_RETURN_NULL();
 

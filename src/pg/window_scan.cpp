@@ -112,6 +112,25 @@ Oid leading_index(Relation rel, AttrNumber leading, int ncols, const AttrNumber*
     return best;
 }
 
+WindowRead plan_window_read(Relation rel, int ncols, const AttrNumber* cols) {
+    WindowRead plan;
+    plan.ts = column_of_type(rel, "timestamp", TIMESTAMPTZOID, InvalidOid);
+    if (plan.ts == InvalidAttrNumber) return plan;
+    for (int c = 0; c < ncols; ++c)
+        if (cols[c] == InvalidAttrNumber) return plan;
+    plan.index = leading_index(rel, plan.ts, ncols, cols);
+    plan.index_only = OidIsValid(plan.index);
+    if (!plan.index_only) plan.index = leading_index(rel, plan.ts, 0, nullptr);
+    return plan;
+}
+
+void read_window(Relation rel, const WindowRead& plan, TimestampTz since, TimestampTz until, int ncols,
+                 const AttrNumber* cols, RowVisitor visit, void* acc, const char* what) {
+    ereport(DEBUG1, (errmsg_internal("nezuko_analytics: %s through %s%s", what, index_name(plan.index),
+                                     plan.index_only ? " (index only)" : " and the table")));
+    scan_window(rel, plan.index, plan.index_only, since, until, ncols, cols, visit, acc);
+}
+
 const char* index_name(Oid index) {
     char* name = get_rel_name(index);
     return name ? name : "?";

@@ -21,6 +21,7 @@
 
 extern "C" {
 #include "access/attnum.h"
+#include "catalog/pg_type.h"
 #include "datatype/timestamp.h"
 #include "utils/relcache.h"
 }
@@ -57,6 +58,21 @@ void scan_window(Relation rel, Oid index, bool index_only, TimestampTz since, Ti
 
 // Visits every row of rel visible to the active snapshot (a sequential scan).
 void scan_table(Relation rel, int ncols, const AttrNumber* cols, RowVisitor visit, void* acc);
+
+// How to read `cols` of a window of rel: the table's "timestamp" column
+// (timestamptz), and the index to read them through, index-only when it holds
+// them all.  index is InvalidOid when a column is missing (InvalidAttrNumber
+// in cols) or there is no "timestamp"-led index.
+struct WindowRead {
+    AttrNumber ts = InvalidAttrNumber;
+    Oid index = InvalidOid;
+    bool index_only = false;
+};
+WindowRead plan_window_read(Relation rel, int ncols, const AttrNumber* cols);
+
+// scan_window() as planned, saying which way at DEBUG1 ("what" names the read).
+void read_window(Relation rel, const WindowRead& plan, TimestampTz since, TimestampTz until, int ncols,
+                 const AttrNumber* cols, RowVisitor visit, void* acc, const char* what);
 
 // The name of an index, for DEBUG messages.
 const char* index_name(Oid index);
