@@ -86,6 +86,7 @@ if pg_server_start "$server_dir" 54329 nz_test; then
     }
     run_suite python python_tests
     run_suite concurrency bash test/retention/run_concurrency_test.sh
+    run_suite native_reads bash test/concurrency/run_native_reads_test.sh
     run_suite cron bash test/retention/run_cron_integration.sh
 else
     record server 0 1
