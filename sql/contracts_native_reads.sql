@@ -202,6 +202,11 @@ SELECT nezuko_analytics.native_verification_counts('odd', '-infinity', 'infinity
        nezuko_analytics.native_verification_counts('odd', '-infinity', 'infinity', current_date, false, false, true) IS NULL AS bigint_latency_is_not;
 CREATE TABLE odd.protected_groups (group_id bigint, title text, enabled text);
 SELECT nezuko_analytics.native_groups_status('odd') IS NULL AS text_enabled_is_not_read;
+-- A case-insensitive collation: a query would count 'getMe' and 'GETME' as one method.
+CREATE COLLATION odd.case_insensitive (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE odd.api_call_log (id serial, method text COLLATE odd.case_insensitive, success boolean, "timestamp" timestamptz);
+CREATE INDEX ON odd.api_call_log ("timestamp");
+SELECT nezuko_analytics.native_api_counts('odd', '-infinity', 'infinity') IS NULL AS case_insensitive_method_is_not_read;
 
 -- Bad input: clear errors.
 SELECT nezuko_analytics.native_verification_counts(NULL, now(), 'infinity', current_date, true, true, true);

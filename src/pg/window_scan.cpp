@@ -78,8 +78,12 @@ AttrNumber column_of_type(Relation rel, const char* name, Oid type_a, Oid type_b
     for (int i = 0; i < desc->natts; ++i) {
         Form_pg_attribute att = TupleDescAttr(desc, i);
         if (att->attisdropped || std::strcmp(NameStr(att->attname), name) != 0) continue;
-        if (att->atttypid == type_a || (OidIsValid(type_b) && att->atttypid == type_b)) return att->attnum;
-        return InvalidAttrNumber;
+        if (att->atttypid != type_a && (!OidIsValid(type_b) || att->atttypid != type_b)) return InvalidAttrNumber;
+        // Bytes are compared natively; a query with a case-insensitive
+        // (nondeterministic) collation would match more.
+        if (OidIsValid(att->attcollation) && !get_collation_isdeterministic(att->attcollation))
+            return InvalidAttrNumber;
+        return att->attnum;
     }
     return InvalidAttrNumber;
 }

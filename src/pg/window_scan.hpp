@@ -33,8 +33,9 @@ namespace nz::pg {
 Relation open_readable_bot_table(const char* schema, const char* relname);
 void close_bot_table(Relation rel);
 
-// Attribute number of column `name` when it has one of the types, else
-// InvalidAttrNumber.  (type_b may be InvalidOid.)
+// Attribute number of column `name` when it has one of the types (and, for
+// text, a deterministic collation), else InvalidAttrNumber.  (type_b may be
+// InvalidOid.)
 AttrNumber column_of_type(Relation rel, const char* name, Oid type_a, Oid type_b);
 
 // A valid, non-partial btree index of plain columns whose first key is
