@@ -62,7 +62,9 @@ Relation open_readable_bot_table(const char* schema, const char* relname) {
     if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED) return nullptr;
     Relation rel = table_open(relid, AccessShareLock);
     // a view, a foreign or partitioned table, another table access method: let a query read it
-    if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relam != HEAP_TABLE_AM_OID) {
+    // (or another session's temporary table, which only a query can refuse properly)
+    if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relam != HEAP_TABLE_AM_OID ||
+        RELATION_IS_OTHER_TEMP(rel)) {
         table_close(rel, AccessShareLock);
         return nullptr;
     }
