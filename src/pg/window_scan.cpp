@@ -144,11 +144,100 @@ const char* index_name(Oid index) {
 
 namespace {
 
+// The scan keys of [since, until) on the index's first column: the lower
+// bound when asked for, the upper one when until is finite.  Returns how many.
+int window_keys(ScanKeyData* keys, TimestampTz since, TimestampTz until, bool with_lower_bound) {
+    int nkeys = 0;
+    if (with_lower_bound)
+        ScanKeyInit(&keys[nkeys++], 1, BTGreaterEqualStrategyNumber, F_TIMESTAMPTZ_GE, TimestampTzGetDatum(since));
+    if (!TIMESTAMP_IS_NOEND(until))
+        ScanKeyInit(&keys[nkeys++], 1, BTLessStrategyNumber, F_TIMESTAMPTZ_LT, TimestampTzGetDatum(until));
+    return nkeys;
+}
+
+// Passes one row to the visitor, whose allocations (a detoasted value,
+// rarely) go to row_context; every kRowsPerCheck rows, checks for a cancel
+// request and empties that context.
+inline void visit_row(RowVisitor visit, void* acc, const Datum* values, const bool* isnull,
+                      MemoryContext row_context, int* rows) {
+    MemoryContext scan_context = MemoryContextSwitchTo(row_context);
+    visit(acc, values, isnull);
+    MemoryContextSwitchTo(scan_context);
+    if (++*rows % kRowsPerCheck == 0) {
+        CHECK_FOR_INTERRUPTS();
+        MemoryContextReset(row_context);
+    }
+}
+
+// The index-only path: the wanted columns come from the index entries.
+void scan_index_entries(Relation rel, Relation index, Snapshot snapshot, TimestampTz since, TimestampTz until,
+                        int ncols, const AttrNumber* cols, RowVisitor visit, void* acc, MemoryContext row_context) {
+    // With no upper bound (the contracts' "timestamp >= now() - period"), the
+    // index is read from its end backwards with no scan key, stopping at the
+    // first entry before `since`: btree then checks no key on each entry.
+    // (NULL times sort last, so they come first and are skipped.)
+    bool open_ended = TIMESTAMP_IS_NOEND(until);
+    ScanDirection direction = open_ended ? BackwardScanDirection : ForwardScanDirection;
+    ScanKeyData keys[2];
+    int nkeys = window_keys(keys, since, until, !open_ended);
+
+    int positions[kMaxScanColumns];  // each wanted column's place in the index tuple
+    for (int c = 0; c < ncols; ++c)
+        for (int k = 0; k < index->rd_index->indnatts; ++k)
+            if (index->rd_index->indkey.values[k] == cols[c]) positions[c] = k + 1;
+
+    Datum values[kMaxScanColumns];
+    bool isnull[kMaxScanColumns];
+    TupleTableSlot* slot = table_slot_create(rel, nullptr);
+    IndexScanDesc scan = index_beginscan(rel, index, snapshot, nkeys, 0);
+    scan->xs_want_itup = true;
+    index_rescan(scan, keys, nkeys, nullptr, 0);
+    Buffer vm_buffer = InvalidBuffer;
+    BlockNumber vm_block = InvalidBlockNumber, vm_leaf = InvalidBlockNumber;
+    bool all_visible = false;
+    int rows = 0;
+    for (ItemPointer tid; (tid = index_getnext_tid(scan, direction)) != nullptr;) {
+        if (open_ended) {
+            bool ts_null;
+            Datum ts = index_getattr(scan->xs_itup, 1, scan->xs_itupdesc, &ts_null);
+            if (ts_null) continue;
+            if (DatumGetTimestampTz(ts) < since) break;
+        }
+        // As an index-only scan does: the index entry alone is enough when
+        // the visibility map says every row of its table page is visible to
+        // everyone; otherwise the row itself decides.  The map is read once
+        // per table page and index leaf page read: an insert clears the bit
+        // before it adds its index entry, and btree reads a leaf page's
+        // entries all at once under the page's lock, so a bit read after that
+        // read is current for every entry of the batch (the argument of
+        // nodeIndexonlyscan.c, applied per batch).
+        BlockNumber block = ItemPointerGetBlockNumber(tid);
+        BlockNumber leaf = static_cast<BTScanOpaque>(scan->opaque)->currPos.currPage;
+        if (block != vm_block || leaf != vm_leaf) {
+            all_visible = VM_ALL_VISIBLE(rel, block, &vm_buffer);
+            vm_block = block;
+            vm_leaf = leaf;
+        }
+        if (!all_visible) {
+            if (!index_fetch_heap(scan, slot)) continue;
+            if (scan->xs_heap_continue)
+                ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                                errmsg("nezuko_analytics: a non-MVCC snapshot cannot read an index alone")));
+        }
+        for (int c = 0; c < ncols; ++c)
+            values[c] = index_getattr(scan->xs_itup, positions[c], scan->xs_itupdesc, &isnull[c]);
+        visit_row(visit, acc, values, isnull, row_context, &rows);
+    }
+    if (vm_buffer != InvalidBuffer) ReleaseBuffer(vm_buffer);
+    index_endscan(scan);
+    ExecDropSingleTupleTableSlot(slot);
+}
+
 // Reads pages [first, first + count) of the table whole, as a sequential
 // scan does (page at a time, visibility per page where it is all-visible),
 // passing on the rows of the window.
 void scan_page_run(TableScanDesc scan, TupleTableSlot* slot, BlockNumber first, BlockNumber count,
-                   TimestampTz since, TimestampTz until, AttrNumber ts_column, int ncols, const int* positions,
+                   TimestampTz since, TimestampTz until, AttrNumber ts_column, int ncols, const AttrNumber* cols,
                    RowVisitor visit, void* acc, MemoryContext row_context) {
     Datum values[kMaxScanColumns];
     bool isnull[kMaxScanColumns];
@@ -158,15 +247,12 @@ void scan_page_run(TableScanDesc scan, TupleTableSlot* slot, BlockNumber first, 
     while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
         bool ts_null;
         Datum ts = slot_getattr(slot, ts_column, &ts_null);
-        if (++rows % kRowsPerCheck == 0) {
-            CHECK_FOR_INTERRUPTS();
-            MemoryContextReset(row_context);
+        if (ts_null || DatumGetTimestampTz(ts) < since || DatumGetTimestampTz(ts) >= until) {
+            if (++rows % kRowsPerCheck == 0) CHECK_FOR_INTERRUPTS();  // a run may hold many other rows
+            continue;
         }
-        if (ts_null || DatumGetTimestampTz(ts) < since || DatumGetTimestampTz(ts) >= until) continue;
-        for (int c = 0; c < ncols; ++c) values[c] = slot_getattr(slot, positions[c], &isnull[c]);
-        MemoryContext scan_context = MemoryContextSwitchTo(row_context);
-        visit(acc, values, isnull);
-        MemoryContextSwitchTo(scan_context);
+        for (int c = 0; c < ncols; ++c) values[c] = slot_getattr(slot, cols[c], &isnull[c]);
+        visit_row(visit, acc, values, isnull, row_context, &rows);
     }
 }
 
@@ -177,19 +263,16 @@ void scan_page_run(TableScanDesc scan, TupleTableSlot* slot, BlockNumber first, 
 // rows fill one run of pages: each page is read once, instead of being
 // locked and searched once per row.
 void scan_window_pages(Relation rel, Relation index, Snapshot snapshot, TimestampTz since, TimestampTz until,
-                       AttrNumber ts_column, int ncols, const int* positions, RowVisitor visit, void* acc,
-                       MemoryContext row_context) {
+                       int ncols, const AttrNumber* cols, RowVisitor visit, void* acc, MemoryContext row_context) {
     ScanKeyData keys[2];
-    int nkeys = 0;
-    ScanKeyInit(&keys[nkeys++], 1, BTGreaterEqualStrategyNumber, F_TIMESTAMPTZ_GE, TimestampTzGetDatum(since));
-    if (!TIMESTAMP_IS_NOEND(until))
-        ScanKeyInit(&keys[nkeys++], 1, BTLessStrategyNumber, F_TIMESTAMPTZ_LT, TimestampTzGetDatum(until));
+    int nkeys = window_keys(keys, since, until, true);
     TIDBitmap* pages = tbm_create(work_mem * 1024L, nullptr);
     IndexScanDesc bitmap_scan = index_beginscan_bitmap(index, snapshot, nkeys);
     index_rescan(bitmap_scan, keys, nkeys, nullptr, 0);
     index_getbitmap(bitmap_scan, pages);
     index_endscan(bitmap_scan);
 
+    AttrNumber ts_column = index->rd_index->indkey.values[0];
     TupleTableSlot* slot = table_slot_create(rel, nullptr);
     // no synchronized start (the scan must begin where it is told), and the
     // pages stay in shared buffers as an index scan's would
@@ -202,12 +285,12 @@ void scan_window_pages(Relation rel, Relation index, Snapshot snapshot, Timestam
             continue;
         }
         if (count > 0)
-            scan_page_run(scan, slot, first, count, since, until, ts_column, ncols, positions, visit, acc, row_context);
+            scan_page_run(scan, slot, first, count, since, until, ts_column, ncols, cols, visit, acc, row_context);
         first = page->blockno;
         count = 1;
     }
     if (count > 0)
-        scan_page_run(scan, slot, first, count, since, until, ts_column, ncols, positions, visit, acc, row_context);
+        scan_page_run(scan, slot, first, count, since, until, ts_column, ncols, cols, visit, acc, row_context);
     tbm_end_iterate(iterator);
     table_endscan(scan);
     tbm_free(pages);
@@ -220,93 +303,12 @@ void scan_window(Relation rel, Oid index_oid, bool index_only, TimestampTz since
                  int ncols, const AttrNumber* cols, RowVisitor visit, void* acc) {
     Assert(ncols <= kMaxScanColumns);
     Relation index = index_open(index_oid, AccessShareLock);
-    Snapshot snapshot = GetActiveSnapshot();
-    // The visitor's allocations (a detoasted value, rarely) go to a context of
-    // their own, reset now and then; the scan's own stay where they belong.
     MemoryContext row_context = AllocSetContextCreate(CurrentMemoryContext, "nezuko_analytics window scan",
                                                       ALLOCSET_SMALL_SIZES);
-
-    // With no upper bound (the contracts' "timestamp >= now() - period"), the
-    // index is read from its end backwards with no scan key, stopping at the
-    // first entry before `since`: btree then checks no key on each entry.
-    // (NULL times sort last, so they come first and are skipped.)
-    bool open_ended = TIMESTAMP_IS_NOEND(until);
-    ScanDirection direction = open_ended ? BackwardScanDirection : ForwardScanDirection;
-    ScanKeyData keys[2];
-    int nkeys = 0;
-    if (!open_ended) {
-        ScanKeyInit(&keys[nkeys++], 1, BTGreaterEqualStrategyNumber, F_TIMESTAMPTZ_GE, TimestampTzGetDatum(since));
-        ScanKeyInit(&keys[nkeys++], 1, BTLessStrategyNumber, F_TIMESTAMPTZ_LT, TimestampTzGetDatum(until));
-    }
-    AttrNumber ts_column = index->rd_index->indkey.values[0];
-
-    // Where each wanted column sits: in the index tuple, or in the table row.
-    int positions[kMaxScanColumns];
-    for (int c = 0; c < ncols; ++c) {
-        positions[c] = cols[c];
-        if (index_only)
-            for (int k = 0; k < index->rd_index->indnatts; ++k)
-                if (index->rd_index->indkey.values[k] == cols[c]) positions[c] = k + 1;
-    }
-
-    Datum values[kMaxScanColumns];
-    bool isnull[kMaxScanColumns];
-    TupleTableSlot* slot = table_slot_create(rel, nullptr);
-    IndexScanDesc scan = index_beginscan(rel, index, snapshot, nkeys, 0);
-    scan->xs_want_itup = index_only;
-    index_rescan(scan, keys, nkeys, nullptr, 0);
-    Buffer vm_buffer = InvalidBuffer;
-    BlockNumber vm_block = InvalidBlockNumber, vm_leaf = InvalidBlockNumber;
-    bool all_visible = false;
-    int rows = 0;
-
-    if (index_only) {
-        ItemPointer tid;
-        while ((tid = index_getnext_tid(scan, direction)) != nullptr) {
-            if (open_ended) {
-                bool ts_null;
-                Datum ts = index_getattr(scan->xs_itup, 1, scan->xs_itupdesc, &ts_null);
-                if (ts_null) continue;
-                if (DatumGetTimestampTz(ts) < since) break;
-            }
-            // As an index-only scan does: the index entry alone is enough when
-            // the visibility map says every row of its table page is visible
-            // to everyone; otherwise the row itself decides.  The map is read
-            // once per table page and index leaf page read: an insert clears
-            // the bit before it adds its index entry, and btree reads a leaf
-            // page's entries all at once under the page's lock, so a bit read
-            // after that read is current for every entry of the batch (the
-            // argument of nodeIndexonlyscan.c, applied per batch).
-            BlockNumber block = ItemPointerGetBlockNumber(tid);
-            BlockNumber leaf = static_cast<BTScanOpaque>(scan->opaque)->currPos.currPage;
-            if (block != vm_block || leaf != vm_leaf) {
-                all_visible = VM_ALL_VISIBLE(rel, block, &vm_buffer);
-                vm_block = block;
-                vm_leaf = leaf;
-            }
-            if (!all_visible) {
-                if (!index_fetch_heap(scan, slot)) continue;
-                if (scan->xs_heap_continue)
-                    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                                    errmsg("nezuko_analytics: a non-MVCC snapshot cannot read an index alone")));
-            }
-            for (int c = 0; c < ncols; ++c)
-                values[c] = index_getattr(scan->xs_itup, positions[c], scan->xs_itupdesc, &isnull[c]);
-            MemoryContext scan_context = MemoryContextSwitchTo(row_context);
-            visit(acc, values, isnull);
-            MemoryContextSwitchTo(scan_context);
-            if (++rows % kRowsPerCheck == 0) {
-                CHECK_FOR_INTERRUPTS();
-                MemoryContextReset(row_context);
-            }
-        }
-    } else {
-        scan_window_pages(rel, index, snapshot, since, until, ts_column, ncols, positions, visit, acc, row_context);
-    }
-
-    if (vm_buffer != InvalidBuffer) ReleaseBuffer(vm_buffer);
-    index_endscan(scan);
-    ExecDropSingleTupleTableSlot(slot);
+    if (index_only)
+        scan_index_entries(rel, index, GetActiveSnapshot(), since, until, ncols, cols, visit, acc, row_context);
+    else
+        scan_window_pages(rel, index, GetActiveSnapshot(), since, until, ncols, cols, visit, acc, row_context);
     MemoryContextDelete(row_context);
     index_close(index, AccessShareLock);
 }
