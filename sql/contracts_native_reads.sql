@@ -15,6 +15,7 @@ SELECT now() AS anchor \gset
 \set anchor '''' :anchor ''''
 \i test/data/generate_sample.sql
 \i test/reference/contracts_reference.sql
+\i test/reference/native_reads_reference.sql
 \set ECHO all
 -- Future rows, NULL latencies, an unknown status, a method with NULL success.
 INSERT INTO verification_log (user_id, group_id, status, latency_ms, cached, "timestamp") VALUES
@@ -25,32 +26,6 @@ INSERT INTO api_call_log (method, success, latency_ms, "timestamp") VALUES
     ('getChatMember', true, 10, now() + interval '1 day'), ('oddMethod', NULL, NULL, now() - interval '3 hours');
 VACUUM ANALYZE;
 
--- What a query counts: the native array's layout, with the columns not asked for as 0.
-CREATE FUNCTION pg_temp.query_counts(since timestamptz, until timestamptz, today timestamptz, s boolean, c boolean, l boolean)
-RETURNS bigint[] LANGUAGE sql STABLE AS $$
-    SELECT ARRAY[count(*), count(*) FILTER (WHERE "timestamp" >= today),
-                 CASE WHEN s THEN count(*) FILTER (WHERE status = 'verified') ELSE 0 END,
-                 CASE WHEN s THEN count(*) FILTER (WHERE status = 'restricted') ELSE 0 END,
-                 CASE WHEN s THEN count(*) FILTER (WHERE status = 'error') ELSE 0 END,
-                 CASE WHEN c THEN count(*) FILTER (WHERE cached) ELSE 0 END,
-                 CASE WHEN l THEN count(latency_ms) ELSE 0 END,
-                 CASE WHEN l THEN coalesce(sum(latency_ms), 0) ELSE 0 END]
-    FROM verification_log WHERE "timestamp" >= since AND "timestamp" < until $$;
-CREATE FUNCTION pg_temp.query_api(since timestamptz, until timestamptz) RETURNS jsonb LANGUAGE sql STABLE AS $$
-    SELECT coalesce(jsonb_object_agg(method, ARRAY[n, s]), '{}') FROM (
-        SELECT method, count(*) AS n, count(*) FILTER (WHERE success) AS s FROM api_call_log
-        WHERE "timestamp" >= since AND "timestamp" < until GROUP BY method) m $$;
-CREATE FUNCTION pg_temp.native_api(since timestamptz, until timestamptz) RETURNS jsonb LANGUAGE sql STABLE AS $$
-    SELECT coalesce(jsonb_object_agg(m, ARRAY[n, s]), '{}')
-    FROM nezuko_analytics.native_api_counts('public', since, until) a, unnest(a.methods, a.calls, a.ok) u(m, n, s) $$;
-CREATE FUNCTION pg_temp.query_groups(since timestamptz, until timestamptz, top int) RETURNS text LANGUAGE sql STABLE AS $$
-    SELECT string_agg(format('%s:%s/%s', group_id, n, s), ' ' ORDER BY n DESC, group_id) FROM (
-        SELECT group_id, count(*) AS n, count(*) FILTER (WHERE status = 'verified') AS s FROM verification_log
-        WHERE "timestamp" >= since AND "timestamp" < until GROUP BY group_id ORDER BY n DESC, group_id LIMIT top) g $$;
-CREATE FUNCTION pg_temp.native_groups(since timestamptz, until timestamptz, top int) RETURNS text LANGUAGE sql STABLE AS $$
-    SELECT string_agg(format('%s:%s/%s', id, n, s), ' ' ORDER BY o)
-    FROM nezuko_analytics.native_group_counts('public', since, until, top) g,
-         unnest(g.group_ids, g.calls, g.ok) WITH ORDINALITY u(id, n, s, o) $$;
 -- Every window (open-ended as the contracts read, bounded, all time, only the
 -- future, empty) and every choice of columns: native against the query (the
 -- counts, the API calls by method, the top 10 and top 1000 groups).
@@ -63,14 +38,14 @@ LANGUAGE sql STABLE AS $$
          cols(s, c, l) AS (SELECT * FROM (VALUES (true), (false)) s, (VALUES (true), (false)) c, (VALUES (true), (false)) l),
          runs AS (
             SELECT nezuko_analytics.native_verification_counts('public', since, until, current_date, s, c, l) AS n,
-                   pg_temp.query_counts(since, until, current_date, s, c, l) AS q
+                   nz_native_reference.query_counts(since, until, current_date, s, c, l) AS q
             FROM w, cols)
     SELECT count(*)::int, bool_and(n IS NOT NULL), bool_and(n = q) FROM runs
     UNION ALL
-    SELECT count(*)::int, true, bool_and(pg_temp.native_api(since, until) = pg_temp.query_api(since, until)) FROM w
+    SELECT count(*)::int, true, bool_and(nz_native_reference.native_api(since, until) = nz_native_reference.query_api(since, until)) FROM w
     UNION ALL
     SELECT count(*)::int, bool_and(nezuko_analytics.native_group_counts('public', since, until, top) IS NOT NULL),
-           bool_and(pg_temp.native_groups(since, until, top) IS NOT DISTINCT FROM pg_temp.query_groups(since, until, top))
+           bool_and(nz_native_reference.native_groups(since, until, top) IS NOT DISTINCT FROM nz_native_reference.query_groups(since, until, top))
     FROM w, (VALUES (10), (1000)) t(top) $$;
 
 -- All spec indexes, every page all-visible.
@@ -222,4 +197,4 @@ DROP OWNED BY nz_reader;
 DROP ROLE nz_reader;
 DROP EXTENSION nezuko_analytics;
 DROP TABLE protected_groups, enforced_channels, group_channel_links, verification_log, api_call_log CASCADE;
-DROP SCHEMA nz_contracts CASCADE;
+DROP SCHEMA nz_contracts, nz_native_reference CASCADE;

@@ -30,37 +30,22 @@ q -c "INSERT INTO verification_log (user_id, group_id, status, latency_ms, cache
 all_visible="$(q -c "SELECT relallvisible > 0.9 * relpages FROM pg_class WHERE relname = 'verification_log'")"
 check_eq "after VACUUM the table's pages are all-visible" "t" "$all_visible"
 
+q -f "$here/test/reference/native_reads_reference.sql" >/dev/null
 q <<'SQL' >/dev/null
-CREATE FUNCTION query_counts(since timestamptz, s boolean, c boolean, l boolean) RETURNS bigint[] LANGUAGE sql STABLE AS $$
-    SELECT ARRAY[count(*), 0,
-                 CASE WHEN s THEN count(*) FILTER (WHERE status = 'verified') ELSE 0 END,
-                 CASE WHEN s THEN count(*) FILTER (WHERE status = 'restricted') ELSE 0 END,
-                 CASE WHEN s THEN count(*) FILTER (WHERE status = 'error') ELSE 0 END,
-                 CASE WHEN c THEN count(*) FILTER (WHERE cached) ELSE 0 END,
-                 CASE WHEN l THEN count(latency_ms) ELSE 0 END,
-                 CASE WHEN l THEN coalesce(sum(latency_ms), 0) ELSE 0 END]
-    FROM verification_log WHERE "timestamp" >= since $$;
 -- One snapshot, every way of reading: 't' when all agree, 'n' when a native read stepped aside.
 CREATE FUNCTION native_agrees(since timestamptz) RETURNS text LANGUAGE sql STABLE AS $$
     WITH cols(s, c, l) AS (VALUES (true, false, false), (false, true, false), (true, true, false), (true, true, true)),
-    counts AS (
-        SELECT nezuko_analytics.native_verification_counts('public', since, 'infinity', 'infinity', s, c, l) AS n,
-               query_counts(since, s, c, l) AS q FROM cols),
-    api AS (
-        SELECT (SELECT jsonb_object_agg(m, ARRAY[n, o]) FROM unnest(a.methods, a.calls, a.ok) u(m, n, o)) AS n,
-               (SELECT jsonb_object_agg(method, ARRAY[n, o]) FROM (
-                    SELECT method, count(*) AS n, count(*) FILTER (WHERE success) AS o FROM api_call_log
-                    WHERE "timestamp" >= since GROUP BY method) x) AS q
-        FROM nezuko_analytics.native_api_counts('public', since, 'infinity') a),
-    groups AS (
-        SELECT (SELECT string_agg(format('%s:%s/%s', i, n, o), ' ' ORDER BY k) FROM unnest(g.group_ids, g.calls, g.ok) WITH ORDINALITY u(i, n, o, k)) AS n,
-               (SELECT string_agg(format('%s:%s/%s', group_id, n, o), ' ' ORDER BY n DESC, group_id) FROM (
-                    SELECT group_id, count(*) AS n, count(*) FILTER (WHERE status = 'verified') AS o FROM verification_log
-                    WHERE "timestamp" >= since GROUP BY group_id ORDER BY 2 DESC, 1 LIMIT 10) x) AS q
-        FROM nezuko_analytics.native_group_counts('public', since, 'infinity', 10) g)
-    SELECT CASE WHEN bool_or(n IS NULL) THEN 'n' WHEN bool_and(n = q) THEN 't' ELSE 'f' END
-    FROM (SELECT n::text AS n, q::text AS q FROM counts UNION ALL SELECT n::text, q::text FROM api
-          UNION ALL SELECT n, q FROM groups) everything $$;
+    pairs(n, q) AS (
+        SELECT nezuko_analytics.native_verification_counts('public', since, 'infinity', 'infinity', s, c, l)::text,
+               nz_native_reference.query_counts(since, 'infinity', 'infinity', s, c, l)::text FROM cols
+        UNION ALL
+        SELECT nz_native_reference.native_api(since, 'infinity')::text, nz_native_reference.query_api(since, 'infinity')::text
+        UNION ALL
+        SELECT nz_native_reference.native_groups(since, 'infinity', 10), nz_native_reference.query_groups(since, 'infinity', 10))
+    SELECT CASE WHEN bool_or(n IS NULL)
+                  OR (SELECT methods IS NULL FROM nezuko_analytics.native_api_counts('public', since, 'infinity')) THEN 'n'
+                WHEN bool_and(n = q) THEN 't' ELSE 'f' END
+    FROM pairs $$;
 SQL
 
 cat > "$work/churn.sql" <<'SQL'
