@@ -181,15 +181,15 @@ struct ApiCounts {
     MethodCount* methods;
     int count;
     int last;           // the method of the previous row: calls come in runs
-    bool too_many;      // more than kMaxMethods distinct methods: let SQL count
+    bool leave_to_sql;  // a NULL method, or more than kMaxMethods distinct ones: let SQL count
     MemoryContext keep;  // where method names are copied
 };
 
 void count_api_call(void* acc, const Datum* values, const bool* isnull) {
     auto* a = static_cast<ApiCounts*>(acc);
-    if (a->too_many) return;
+    if (a->leave_to_sql) return;
     if (isnull[0]) {  // method is NOT NULL in the spec; a NULL one is not guessed at
-        a->too_many = true;
+        a->leave_to_sql = true;
         return;
     }
     text* method = plain_text(values[0]);
@@ -201,7 +201,7 @@ void count_api_call(void* acc, const Datum* values, const bool* isnull) {
             if (a->methods[i].len == len && std::memcmp(a->methods[i].name, s, len) == 0) break;
         if (i == a->count) {
             if (a->count == kMaxMethods) {
-                a->too_many = true;
+                a->leave_to_sql = true;
                 return;
             }
             a->methods[i].name = static_cast<char*>(MemoryContextAlloc(a->keep, len ? len : 1));
@@ -238,7 +238,7 @@ NZ_PG_FUNCTION(nz_native_api_counts) {
                    CurrentMemoryContext};
     nz::pg::read_window(rel, plan, since, until, 2, cols, count_api_call, &a, "api_call_log");
     close_bot_table(rel);
-    if (a.too_many) PG_RETURN_NULL();
+    if (a.leave_to_sql) PG_RETURN_NULL();
 
     Datum* names = static_cast<Datum*>(palloc(sizeof(Datum) * (a.count ? a.count : 1)));
     int64* calls = static_cast<int64*>(palloc(sizeof(int64) * (a.count ? a.count : 1)));
