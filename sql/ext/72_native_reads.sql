@@ -109,6 +109,23 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.group_counts(name, timestamptz, timestamptz, integer) IS
   'native_group_counts(), or the same arrays from one query when the native path may not read the table.';
 
+CREATE FUNCTION nezuko_analytics.groups_status_counts(bot name)
+RETURNS bigint[] LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    g bigint[] := nezuko_analytics.native_groups_status(bot);
+BEGIN
+    IF g IS NULL THEN
+        EXECUTE format('SELECT ARRAY[count(*) FILTER (WHERE enabled), count(*) FILTER (WHERE NOT enabled), count(*)] FROM %I.protected_groups',
+                       bot) INTO g;
+    END IF;
+    RETURN g;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.groups_status_counts(name) IS
+  'native_groups_status(), or the same array from one query when the native path may not read the table.';
+
 -- A typed chart the native read serves for any window: index-only, it beats
 -- the parallel query on long windows too.
 CREATE OR REPLACE FUNCTION nezuko_analytics.cache_breakdown(since timestamptz, until timestamptz DEFAULT now())
@@ -206,12 +223,9 @@ DECLARE
     bot name := nezuko_analytics.bot_schema();
     c bigint[] := nezuko_analytics.verification_counts(bot, now() - interval '7 days', 'infinity', current_date,
                                                         true, true, false);
-    g bigint[] := nezuko_analytics.native_groups_status(bot);
+    g bigint[] := nezuko_analytics.groups_status_counts(bot);
     channels bigint;
 BEGIN
-    IF g IS NULL THEN
-        EXECUTE format('SELECT ARRAY[count(*) FILTER (WHERE enabled)] FROM %I.protected_groups', bot) INTO g;
-    END IF;
     EXECUTE format('SELECT count(*) FROM %I.enforced_channels', bot) INTO channels;
     RETURN json_build_object('total_groups', g[1], 'total_channels', channels,
                              'verifications_today', c[2], 'verifications_week', c[1],
@@ -275,13 +289,8 @@ RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    bot name := nezuko_analytics.bot_schema();
-    g bigint[] := nezuko_analytics.native_groups_status(bot);
+    g bigint[] := nezuko_analytics.groups_status_counts(nezuko_analytics.bot_schema());
 BEGIN
-    IF g IS NULL THEN
-        EXECUTE format('SELECT ARRAY[count(*) FILTER (WHERE enabled), count(*) FILTER (WHERE NOT enabled), count(*)] FROM %I.protected_groups',
-                       bot) INTO g;
-    END IF;
     RETURN json_build_object('active', g[1], 'inactive', g[2], 'total', g[3]);
 END;
 $$;
