@@ -10,14 +10,8 @@
 set -uo pipefail
 here="$(cd "$(dirname "$0")/../.." && pwd)"
 source "$here/test/lib/checks.sh"
-db="nz_native_reads_$$"
-work="$(mktemp -d)"
-chmod 755 "$work"
-trap 'rm -rf "$work"; psql -qX -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1' EXIT
-q() { psql -qXAt -v ON_ERROR_STOP=1 -d "$db" "$@"; }
-
-psql -qX -d postgres -c "CREATE DATABASE $db" >/dev/null || exit 1
-q -c "CREATE EXTENSION nezuko_analytics" -c "SELECT count(*) FROM nezuko_analytics.apply_schema()" >/dev/null 2>&1
+source "$here/test/lib/scratch_db.sh"
+scratch_db nz_native_reads
 q -c "INSERT INTO verification_log (user_id, group_id, status, latency_ms, cached, \"timestamp\")
       SELECT g, g % 40, (ARRAY['verified', 'verified', 'restricted', 'error'])[g % 4 + 1],
              CASE WHEN g % 13 = 0 THEN NULL ELSE g % 900 END, g % 5 < 2,

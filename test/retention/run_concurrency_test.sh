@@ -6,14 +6,8 @@
 set -uo pipefail
 here="$(cd "$(dirname "$0")/../.." && pwd)"
 source "$here/test/lib/checks.sh"
-db="nz_concurrency_$$"
-work="$(mktemp -d)"
-chmod 755 "$work"
-trap 'rm -rf "$work"; psql -qX -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1' EXIT
-q() { psql -qXAt -v ON_ERROR_STOP=1 -d "$db" "$@"; }
-
-psql -qX -d postgres -c "CREATE DATABASE $db" >/dev/null || exit 1
-q -c "CREATE EXTENSION nezuko_analytics" -c "SELECT count(*) FROM nezuko_analytics.apply_schema()" >/dev/null 2>&1
+source "$here/test/lib/scratch_db.sh"
+scratch_db nz_concurrency
 q -c "INSERT INTO verification_log (user_id, group_id, status, latency_ms, \"timestamp\")
       SELECT g, g % 50, 'verified', g % 300, now() - interval '91 days' - (g % 86400) * interval '1 second'
       FROM generate_series(1, 300000) g" \
