@@ -1,23 +1,24 @@
 # PGXS build of the nezuko_analytics extension (C++17).
-# See ../shared/notes: the bitcode step ignores PG_CXXFLAGS, the module is
+# docs/building.md: the bitcode step ignores PG_CXXFLAGS, the module is
 # linked by gcc with --as-needed, server headers go in as -isystem.
 
 EXTENSION  = nezuko_analytics
 MODULE_big = nezuko_analytics
-EXT_VERSION = 1.1
+# The version lives in the control file only; everything else derives it.
+EXT_VERSION := $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
 
 CORE_SRCS = $(sort $(wildcard src/core/*.cpp))
 PG_SRCS   = $(sort $(wildcard src/pg/*.cpp))
 OBJS      = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 
-# The install script is assembled from the ordered parts in sql/ext/.  The
-# scripts of versions that have shipped are frozen in sql/versions/; the
-# upgrade from 1.0 is the part that 1.1 added (it creates or replaces).
+# The install script of the current version is assembled from the ordered
+# parts in sql/ext/.  The install scripts of versions that have shipped are
+# frozen in sql/versions/; every upgrade script is written by hand in
+# sql/upgrade/ (docs/versions.md).
 EXT_SCRIPT  = $(EXTENSION)--$(EXT_VERSION).sql
 EXT_PARTS   = $(sort $(wildcard sql/ext/*.sql))
-UPGRADE_1_1 = $(EXTENSION)--1.0--1.1.sql
-DATA_built  = $(EXT_SCRIPT) $(UPGRADE_1_1)
-DATA        = $(wildcard sql/versions/*.sql)
+DATA_built  = $(EXT_SCRIPT)
+DATA        = $(wildcard sql/versions/*.sql) $(wildcard sql/upgrade/*.sql)
 EXTRA_CLEAN = build results regression.diffs regression.out
 
 # pg_regress tests: the same list the test runner uses (test/regress_schedule).
@@ -26,7 +27,7 @@ REGRESS_OPTS =
 
 PG_CONFIG ?= pg_config
 PG_INCLUDE_SERVER := $(shell $(PG_CONFIG) --includedir-server)
-PG_CPPFLAGS = -isystem $(PG_INCLUDE_SERVER)
+PG_CPPFLAGS = -isystem $(PG_INCLUDE_SERVER) -DNZ_EXTENSION_VERSION='"$(EXT_VERSION)"'
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter
 SHLIB_LINK  = -lstdc++
 
@@ -39,8 +40,5 @@ COMPILE.cxx.bc += -std=c++17 -Wno-register
 $(EXT_SCRIPT): $(EXT_PARTS)
 	cat $^ > $@
 
-$(UPGRADE_1_1): sql/upgrade/1.0--1.1.head sql/ext/72_native_reads.sql
-	cat $^ > $@
-
-# Recompile when a header changes.
-$(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp)
+# Recompile when a header or the version changes.
+$(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp) $(EXTENSION).control

@@ -1,4 +1,5 @@
--- nezuko_analytics 1.1, assembled by the Makefile from sql/ext/*.sql in name order.
+-- nezuko_analytics, the install script of the version named in nezuko_analytics.control,
+-- assembled by the build from sql/ext/*.sql in name order.
 --
 -- This script installs only what the extension owns: the schema
 -- nezuko_analytics with its functions, types and procedures, and its own
