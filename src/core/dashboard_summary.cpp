@@ -12,15 +12,7 @@ namespace nz {
 
 namespace {
 
-const int32_t kDefaultEdges[] = {50, 100, 200, 500};
-
-int64_t floor_div(int64_t a, int64_t b) {
-    int64_t q = a / b;
-    if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-    return q;
-}
-
-void write_dist(ByteWriter& w, LatencyDistribution& d) {
+void write_dist(ByteWriter& w, const LatencyDistribution& d) {
     std::pmr::vector<uint8_t> buf(d.prepare_encoding(), w.bytes().get_allocator());
     d.encode_to(buf.data());
     w.raw(buf.data(), buf.size());
@@ -33,7 +25,7 @@ void read_dist(StateReader& r, LatencyDistribution& into) {
 }
 
 // Percentile of an accumulator (encodes it to reuse the exact arithmetic).
-void percentile_json(JsonWriter& j, LatencyDistribution& d, double p, std::pmr::memory_resource* mr) {
+void percentile_json(JsonWriter& j, const LatencyDistribution& d, double p, std::pmr::memory_resource* mr) {
     if (d.count() == 0) {
         j.null();
         return;
@@ -49,36 +41,17 @@ void percentile_json(JsonWriter& j, LatencyDistribution& d, double p, std::pmr::
     throw CoreError(ErrorKind::corrupt_value, std::string("invalid dashboard aggregate state: ") + why);
 }
 
+// The counts of a RecentCounts, in one order for encode and decode.
+template <typename Recent, typename F>
+void each_recent(Recent& r, F&& f) {
+    f(r.count);
+    f(r.verified);
+    f(r.cached);
+    f(r.latency_count);
+    f(r.latency_sum);
+}
+
 }  // namespace
-
-// ---------------------------------------------------------------- time zones
-
-void TimeZoneSegments::assign(const int64_t* pairs, std::size_t n_values) {
-    if (n_values == 0 || n_values % 2 != 0)
-        throw CoreError(ErrorKind::invalid_argument, "time zone offsets must be pairs of (start, offset)");
-    starts_.clear();
-    offsets_.clear();
-    for (std::size_t i = 0; i < n_values; i += 2) {
-        if (i > 0 && pairs[i] <= starts_.back())
-            throw CoreError(ErrorKind::invalid_argument, "time zone offset segments must be in increasing order");
-        starts_.push_back(pairs[i]);
-        offsets_.push_back(pairs[i + 1]);
-    }
-    last_ = 0;
-}
-
-int64_t TimeZoneSegments::to_local(int64_t utc) const {
-    if (starts_.empty()) return utc;
-    // Rows arrive roughly in time order: try the segment used last first.
-    std::size_t i = last_;
-    bool fits = (i == 0 || utc >= starts_[i]) && (i + 1 == starts_.size() || utc < starts_[i + 1]);
-    if (!fits) {
-        auto it = std::upper_bound(starts_.begin(), starts_.end(), utc);
-        i = it == starts_.begin() ? 0 : static_cast<std::size_t>(it - starts_.begin()) - 1;
-        last_ = i;
-    }
-    return utc + offsets_[i];
-}
 
 // ---------------------------------------------------------------- verification_log
 
@@ -101,11 +74,9 @@ void VerificationSummary::add(int64_t utc_micros, VerificationStatus status, boo
     int st = static_cast<int>(status);
     ++by_status_[st];
     if (cached) ++cached_;
-    int64_t local = tz_.to_local(utc_micros);
-    int64_t local_day = floor_div(local, kMicrosPerDay);
-    int hour = static_cast<int>((local - local_day * kMicrosPerDay) / kMicrosPerHour);
-    if (status != VerificationStatus::other) ++hours_[hour][st];
-    Day& d = day(local_day);
+    LocalDayHour local = tz_.local_day_hour(utc_micros);
+    hours_.add(local.hour, status);
+    Day& d = day(local.day);
     ++d.count;
     if (status == VerificationStatus::verified) ++d.verified;
     if (cached) ++d.cached;
@@ -113,7 +84,7 @@ void VerificationSummary::add(int64_t utc_micros, VerificationStatus status, boo
         if (latency_ms < 0)
             throw CoreError(ErrorKind::invalid_argument,
                             "latency must not be negative, got " + std::to_string(latency_ms) + " ms");
-        ++buckets_[bucket_index(kDefaultEdges, 4, latency_ms)];
+        ++buckets_[bucket_index(kDefaultBucketEdges, kDefaultBucketEdgeCount, latency_ms)];
         latency_.add(latency_ms);
         d.latency.add(latency_ms);
     }
@@ -121,25 +92,28 @@ void VerificationSummary::add(int64_t utc_micros, VerificationStatus status, boo
     ++g.count;
     if (status == VerificationStatus::verified) ++g.verified;
     if (utc_micros >= recent_since_) {
-        ++recent_[0];
-        if (status == VerificationStatus::verified) ++recent_[1];
-        if (cached) ++recent_[2];
+        ++recent_.count;
+        if (status == VerificationStatus::verified) ++recent_.verified;
+        if (cached) ++recent_.cached;
         if (has_latency) {
-            ++recent_[3];
-            recent_[4] += static_cast<uint64_t>(static_cast<int64_t>(latency_ms));  // latency_ms >= 0 here
+            ++recent_.latency_count;
+            recent_.latency_sum += static_cast<uint64_t>(static_cast<int64_t>(latency_ms));  // latency_ms >= 0 here
         }
     }
 }
 
 void VerificationSummary::merge(const VerificationSummary& o) {
     set_top_groups(o.top_groups_);
-    for (int i = 0; i < 5; ++i) recent_[i] += o.recent_[i];
+    recent_.count += o.recent_.count;
+    recent_.verified += o.recent_.verified;
+    recent_.cached += o.recent_.cached;
+    recent_.latency_count += o.recent_.latency_count;
+    recent_.latency_sum += o.recent_.latency_sum;
     total_ += o.total_;
     for (int i = 0; i < 4; ++i) by_status_[i] += o.by_status_[i];
     cached_ += o.cached_;
-    for (int i = 0; i < 5; ++i) buckets_[i] += o.buckets_[i];
-    for (int h = 0; h < 24; ++h)
-        for (int k = 0; k < kCountedStatuses; ++k) hours_[h][k] += o.hours_[h][k];
+    for (std::size_t i = 0; i <= kDefaultBucketEdgeCount; ++i) buckets_[i] += o.buckets_[i];
+    hours_.merge(o.hours_);
     latency_.merge(o.latency_);
     for (const auto& [id, g] : o.groups_) {
         GroupCounts& mine = groups_[id];
@@ -158,14 +132,14 @@ void VerificationSummary::merge(const VerificationSummary& o) {
 std::pmr::vector<uint8_t> VerificationSummary::encode() const {
     ByteWriter w(mr_);
     w.u(top_groups_);
-    for (uint64_t v : recent_) w.u(v);
+    each_recent(recent_, [&](uint64_t v) { w.u(v); });
     w.u(total_);
     for (uint64_t v : by_status_) w.u(v);
     w.u(cached_);
     for (uint64_t v : buckets_) w.u(v);
-    for (const auto& h : hours_)
+    for (const auto& h : hours_.counts)
         for (uint64_t v : h) w.u(v);
-    write_dist(w, const_cast<LatencyDistribution&>(latency_));
+    write_dist(w, latency_);
     w.u(groups_.size());
     for (const auto& [id, g] : groups_) {
         w.s(id);
@@ -178,7 +152,7 @@ std::pmr::vector<uint8_t> VerificationSummary::encode() const {
         w.u(d.count);
         w.u(d.verified);
         w.u(d.cached);
-        write_dist(w, const_cast<LatencyDistribution&>(d.latency));
+        write_dist(w, d.latency);
     }
     return w.bytes();
 }
@@ -186,12 +160,12 @@ std::pmr::vector<uint8_t> VerificationSummary::encode() const {
 void VerificationSummary::merge_encoded(const uint8_t* data, std::size_t len) {
     StateReader r(data, len);
     set_top_groups(r.u("top groups"));
-    for (uint64_t& v : recent_) v += r.u("recent");
+    each_recent(recent_, [&](uint64_t& v) { v += r.u("recent"); });
     total_ += r.u("total");
     for (uint64_t& v : by_status_) v += r.u("status count");
     cached_ += r.u("cached");
     for (uint64_t& v : buckets_) v += r.u("bucket");
-    for (auto& h : hours_)
+    for (auto& h : hours_.counts)
         for (uint64_t& v : h) v += r.u("hour");
     read_dist(r, latency_);
     uint64_t n_groups = r.u("groups");
@@ -213,57 +187,60 @@ void VerificationSummary::merge_encoded(const uint8_t* data, std::size_t len) {
 }
 
 std::string VerificationSummary::raw_json() const {
-    std::size_t top_groups = static_cast<std::size_t>(top_groups_);
-    auto& lat = const_cast<LatencyDistribution&>(latency_);
     JsonWriter j;
     j.begin_object();
     j.key("total").unsigned_integer(total_);
-    j.key("verified").unsigned_integer(by_status_[0]);
-    j.key("restricted").unsigned_integer(by_status_[1]);
-    j.key("error").unsigned_integer(by_status_[2]);
+    j.key("verified").unsigned_integer(by_status_[static_cast<int>(VerificationStatus::verified)]);
+    j.key("restricted").unsigned_integer(by_status_[static_cast<int>(VerificationStatus::restricted)]);
+    j.key("error").unsigned_integer(by_status_[static_cast<int>(VerificationStatus::error)]);
     j.key("cached").unsigned_integer(cached_);
-    j.key("latency_count").unsigned_integer(lat.count());
-    j.key("latency_sum").integer(lat.sum());
-    j.key("buckets").begin_array();
-    for (uint64_t v : buckets_) j.unsigned_integer(v);
-    j.end_array();
+    j.key("latency_count").unsigned_integer(latency_.count());
+    j.key("latency_sum").integer(latency_.sum());
+    j.key("buckets");
+    write_bucket_counts(j, kDefaultBucketEdges, kDefaultBucketEdgeCount, buckets_);
     j.key("p50");
-    percentile_json(j, lat, 0.5, mr_);
+    percentile_json(j, latency_, 0.5, mr_);
     j.key("p95");
-    percentile_json(j, lat, 0.95, mr_);
+    percentile_json(j, latency_, 0.95, mr_);
     j.key("p99");
-    percentile_json(j, lat, 0.99, mr_);
-    j.key("hours").begin_array();
-    for (const auto& h : hours_) {
-        j.begin_array();
-        for (uint64_t v : h) j.unsigned_integer(v);
-        j.end_array();
-    }
-    j.end_array();
+    percentile_json(j, latency_, 0.99, mr_);
+    j.key("hours");
+    hours_.write_json(j);
     // Top groups: most verifications first, ties by group id.
     std::pmr::vector<std::pair<int64_t, GroupCounts>> groups(groups_.begin(), groups_.end(), mr_);
     auto better = [](const auto& a, const auto& b) {
         return a.second.count != b.second.count ? a.second.count > b.second.count : a.first < b.first;
     };
-    std::size_t n = std::min(top_groups, groups.size());
+    std::size_t n = std::min(static_cast<std::size_t>(top_groups_), groups.size());
     std::partial_sort(groups.begin(), groups.begin() + static_cast<long>(n), groups.end(), better);
     j.key("groups").begin_array();
     for (std::size_t i = 0; i < n; ++i) {
-        j.begin_array().integer(groups[i].first).unsigned_integer(groups[i].second.count)
-            .unsigned_integer(groups[i].second.verified).end_array();
+        j.begin_object().key("group_id").integer(groups[i].first);
+        j.key("count").unsigned_integer(groups[i].second.count);
+        j.key("verified").unsigned_integer(groups[i].second.verified).end_object();
     }
     j.end_array();
     j.key("days").begin_array();
-    for (auto& [key, d] : const_cast<std::pmr::map<int64_t, Day>&>(days_)) {
-        j.begin_array().integer(key).unsigned_integer(d.count).unsigned_integer(d.verified)
-            .unsigned_integer(d.cached).unsigned_integer(d.latency.count()).integer(d.latency.sum());
+    for (const auto& [key, d] : days_) {
+        std::string date = civil_date(key);
+        j.begin_object().key("date").string(date.data(), date.size());
+        j.key("count").unsigned_integer(d.count);
+        j.key("verified").unsigned_integer(d.verified);
+        j.key("cached").unsigned_integer(d.cached);
+        j.key("latency_count").unsigned_integer(d.latency.count());
+        j.key("latency_sum").integer(d.latency.sum());
+        j.key("p95");
         percentile_json(j, d.latency, 0.95, mr_);
-        j.end_array();
+        j.end_object();
     }
     j.end_array();
-    j.key("recent").begin_array();
-    for (uint64_t v : recent_) j.unsigned_integer(v);
-    j.end_array();
+    j.key("recent").begin_object();
+    j.key("count").unsigned_integer(recent_.count);
+    j.key("verified").unsigned_integer(recent_.verified);
+    j.key("cached").unsigned_integer(recent_.cached);
+    j.key("latency_count").unsigned_integer(recent_.latency_count);
+    j.key("latency_sum").unsigned_integer(recent_.latency_sum);
+    j.end_object();
     j.end_object();
     return std::move(j.out());
 }
@@ -315,14 +292,14 @@ std::pmr::vector<uint8_t> ApiSummary::encode() const {
     w.u(calls_);
     w.u(failures_);
     w.u(ok_);
-    write_dist(w, const_cast<LatencyDistribution&>(latency_));
+    write_dist(w, latency_);
     w.u(methods_.size());
     for (const auto& [name, m] : methods_) {
         w.raw(reinterpret_cast<const uint8_t*>(name.data()), name.size());
         w.u(m.calls);
         w.u(m.failures);
         w.u(m.ok);
-        write_dist(w, const_cast<LatencyDistribution&>(m.latency));
+        write_dist(w, m.latency);
     }
     return w.bytes();
 }
@@ -347,27 +324,32 @@ void ApiSummary::merge_encoded(const uint8_t* data, std::size_t len) {
 }
 
 std::string ApiSummary::raw_json() const {
-    auto& lat = const_cast<LatencyDistribution&>(latency_);
     JsonWriter j;
     j.begin_object();
     j.key("calls").unsigned_integer(calls_);
     j.key("ok").unsigned_integer(ok_);
     j.key("failures").unsigned_integer(failures_);
-    j.key("latency_count").unsigned_integer(lat.count());
-    j.key("latency_sum").integer(lat.sum());
+    j.key("latency_count").unsigned_integer(latency_.count());
+    j.key("latency_sum").integer(latency_.sum());
     j.key("p95");
-    percentile_json(j, lat, 0.95, mr_);
-    std::pmr::vector<std::pair<const std::pmr::string*, Method*>> order(mr_);
-    for (auto& [name, m] : const_cast<std::pmr::map<std::pmr::string, Method>&>(methods_)) order.emplace_back(&name, &m);
+    percentile_json(j, latency_, 0.95, mr_);
+    std::pmr::vector<std::pair<const std::pmr::string*, const Method*>> order(mr_);
+    for (const auto& [name, m] : methods_) order.emplace_back(&name, &m);
     std::stable_sort(order.begin(), order.end(),
                      [](const auto& a, const auto& b) { return a.second->calls > b.second->calls; });  // ties: by name (map order)
     j.key("methods").begin_array();
-    for (auto& [name, m] : order) {
-        j.begin_array().string(name->data(), name->size()).unsigned_integer(m->calls).unsigned_integer(m->failures)
-            .unsigned_integer(m->ok).unsigned_integer(m->latency.count()).integer(m->latency.sum());
+    for (const auto& [name, m] : order) {
+        j.begin_object().key("method").string(name->data(), name->size());
+        j.key("calls").unsigned_integer(m->calls);
+        j.key("failures").unsigned_integer(m->failures);
+        j.key("ok").unsigned_integer(m->ok);
+        j.key("latency_count").unsigned_integer(m->latency.count());
+        j.key("latency_sum").integer(m->latency.sum());
+        j.key("p50");
         percentile_json(j, m->latency, 0.5, mr_);
+        j.key("p95");
         percentile_json(j, m->latency, 0.95, mr_);
-        j.end_array();
+        j.end_object();
     }
     j.end_array();
     j.end_object();

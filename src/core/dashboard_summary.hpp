@@ -14,36 +14,20 @@
 #include <unordered_map>
 #include <vector>
 
+#include "hourly_status_counts.hpp"
+#include "latency_buckets.hpp"
 #include "latency_distribution.hpp"
-#include "quarter_hour_counts.hpp"
+#include "local_time.hpp"
+#include "verification_status.hpp"
 
 namespace nz {
-
-constexpr int64_t kMicrosPerHour = int64_t{3600} * 1000 * 1000;
-constexpr int64_t kMicrosPerDay = 24 * kMicrosPerHour;
-
-// UTC offsets of one time zone over a window: segment i starts at starts[i]
-// (UTC microseconds) and has offset offsets[i]; the first segment covers
-// everything before starts[1].
-class TimeZoneSegments {
-public:
-    explicit TimeZoneSegments(std::pmr::memory_resource* mr) : starts_(mr), offsets_(mr) {}
-    // pairs: start0, offset0, start1, offset1, ... with strictly increasing starts.
-    void assign(const int64_t* pairs, std::size_t n_values);
-    int64_t to_local(int64_t utc) const;
-    bool empty() const { return starts_.empty(); }
-
-private:
-    std::pmr::vector<int64_t> starts_;
-    std::pmr::vector<int64_t> offsets_;
-    mutable std::size_t last_ = 0;
-};
 
 class VerificationSummary {
 public:
     VerificationSummary(std::pmr::memory_resource* mr);
 
     void set_time_zone(const int64_t* pairs, std::size_t n_values) { tz_.assign(pairs, n_values); }
+    TimeZoneSegments& time_zone() { return tz_; }
     void set_top_groups(uint64_t n) { top_groups_ = std::max(top_groups_, n); }
     // Rows at or after this time (UTC microseconds) are also counted as "recent".
     void set_recent_since(int64_t utc_micros) { recent_since_ = utc_micros; }
@@ -56,11 +40,14 @@ public:
     std::pmr::vector<uint8_t> encode() const;
     void merge_encoded(const uint8_t* data, std::size_t len);
 
-    // {"total":..,"verified":..,"restricted":..,"error":..,"cached":..,"latency_count":..,"latency_sum":..,
-    //  "buckets":[5],"p50":..,"p95":..,"p99":..,"hours":[[v,r,e] x 24],
-    //  "groups":[[group_id,count,verified],...] (top_groups, most first, then by id),
-    //  "days":[[local_day,count,verified,cached,latency_count,latency_sum,p95],...],
-    //  "recent":[count,verified,cached,latency_count,latency_sum]}
+    // Every figure by name (docs/dashboard.md lists them):
+    // {"total","verified","restricted","error","cached","latency_count","latency_sum",
+    //  "buckets":[{"bucket","lower_ms","upper_ms","count"} for the default edges],
+    //  "p50","p95","p99" (exact, null without latencies),
+    //  "hours":[{"hour","verified","restricted","error"} x 24] (local hours),
+    //  "groups":[{"group_id","count","verified"}] (top_groups, most first, then by id),
+    //  "days":[{"date":"YYYY-MM-DD","count","verified","cached","latency_count","latency_sum","p95"}] (local days),
+    //  "recent":{"count","verified","cached","latency_count","latency_sum"} (rows at or after recent_since)}
     std::string raw_json() const;
 
 private:
@@ -72,16 +59,19 @@ private:
     struct GroupCounts {
         uint64_t count = 0, verified = 0;
     };
+    struct RecentCounts {
+        uint64_t count = 0, verified = 0, cached = 0, latency_count = 0, latency_sum = 0;
+    };
     Day& day(int64_t local_day);
 
     std::pmr::memory_resource* mr_;
     TimeZoneSegments tz_;
     uint64_t top_groups_ = 0;
     int64_t recent_since_ = INT64_MAX;
-    uint64_t recent_[5] = {0, 0, 0, 0, 0};  // count, verified, cached, latency_count, latency_sum
+    RecentCounts recent_;
     uint64_t total_ = 0, by_status_[4] = {0, 0, 0, 0}, cached_ = 0;
-    uint64_t buckets_[5] = {0, 0, 0, 0, 0};
-    uint64_t hours_[24][kCountedStatuses] = {};
+    uint64_t buckets_[kDefaultBucketEdgeCount + 1] = {};
+    HourCounts hours_;
     LatencyDistribution latency_;
     std::pmr::unordered_map<int64_t, GroupCounts> groups_;
     std::pmr::map<int64_t, Day> days_;
@@ -100,8 +90,9 @@ public:
     std::pmr::vector<uint8_t> encode() const;
     void merge_encoded(const uint8_t* data, std::size_t len);
 
-    // {"calls":..,"ok":..,"failures":..,"latency_count":..,"latency_sum":..,
-    //  "methods":[[method,calls,failures,ok,latency_count,latency_sum,p50,p95],...] (most calls first, then by method)}
+    // {"calls","ok","failures","latency_count","latency_sum","p95",
+    //  "methods":[{"method","calls","failures","ok","latency_count","latency_sum","p50","p95"}]
+    //  (most calls first, then by method)}
     std::string raw_json() const;
 
 private:

@@ -41,4 +41,17 @@ std::string bucket_label(const int32_t* edges, std::size_t n, std::size_t i) {
     return std::to_string(edges[i - 1]) + "-" + std::to_string(edges[i]) + "ms";
 }
 
+void write_bucket_counts(JsonWriter& j, const int32_t* edges, std::size_t n, const uint64_t* counts) {
+    j.begin_array();
+    for (std::size_t i = 0; i <= n; ++i) {
+        std::string label = bucket_label(edges, n, i);
+        j.begin_object().key("bucket").string(label.data(), label.size());
+        j.key("lower_ms").integer(i == 0 ? 0 : edges[i - 1]);
+        j.key("upper_ms");
+        if (i < n) j.integer(edges[i]); else j.null();
+        j.key("count").unsigned_integer(counts[i]).end_object();
+    }
+    j.end_array();
+}
+
 }  // namespace nz

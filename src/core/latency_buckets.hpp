@@ -6,9 +6,17 @@
 #include <cstdint>
 #include <string>
 
+#include "json_writer.hpp"
+
 namespace nz {
 
 constexpr std::size_t kMaxBucketEdges = 64;
+
+// The default edges, {50, 100, 200, 500} ms: the one source of the contracts'
+// buckets '<50ms', '50-100ms', '100-200ms', '200-500ms', '>500ms'.  SQL reads
+// them from nezuko_analytics.default_latency_edges().
+constexpr int32_t kDefaultBucketEdges[] = {50, 100, 200, 500};
+constexpr std::size_t kDefaultBucketEdgeCount = sizeof kDefaultBucketEdges / sizeof kDefaultBucketEdges[0];
 
 // Throws CoreError(invalid_argument) unless edges are non-empty (at most
 // kMaxBucketEdges), strictly increasing and non-negative.
@@ -20,6 +28,10 @@ std::size_t bucket_index(const int32_t* edges, std::size_t n, int32_t latency_ms
 
 // The label of bucket i (0..n): '<50ms', '50-100ms', '>500ms'.
 std::string bucket_label(const int32_t* edges, std::size_t n, std::size_t i);
+
+// Writes [{"bucket":"<50ms","lower_ms":0,"upper_ms":50,"count":..}, ...]
+// (upper_ms null for the last bucket) for counts[0..n].
+void write_bucket_counts(JsonWriter& j, const int32_t* edges, std::size_t n, const uint64_t* counts);
 
 }  // namespace nz
 

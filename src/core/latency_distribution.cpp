@@ -228,7 +228,7 @@ void LatencyDistribution::merge(const EncodedDistribution& other) {
     other.for_each([this](int32_t key, uint64_t c) { add_key(key, c); });
 }
 
-std::size_t LatencyDistribution::prepare_encoding() {
+std::size_t LatencyDistribution::prepare_encoding() const {
     sorted_.clear();
     sorted_.reserve(used_ + dense_used_);
     for (std::size_t k = 0; k < dense_.size(); ++k)

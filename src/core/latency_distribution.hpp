@@ -75,9 +75,10 @@ public:
     int64_t sum() const { return sum_; }
     std::size_t distinct() const { return used_ + dense_used_; }
 
-    // Sorts the keys and returns the size of the binary form; then
-    // encode_to() writes exactly that many bytes.
-    std::size_t prepare_encoding();
+    // Sorts the keys (into a scratch buffer: the distribution is unchanged)
+    // and returns the size of the binary form; then encode_to() writes
+    // exactly that many bytes.
+    std::size_t prepare_encoding() const;
     void encode_to(uint8_t* out) const;
 
 private:
@@ -98,7 +99,7 @@ private:
     std::pmr::vector<uint64_t> dense_;
     std::size_t dense_used_ = 0;
     std::pmr::vector<Slot> slots_;
-    std::pmr::vector<Slot> sorted_;
+    mutable std::pmr::vector<Slot> sorted_;  // scratch of prepare_encoding()
     std::size_t used_ = 0;
     unsigned log2_capacity_ = 0;
     uint64_t count_ = 0;

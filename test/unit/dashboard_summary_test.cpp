@@ -6,7 +6,8 @@
 
 #include "core/core_error.hpp"
 #include "core/dashboard_summary.hpp"
-#include "core/quarter_hour_counts.hpp"
+#include "core/hourly_status_counts.hpp"
+#include "core/local_time.hpp"
 
 namespace {
 
@@ -78,12 +79,24 @@ TEST(VerificationSummary, DocumentCountsHoursDaysAndTopGroups) {
     s.add(kDay + kHour, nz::VerificationStatus::other, true, 60, false, 3);
     std::string json = s.raw_json();
     EXPECT_NE(json.find("\"total\":4,\"verified\":1,\"restricted\":1,\"error\":1,\"cached\":1"), std::string::npos) << json;
-    EXPECT_NE(json.find("\"buckets\":[1,1,0,0,1]"), std::string::npos) << json;
+    // buckets by name, with the default edges' labels and bounds
+    EXPECT_NE(json.find("\"buckets\":[{\"bucket\":\"<50ms\",\"lower_ms\":0,\"upper_ms\":50,\"count\":1},"
+                        "{\"bucket\":\"50-100ms\",\"lower_ms\":50,\"upper_ms\":100,\"count\":1},"
+                        "{\"bucket\":\"100-200ms\",\"lower_ms\":100,\"upper_ms\":200,\"count\":0},"
+                        "{\"bucket\":\"200-500ms\",\"lower_ms\":200,\"upper_ms\":500,\"count\":0},"
+                        "{\"bucket\":\">500ms\",\"lower_ms\":500,\"upper_ms\":null,\"count\":1}]"),
+              std::string::npos) << json;
     // hour 1: one verified, one error; hour 3: one restricted; "other" counts in no hour
-    EXPECT_NE(json.find("[0,0,0],[1,0,1],[0,0,0],[0,1,0]"), std::string::npos) << json;
+    EXPECT_NE(json.find("{\"hour\":1,\"verified\":1,\"restricted\":0,\"error\":1}"), std::string::npos) << json;
+    EXPECT_NE(json.find("{\"hour\":2,\"verified\":0,\"restricted\":0,\"error\":0}"), std::string::npos) << json;
+    EXPECT_NE(json.find("{\"hour\":3,\"verified\":0,\"restricted\":1,\"error\":0}"), std::string::npos) << json;
     // group 9 has two rows, then 3 and 7 have one each: the tie goes to the smaller id
-    EXPECT_NE(json.find("\"groups\":[[9,2,0],[3,1,0]]"), std::string::npos) << json;
-    EXPECT_NE(json.find("\"days\":[[1,4,1,1,3,700,"), std::string::npos) << json;
+    EXPECT_NE(json.find("\"groups\":[{\"group_id\":9,\"count\":2,\"verified\":0},{\"group_id\":3,\"count\":1,\"verified\":0}]"),
+              std::string::npos) << json;
+    EXPECT_NE(json.find("\"days\":[{\"date\":\"2000-01-02\",\"count\":4,\"verified\":1,\"cached\":1,"
+                        "\"latency_count\":3,\"latency_sum\":700,\"p95\":"),
+              std::string::npos) << json;
+    EXPECT_NE(json.find("\"recent\":{\"count\":0,"), std::string::npos) << json;
 }
 
 TEST(VerificationSummary, NegativeLatencyIsAnError) {
@@ -121,25 +134,41 @@ TEST(ApiSummary, MethodsMergeAndRoundTrip) {
     EXPECT_NE(json.find("\"a\\\"quoted\\\\name\""), std::string::npos) << json;  // escaped for JSON
 }
 
-TEST(QuarterHourCounts, FloorsNegativeTimesAndMerges) {
-    EXPECT_EQ(nz::quarter_hour_of(0), 0);
-    EXPECT_EQ(nz::quarter_hour_of(900LL * 1000000 - 1), 0);
-    EXPECT_EQ(nz::quarter_hour_of(-1), -1);
-    nz::QuarterHourCounts a(mr()), b(mr());
-    a.add(0, nz::VerificationStatus::verified);
-    a.add(-1, nz::VerificationStatus::error);
-    b.add(1, nz::VerificationStatus::verified);
-    b.add(2, nz::VerificationStatus::other);  // not counted
+TEST(LocalTime, FloorsTimesBefore2000AndNamesDays) {
+    EXPECT_EQ(nz::floor_div(-1, kDay), -1);
+    EXPECT_EQ(nz::floor_div(kDay, kDay), 1);
+    nz::LocalDayHour before = nz::split_local(-1);  // 1999-12-31 23:59:59.999999
+    EXPECT_EQ(before.day, -1);
+    EXPECT_EQ(before.hour, 23);
+    EXPECT_EQ(nz::civil_date(0), "2000-01-01");
+    EXPECT_EQ(nz::civil_date(-1), "1999-12-31");
+    EXPECT_EQ(nz::civil_date(59), "2000-02-29");  // a leap day
+    EXPECT_EQ(nz::civil_date(9830), "2026-11-30");
+}
+
+TEST(HourCounts, PlacesRowsMergesAndRejectsABadState) {
+    const int64_t kolkata[] = {0, 5 * kHour + 30 * 60 * 1000000LL};
+    nz::TimeZoneSegments tz(mr());
+    tz.assign(kolkata, 2);
+    EXPECT_TRUE(tz.same_as(kolkata, 2));
+    nz::HourCounts a, b;
+    a.add(tz.local_day_hour(18 * kHour + 29 * 60 * 1000000LL).hour, nz::VerificationStatus::verified);  // 23:59 local
+    a.add(tz.local_day_hour(18 * kHour + 30 * 60 * 1000000LL).hour, nz::VerificationStatus::error);     // 00:00 local
+    b.add(23, nz::VerificationStatus::verified);
+    b.add(5, nz::VerificationStatus::other);  // not counted
     a.merge(b);
-    a.sort();
-    ASSERT_EQ(a.slots().size(), 2u);
-    EXPECT_EQ(a.slots()[0].quarter, -1);
-    EXPECT_EQ(a.slots()[1].counts[0], 2u);
-    std::vector<uint8_t> buf(a.encoded_size());
+    EXPECT_EQ(a.counts[23][0], 2u);
+    EXPECT_EQ(a.counts[0][2], 1u);
+    EXPECT_EQ(a.counts[5][0] + a.counts[5][1] + a.counts[5][2], 0u);
+    std::vector<uint8_t> buf(nz::HourCounts::kEncodedSize);
     a.encode_to(buf.data());
-    nz::QuarterHourCounts c(mr());
+    nz::HourCounts c;
     c.merge_encoded(buf.data(), buf.size());
+    EXPECT_EQ(c.counts[23][0], 2u);
     EXPECT_THROW(c.merge_encoded(buf.data(), buf.size() - 1), nz::CoreError);
+    nz::JsonWriter j;
+    c.write_json(j);
+    EXPECT_NE(j.out().find("{\"hour\":23,\"verified\":2,\"restricted\":0,\"error\":0}"), std::string::npos);
 }
 
 }  // namespace
