@@ -1,8 +1,10 @@
-// The native reads behind the fixed-window contracts (see window_scan.hpp):
-//   native_verification_counts(bot, since, until, today, status, cached, latency) -> bigint[]
+// The native reads behind the fixed-window contracts (see window_scan.hpp),
+// each returning a record whose fields are set by name (named_record.hpp):
+//   native_verification_counts(bot, since, until, today, status, cached, latency)
+//       -> (total, today, verified, restricted, error, cached, latency_rows, latency_sum)
 //   native_api_counts(bot, since, until) -> (methods text[], calls bigint[], ok bigint[])
 //   native_group_counts(bot, since, until, top) -> (group_ids bigint[], calls bigint[], ok bigint[])
-//   native_groups_status(bot) -> bigint[]
+//   native_groups_status(bot) -> (enabled, disabled, total)
 //   native_members_chart(bot, top) -> json
 // Each returns NULL when the native path may not read the table (row-level
 // security, no SELECT privilege, SERIALIZABLE, a column of another type, no
@@ -10,8 +12,9 @@
 #include <cstring>
 
 #include "../core/members_chart.hpp"
-#include "../core/quarter_hour_counts.hpp"
+#include "../core/verification_status.hpp"
 #include "core_text.hpp"
+#include "named_record.hpp"
 #include "pg_boundary.hpp"
 #include "window_scan.hpp"
 
@@ -56,65 +59,66 @@ ArrayType* int8_array(const int64* values, int count) {
     return construct_array(elems, count, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
 }
 
-// The result row of a function with OUT array arguments.
-TupleDesc record_result(FunctionCallInfo fcinfo, const char* function_name) {
-    TupleDesc desc;
-    if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
-        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("%s must return a record", function_name)));
-    return BlessTupleDesc(desc);
-}
-
-Datum record_of(TupleDesc desc, Datum a, Datum b, Datum c) {
-    Datum fields[3] = {a, b, c};
-    bool nulls[3] = {false, false, false};
-    return HeapTupleGetDatum(heap_form_tuple(desc, fields, nulls));
-}
-
 // ---- verification_log ---------------------------------------------------
 
-enum Count { total, today, verified, restricted, error, cached, latency_rows, latency_sum, kCounts };
+// The columns a verification count may read besides "timestamp".
+enum class CountedColumn { status, cached, latency };
+constexpr int kCountedColumns = 3;
 
 struct VerificationCounts {
-    int64 n[kCounts];
+    int64 total, today, verified, restricted, error, cached, latency_rows, latency_sum;
+};
+
+struct VerificationScan {
+    VerificationCounts n;
     TimestampTz today_start;
     bool count_rows;  // this scan counts total and today (the first one does)
     int status_at, cached_at, latency_at;  // position in the row's values, -1 when not read
 };
 
 void count_verification(void* acc, const Datum* values, const bool* isnull) {
-    auto* c = static_cast<VerificationCounts*>(acc);
+    auto* c = static_cast<VerificationScan*>(acc);
     if (c->count_rows) {
-        ++c->n[total];
-        if (!isnull[0] && DatumGetTimestampTz(values[0]) >= c->today_start) ++c->n[today];
+        ++c->n.total;
+        if (!isnull[0] && DatumGetTimestampTz(values[0]) >= c->today_start) ++c->n.today;
     }
     if (c->status_at >= 0 && !isnull[c->status_at]) {
         text* status = plain_text(values[c->status_at]);
         switch (nz::classify_status(VARDATA_ANY(status), VARSIZE_ANY_EXHDR(status))) {
-            case nz::VerificationStatus::verified: ++c->n[verified]; break;
-            case nz::VerificationStatus::restricted: ++c->n[restricted]; break;
-            case nz::VerificationStatus::error: ++c->n[error]; break;
+            case nz::VerificationStatus::verified: ++c->n.verified; break;
+            case nz::VerificationStatus::restricted: ++c->n.restricted; break;
+            case nz::VerificationStatus::error: ++c->n.error; break;
             case nz::VerificationStatus::other: break;
         }
     }
-    if (c->cached_at >= 0 && !isnull[c->cached_at] && DatumGetBool(values[c->cached_at])) ++c->n[cached];
+    if (c->cached_at >= 0 && !isnull[c->cached_at] && DatumGetBool(values[c->cached_at])) ++c->n.cached;
     if (c->latency_at >= 0 && !isnull[c->latency_at]) {
-        ++c->n[latency_rows];
-        c->n[latency_sum] += DatumGetInt32(values[c->latency_at]);
+        ++c->n.latency_rows;
+        c->n.latency_sum += DatumGetInt32(values[c->latency_at]);
     }
 }
 
-// Reads `cols` (after "timestamp") in one scan of `index`.
+int* position_of(VerificationScan* c, CountedColumn column) {
+    switch (column) {
+        case CountedColumn::status: return &c->status_at;
+        case CountedColumn::cached: return &c->cached_at;
+        case CountedColumn::latency: return &c->latency_at;
+    }
+    return nullptr;
+}
+
+// Reads `cols` (after "timestamp") in one scan as `plan` says.
 void scan_counts(Relation rel, const nz::pg::WindowRead& plan, TimestampTz since, TimestampTz until,
-                 const AttrNumber* cols, const int* roles, int ncols, bool count_rows, VerificationCounts* c) {
-    AttrNumber read[nz::pg::kMaxScanColumns] = {plan.ts};
+                 const AttrNumber* cols, const CountedColumn* columns, int ncols, bool count_rows, VerificationScan* c) {
+    nz::pg::WindowScan scan(rel, plan, since, until);
+    scan.column(plan.ts).visiting(count_verification, c, "verification_log");
     c->count_rows = count_rows;
     c->status_at = c->cached_at = c->latency_at = -1;
     for (int i = 0; i < ncols; ++i) {
-        read[i + 1] = cols[i];
-        int* at = roles[i] == 0 ? &c->status_at : roles[i] == 1 ? &c->cached_at : &c->latency_at;
-        *at = i + 1;
+        *position_of(c, columns[i]) = scan.ncols;
+        scan.column(cols[i]);
     }
-    nz::pg::read_window(rel, plan, since, until, ncols + 1, read, count_verification, c, "verification_log");
+    nz::pg::read_window(scan);
 }
 
 }  // namespace
@@ -124,28 +128,30 @@ void scan_counts(Relation rel, const nz::pg::WindowRead& plan, TimestampTz since
 // only the columns asked for are read (the others count 0).  One index-only
 // scan when an index led by "timestamp" holds them all; one per column when
 // each of at most two has such an index; else one pass over the table rows.
-NZ_PG_FUNCTION(nz_native_verification_counts) {
+NZ_PG_FUNCTION(nz_native_verification_counts_record) {
     require_args(fcinfo, 7, "native_verification_counts");
     TimestampTz since = PG_GETARG_TIMESTAMPTZ(1), until = PG_GETARG_TIMESTAMPTZ(2);
-    VerificationCounts c = {};
+    nz::pg::NamedRecord result(fcinfo, "native_verification_counts");
+    VerificationScan c = {};
     c.today_start = PG_GETARG_TIMESTAMPTZ(3);
-    const bool wanted[3] = {PG_GETARG_BOOL(4), PG_GETARG_BOOL(5), PG_GETARG_BOOL(6)};
+    const bool wanted[kCountedColumns] = {PG_GETARG_BOOL(4), PG_GETARG_BOOL(5), PG_GETARG_BOOL(6)};
 
     Relation rel = open_readable_bot_table(schema_arg(fcinfo), "verification_log");
     if (rel == nullptr) PG_RETURN_NULL();
-    const AttrNumber all[3] = {column_of_type(rel, "status", VARCHAROID, TEXTOID),
-                               column_of_type(rel, "cached", BOOLOID, InvalidOid),
-                               column_of_type(rel, "latency_ms", INT4OID, InvalidOid)};
-    AttrNumber cols[3];
-    int roles[3];
+    const AttrNumber all[kCountedColumns] = {column_of_type(rel, "status", VARCHAROID, TEXTOID),
+                                             column_of_type(rel, "cached", BOOLOID, InvalidOid),
+                                             column_of_type(rel, "latency_ms", INT4OID, InvalidOid)};
+    const CountedColumn kinds[kCountedColumns] = {CountedColumn::status, CountedColumn::cached, CountedColumn::latency};
+    AttrNumber cols[kCountedColumns];
+    CountedColumn columns[kCountedColumns];
     int ncols = 0;
-    for (int r = 0; r < 3; ++r) {
-        if (!wanted[r]) continue;
-        cols[ncols] = all[r];
-        roles[ncols++] = r;
+    for (int k = 0; k < kCountedColumns; ++k) {
+        if (!wanted[k]) continue;
+        cols[ncols] = all[k];
+        columns[ncols++] = kinds[k];
     }
     nz::pg::WindowRead together = nz::pg::plan_window_read(rel, ncols, cols);
-    nz::pg::WindowRead apart[3];
+    nz::pg::WindowRead apart[kCountedColumns];
     bool each_index_only = !together.index_only && ncols <= 2;
     for (int i = 0; each_index_only && i < ncols; ++i) {
         apart[i] = nz::pg::plan_window_read(rel, 1, &cols[i]);
@@ -157,12 +163,16 @@ NZ_PG_FUNCTION(nz_native_verification_counts) {
     }
     if (each_index_only) {
         for (int i = 0; i < ncols; ++i)
-            scan_counts(rel, apart[i], since, until, &cols[i], &roles[i], 1, i == 0, &c);
+            scan_counts(rel, apart[i], since, until, &cols[i], &columns[i], 1, i == 0, &c);
     } else {
-        scan_counts(rel, together, since, until, cols, roles, ncols, true, &c);
+        scan_counts(rel, together, since, until, cols, columns, ncols, true, &c);
     }
     close_bot_table(rel);
-    PG_RETURN_ARRAYTYPE_P(int8_array(c.n, kCounts));
+    result.set("total", Int64GetDatum(c.n.total)).set("today_count", Int64GetDatum(c.n.today));
+    result.set("verified", Int64GetDatum(c.n.verified)).set("restricted", Int64GetDatum(c.n.restricted));
+    result.set("error", Int64GetDatum(c.n.error)).set("cached", Int64GetDatum(c.n.cached));
+    result.set("latency_rows", Int64GetDatum(c.n.latency_rows)).set("latency_sum", Int64GetDatum(c.n.latency_sum));
+    PG_RETURN_DATUM(result.datum());
 }
 
 // ---- api_call_log -------------------------------------------------------
@@ -223,7 +233,7 @@ void count_api_call(void* acc, const Datum* values, const bool* isnull) {
 NZ_PG_FUNCTION(nz_native_api_counts) {
     require_args(fcinfo, 3, "native_api_counts");
     TimestampTz since = PG_GETARG_TIMESTAMPTZ(1), until = PG_GETARG_TIMESTAMPTZ(2);
-    TupleDesc result_desc = record_result(fcinfo, "native_api_counts");
+    nz::pg::NamedRecord result(fcinfo, "native_api_counts");
 
     Relation rel = open_readable_bot_table(schema_arg(fcinfo), "api_call_log");
     if (rel == nullptr) PG_RETURN_NULL();
@@ -236,7 +246,8 @@ NZ_PG_FUNCTION(nz_native_api_counts) {
     }
     ApiCounts a = {static_cast<MethodCount*>(palloc(sizeof(MethodCount) * kMaxMethods)), 0, -1, false,
                    CurrentMemoryContext};
-    nz::pg::read_window(rel, plan, since, until, 2, cols, count_api_call, &a, "api_call_log");
+    nz::pg::read_window(nz::pg::WindowScan(rel, plan, since, until)
+                            .column(cols[0]).column(cols[1]).visiting(count_api_call, &a, "api_call_log"));
     close_bot_table(rel);
     if (a.leave_to_sql) PG_RETURN_NULL();
 
@@ -248,8 +259,10 @@ NZ_PG_FUNCTION(nz_native_api_counts) {
         calls[i] = a.methods[i].calls;
         ok[i] = a.methods[i].ok;
     }
-    PG_RETURN_DATUM(record_of(result_desc, PointerGetDatum(construct_array(names, a.count, TEXTOID, -1, false, TYPALIGN_INT)),
-                              PointerGetDatum(int8_array(calls, a.count)), PointerGetDatum(int8_array(ok, a.count))));
+    result.set("methods", PointerGetDatum(construct_array(names, a.count, TEXTOID, -1, false, TYPALIGN_INT)));
+    result.set("calls", PointerGetDatum(int8_array(calls, a.count)));
+    result.set("ok", PointerGetDatum(int8_array(ok, a.count)));
+    PG_RETURN_DATUM(result.datum());
 }
 
 // ---- verification_log by group ------------------------------------------
@@ -303,7 +316,7 @@ NZ_PG_FUNCTION(nz_native_group_counts) {
     if (top < 1)
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                         errmsg("native_group_counts: top must be at least 1, not %d", top)));
-    TupleDesc result_desc = record_result(fcinfo, "native_group_counts");
+    nz::pg::NamedRecord result(fcinfo, "native_group_counts");
 
     Relation rel = open_readable_bot_table(schema_arg(fcinfo), "verification_log");
     if (rel == nullptr) PG_RETURN_NULL();
@@ -320,7 +333,8 @@ NZ_PG_FUNCTION(nz_native_group_counts) {
     ctl.hcxt = CurrentMemoryContext;
     GroupCounts g = {hash_create("nezuko_analytics group counts", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT),
                      false};
-    nz::pg::read_window(rel, plan, since, until, 2, cols, count_group, &g, "verification_log by group");
+    nz::pg::read_window(nz::pg::WindowScan(rel, plan, since, until)
+                            .column(cols[0]).column(cols[1]).visiting(count_group, &g, "verification_log by group"));
     close_bot_table(rel);
     if (g.null_group) PG_RETURN_NULL();
 
@@ -340,8 +354,10 @@ NZ_PG_FUNCTION(nz_native_group_counts) {
         calls[k] = all[k].calls;
         ok[k] = all[k].ok;
     }
-    PG_RETURN_DATUM(record_of(result_desc, PointerGetDatum(int8_array(ids, n)), PointerGetDatum(int8_array(calls, n)),
-                              PointerGetDatum(int8_array(ok, n))));
+    result.set("group_ids", PointerGetDatum(int8_array(ids, n)));
+    result.set("calls", PointerGetDatum(int8_array(calls, n)));
+    result.set("ok", PointerGetDatum(int8_array(ok, n)));
+    PG_RETURN_DATUM(result.datum());
 }
 
 // ---- protected_groups and enforced_channels -----------------------------
@@ -349,20 +365,21 @@ NZ_PG_FUNCTION(nz_native_group_counts) {
 namespace {
 
 struct EnabledCounts {
-    int64 n[3];  // enabled, disabled, rows
+    int64 enabled, disabled, total;
 };
 
 void count_enabled(void* acc, const Datum* values, const bool* isnull) {
     auto* e = static_cast<EnabledCounts*>(acc);
-    ++e->n[2];
-    if (!isnull[0]) ++e->n[DatumGetBool(values[0]) ? 0 : 1];
+    ++e->total;
+    if (!isnull[0]) ++(DatumGetBool(values[0]) ? e->enabled : e->disabled);
 }
 
 }  // namespace
 
-// {enabled, not enabled, all rows} of protected_groups.
-NZ_PG_FUNCTION(nz_native_groups_status) {
+// (enabled, disabled, total) of protected_groups.
+NZ_PG_FUNCTION(nz_native_groups_status_record) {
     require_args(fcinfo, 1, "native_groups_status");
+    nz::pg::NamedRecord result(fcinfo, "native_groups_status");
     Relation rel = open_readable_bot_table(schema_arg(fcinfo), "protected_groups");
     if (rel == nullptr) PG_RETURN_NULL();
     AttrNumber enabled = column_of_type(rel, "enabled", BOOLOID, InvalidOid);
@@ -373,7 +390,9 @@ NZ_PG_FUNCTION(nz_native_groups_status) {
     EnabledCounts e = {};
     nz::pg::scan_table(rel, 1, &enabled, count_enabled, &e);
     close_bot_table(rel);
-    PG_RETURN_ARRAYTYPE_P(int8_array(e.n, 3));
+    result.set("enabled", Int64GetDatum(e.enabled)).set("disabled", Int64GetDatum(e.disabled));
+    result.set("total", Int64GetDatum(e.total));
+    PG_RETURN_DATUM(result.datum());
 }
 
 namespace {

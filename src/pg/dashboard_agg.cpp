@@ -2,6 +2,9 @@
 //   verification_summary(ts, status, latency_ms, cached, group_id, tz_offsets bigint[], top_groups int,
 //                        recent_since timestamptz) -> text
 //   api_summary(method, success, latency_ms) -> text
+// (the final functions of 1.2 on are nz_*_final_keyed: their documents name
+// every figure; the positional finals of 1.0 and 1.1 are retired, see
+// retired_functions.cpp).
 // Each folds every chart of its table in one pass; combine, serialize and
 // deserialize let a parallel scan feed them; the final function returns the
 // raw JSON document that dashboard() rounds and shapes.
@@ -14,6 +17,7 @@
 #include "pg_aggregate.hpp"
 #include "pg_arrays.hpp"
 #include "pg_boundary.hpp"
+#include "tz_offsets_arg.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
@@ -30,7 +34,6 @@ template <typename Summary>
 struct SummaryState {
     nz::pg::PallocResource resource;
     Summary summary;
-    const void* tz_datum = nullptr;  // the tz_offsets argument last read (not serialized)
     explicit SummaryState(MemoryContext context) : resource(context), summary(&resource) {}
 };
 using VState = SummaryState<nz::VerificationSummary>;
@@ -43,13 +46,9 @@ State* new_state(MemoryContext context) {
 
 template <typename State>
 Datum combine(FunctionCallInfo fcinfo, const char* name) {
-    MemoryContext context = aggregate_context(fcinfo, name);
-    State* a = state_arg<State>(fcinfo, 0);
-    State* b = state_arg<State>(fcinfo, 1);
-    if (b == nullptr) PG_RETURN_POINTER(a);
-    if (a == nullptr) a = new_state<State>(context);
-    nz::pg::run_core(name, [&] { a->summary.merge(b->summary); });
-    PG_RETURN_POINTER(a);
+    return nz::pg::combine_states<State>(fcinfo, name, new_state<State>, [&](State* a, State* b) {
+        nz::pg::run_core(name, [&] { a->summary.merge(b->summary); });
+    });
 }
 
 template <typename State>
@@ -83,18 +82,6 @@ Datum final_json(FunctionCallInfo fcinfo, const char* name) {
     PG_RETURN_TEXT_P(nz::pg::text_from_core(name, [&] { return state->summary.raw_json(); }));
 }
 
-void read_time_zone(FunctionCallInfo fcinfo, VState* state) {
-    if (PG_ARGISNULL(6)) return;
-    const void* datum = DatumGetPointer(PG_GETARG_DATUM(6));
-    if (datum == state->tz_datum) return;
-    int n = 0;
-    const int64* pairs = nz::pg::array_elements<int64>(PG_GETARG_ARRAYTYPE_P(6), INT8OID, "tz_offsets", &n);
-    nz::pg::run_core("verification_summary", [&] {
-        state->summary.set_time_zone(reinterpret_cast<const int64_t*>(pairs), static_cast<std::size_t>(n));
-    });
-    state->tz_datum = datum;
-}
-
 }  // namespace
 
 NZ_PG_FUNCTION(nz_vsummary_add) {
@@ -109,7 +96,7 @@ NZ_PG_FUNCTION(nz_vsummary_add) {
         state->summary.set_top_groups(static_cast<uint64_t>(top));
         if (!PG_ARGISNULL(8)) state->summary.set_recent_since(PG_GETARG_TIMESTAMPTZ(8));
     }
-    read_time_zone(fcinfo, state);
+    nz::pg::read_tz_offsets(fcinfo, 6, state->summary.time_zone(), "verification_summary");
     if (PG_ARGISNULL(1)) PG_RETURN_POINTER(state);  // a row without a time is outside every window
     TimestampTz ts = PG_GETARG_TIMESTAMPTZ(1);
     nz::VerificationStatus status = nz::VerificationStatus::other;
@@ -130,7 +117,7 @@ NZ_PG_FUNCTION(nz_vsummary_add) {
 NZ_PG_FUNCTION(nz_vsummary_combine) { return combine<VState>(fcinfo, "verification_summary"); }
 NZ_PG_FUNCTION(nz_vsummary_serialize) { return serialize<VState>(fcinfo, "verification_summary"); }
 NZ_PG_FUNCTION(nz_vsummary_deserialize) { return deserialize<VState>(fcinfo, "verification_summary"); }
-NZ_PG_FUNCTION(nz_vsummary_final) { return final_json<VState>(fcinfo, "verification_summary"); }
+NZ_PG_FUNCTION(nz_vsummary_final_keyed) { return final_json<VState>(fcinfo, "verification_summary"); }
 
 NZ_PG_FUNCTION(nz_asummary_add) {
     MemoryContext context = aggregate_context(fcinfo, "api_summary");
@@ -153,4 +140,4 @@ NZ_PG_FUNCTION(nz_asummary_add) {
 NZ_PG_FUNCTION(nz_asummary_combine) { return combine<AState>(fcinfo, "api_summary"); }
 NZ_PG_FUNCTION(nz_asummary_serialize) { return serialize<AState>(fcinfo, "api_summary"); }
 NZ_PG_FUNCTION(nz_asummary_deserialize) { return deserialize<AState>(fcinfo, "api_summary"); }
-NZ_PG_FUNCTION(nz_asummary_final) { return final_json<AState>(fcinfo, "api_summary"); }
+NZ_PG_FUNCTION(nz_asummary_final_keyed) { return final_json<AState>(fcinfo, "api_summary"); }

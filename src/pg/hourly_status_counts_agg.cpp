@@ -1,87 +1,82 @@
-// The aggregate status_quarter_hours(timestamptz, status text) -> bigint[]
-// behind hourly_activity(): counts of verified, restricted and error rows per
-// UTC quarter hour, flattened as {quarter, verified, restricted, error, ...}.
+// The aggregate hourly_status_counts(timestamptz, status text, tz_offsets
+// bigint[]) -> text behind hourly_activity(): counts of verified, restricted
+// and error rows by local hour of day, as the keyed JSON array that the
+// dashboard's "hours" also is.
 #include <new>
 
-#include "../core/quarter_hour_counts.hpp"
+#include "../core/hourly_status_counts.hpp"
+#include "core_text.hpp"
 #include "palloc_resource.hpp"
 #include "pg_aggregate.hpp"
 #include "pg_boundary.hpp"
+#include "tz_offsets_arg.hpp"
 
 extern "C" {
-#include "catalog/pg_type.h"
-#include "utils/array.h"
 #include "utils/timestamp.h"
 }
 
 namespace {
 
-struct QuarterState {
+constexpr const char* kName = "hourly_status_counts";
+
+struct HourlyState {
     nz::pg::PallocResource resource;
-    nz::QuarterHourCounts counts;
-    explicit QuarterState(MemoryContext context) : resource(context), counts(&resource) {}
+    nz::TimeZoneSegments tz;  // from the rows' tz_offsets argument (not serialized: workers place rows themselves)
+    nz::HourCounts hours;
+    explicit HourlyState(MemoryContext context) : resource(context), tz(&resource) {}
 };
 
-QuarterState* new_state(MemoryContext context) {
-    return new (MemoryContextAlloc(context, sizeof(QuarterState))) QuarterState(context);
+HourlyState* new_state(MemoryContext context) {
+    return new (MemoryContextAlloc(context, sizeof(HourlyState))) HourlyState(context);
 }
 
 }  // namespace
 
-NZ_PG_FUNCTION(nz_quarter_hours_add) {
-    MemoryContext context = nz::pg::aggregate_context(fcinfo, "status_quarter_hours");
-    QuarterState* state = nz::pg::state_arg<QuarterState>(fcinfo, 0);
+NZ_PG_FUNCTION(nz_hourly_status_counts_add) {
+    MemoryContext context = nz::pg::aggregate_context(fcinfo, kName);
+    HourlyState* state = nz::pg::state_arg<HourlyState>(fcinfo, 0);
     if (state == nullptr) state = new_state(context);
+    nz::pg::read_tz_offsets(fcinfo, 3, state->tz, kName);
     if (!PG_ARGISNULL(1) && !PG_ARGISNULL(2)) {
         TimestampTz ts = PG_GETARG_TIMESTAMPTZ(1);
         text* status = PG_GETARG_TEXT_PP(2);
-        nz::VerificationStatus s = nz::classify_status(VARDATA_ANY(status), VARSIZE_ANY_EXHDR(status));
         if (!TIMESTAMP_NOT_FINITE(ts))
-            nz::pg::run_core("status_quarter_hours", [&] { state->counts.add(ts, s); });
+            state->hours.add(state->tz.local_day_hour(ts).hour,
+                             nz::classify_status(VARDATA_ANY(status), VARSIZE_ANY_EXHDR(status)));
     }
     PG_RETURN_POINTER(state);
 }
 
-NZ_PG_FUNCTION(nz_quarter_hours_combine) {
-    MemoryContext context = nz::pg::aggregate_context(fcinfo, "status_quarter_hours");
-    QuarterState* a = nz::pg::state_arg<QuarterState>(fcinfo, 0);
-    QuarterState* b = nz::pg::state_arg<QuarterState>(fcinfo, 1);
-    if (b == nullptr) PG_RETURN_POINTER(a);
-    if (a == nullptr) a = new_state(context);
-    nz::pg::run_core("status_quarter_hours", [&] { a->counts.merge(b->counts); });
-    PG_RETURN_POINTER(a);
+NZ_PG_FUNCTION(nz_hourly_status_counts_combine) {
+    return nz::pg::combine_states<HourlyState>(fcinfo, kName, new_state,
+                                               [](HourlyState* a, HourlyState* b) { a->hours.merge(b->hours); });
 }
 
-NZ_PG_FUNCTION(nz_quarter_hours_serialize) {
-    QuarterState* state = nz::pg::state_arg<QuarterState>(fcinfo, 0);
-    std::size_t size = state->counts.encoded_size();
-    bytea* out = static_cast<bytea*>(palloc(VARHDRSZ + size));
-    SET_VARSIZE(out, VARHDRSZ + size);
-    nz::pg::run_core("status_quarter_hours", [&] { state->counts.encode_to(reinterpret_cast<uint8_t*>(VARDATA(out))); });
+NZ_PG_FUNCTION(nz_hourly_status_counts_serialize) {
+    HourlyState* state = nz::pg::state_arg<HourlyState>(fcinfo, 0);
+    bytea* out = static_cast<bytea*>(palloc(VARHDRSZ + nz::HourCounts::kEncodedSize));
+    SET_VARSIZE(out, VARHDRSZ + nz::HourCounts::kEncodedSize);
+    state->hours.encode_to(reinterpret_cast<uint8_t*>(VARDATA(out)));
     PG_RETURN_BYTEA_P(out);
 }
 
-NZ_PG_FUNCTION(nz_quarter_hours_deserialize) {
-    MemoryContext context = nz::pg::aggregate_context(fcinfo, "status_quarter_hours");
+NZ_PG_FUNCTION(nz_hourly_status_counts_deserialize) {
+    MemoryContext context = nz::pg::aggregate_context(fcinfo, kName);
     bytea* in = PG_GETARG_BYTEA_PP(0);
-    QuarterState* state = new_state(context);
+    HourlyState* state = new_state(context);
     const auto* data = reinterpret_cast<const uint8_t*>(VARDATA_ANY(in));
     std::size_t len = VARSIZE_ANY_EXHDR(in);
-    nz::pg::run_core("status_quarter_hours", [&] { state->counts.merge_encoded(data, len); });
+    nz::pg::run_core(kName, [&] { state->hours.merge_encoded(data, len); });
     PG_RETURN_POINTER(state);
 }
 
-NZ_PG_FUNCTION(nz_quarter_hours_final) {
-    QuarterState* state = nz::pg::state_arg<QuarterState>(fcinfo, 0);
-    if (state == nullptr) PG_RETURN_ARRAYTYPE_P(construct_empty_array(INT8OID));
-    nz::pg::run_core("status_quarter_hours", [&] { state->counts.sort(); });
-    const auto& slots = state->counts.slots();
-    std::size_t n = slots.size() * (1 + nz::kCountedStatuses);
-    Datum* elems = static_cast<Datum*>(palloc(sizeof(Datum) * (n ? n : 1)));
-    std::size_t k = 0;
-    for (const auto& s : slots) {
-        elems[k++] = Int64GetDatum(s.quarter);
-        for (int j = 0; j < nz::kCountedStatuses; ++j) elems[k++] = Int64GetDatum(static_cast<int64>(s.counts[j]));
-    }
-    PG_RETURN_ARRAYTYPE_P(construct_array(elems, static_cast<int>(n), INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+NZ_PG_FUNCTION(nz_hourly_status_counts_final) {
+    HourlyState* state = nz::pg::state_arg<HourlyState>(fcinfo, 0);
+    nz::HourCounts none;
+    const nz::HourCounts& hours = state == nullptr ? none : state->hours;
+    PG_RETURN_TEXT_P(nz::pg::text_from_core(kName, [&] {
+        nz::JsonWriter j;
+        hours.write_json(j);
+        return std::move(j.out());
+    }));
 }

@@ -118,18 +118,12 @@ NZ_PG_FUNCTION(nz_bucket_counts_add) {
 }
 
 NZ_PG_FUNCTION(nz_bucket_counts_combine) {
-    MemoryContext context = nz::pg::aggregate_context(fcinfo, "latency_bucket_counts");
-    BucketCounts* a = nz::pg::state_arg<BucketCounts>(fcinfo, 0);
-    BucketCounts* b = nz::pg::state_arg<BucketCounts>(fcinfo, 1);
-    if (b == nullptr) PG_RETURN_POINTER(a);
-    if (a == nullptr) {
-        a = new_counts(context);
-        *a = *b;
-        PG_RETURN_POINTER(a);
-    }
-    check_same_edges(a->edges, b->edges);
-    for (int i = 0; i <= a->edges.n; ++i) a->counts[i] += b->counts[i];
-    PG_RETURN_POINTER(a);
+    return nz::pg::combine_states<BucketCounts>(fcinfo, "latency_bucket_counts", new_counts,
+                                                [](BucketCounts* a, BucketCounts* b) {
+        if (a->edges.n == 0) a->edges = b->edges;  // a new state takes b's edges
+        check_same_edges(a->edges, b->edges);
+        for (int i = 0; i <= a->edges.n; ++i) a->counts[i] += b->counts[i];
+    });
 }
 
 NZ_PG_FUNCTION(nz_bucket_counts_serialize) {
@@ -161,6 +155,15 @@ NZ_PG_FUNCTION(nz_bucket_counts_final) {
     Datum elems[nz::kMaxBucketEdges + 1];
     for (int i = 0; i <= state->edges.n; ++i) elems[i] = Int64GetDatum(state->counts[i]);
     PG_RETURN_ARRAYTYPE_P(construct_array(elems, state->edges.n + 1, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+// The default edges of the contracts' buckets, from the core's one source.
+NZ_PG_FUNCTION(nz_default_latency_edges) {
+    (void) fcinfo;
+    Datum edges[nz::kDefaultBucketEdgeCount];
+    for (std::size_t i = 0; i < nz::kDefaultBucketEdgeCount; ++i) edges[i] = Int32GetDatum(nz::kDefaultBucketEdges[i]);
+    PG_RETURN_ARRAYTYPE_P(construct_array(edges, static_cast<int>(nz::kDefaultBucketEdgeCount), INT4OID, sizeof(int32),
+                                          true, TYPALIGN_INT));
 }
 
 NZ_PG_FUNCTION(nz_latency_bucket_labels) {

@@ -36,13 +36,10 @@ NZ_PG_FUNCTION(nz_latency_dist_merge_add) {
 }
 
 NZ_PG_FUNCTION(nz_latency_dist_combine) {
-    MemoryContext context = nz::pg::aggregate_context(fcinfo, "latency_dist");
-    nz::pg::DistState* a = nz::pg::state_arg<nz::pg::DistState>(fcinfo, 0);
-    nz::pg::DistState* b = nz::pg::state_arg<nz::pg::DistState>(fcinfo, 1);
-    if (b == nullptr) PG_RETURN_POINTER(a);
-    if (a == nullptr) a = nz::pg::new_dist_state(context);
-    nz::pg::run_core("latency_dist", [&] { a->dist.merge(b->dist); });
-    PG_RETURN_POINTER(a);
+    return nz::pg::combine_states<nz::pg::DistState>(fcinfo, "latency_dist", nz::pg::new_dist_state,
+                                                     [](nz::pg::DistState* a, nz::pg::DistState* b) {
+        nz::pg::run_core("latency_dist", [&] { a->dist.merge(b->dist); });
+    });
 }
 
 NZ_PG_FUNCTION(nz_latency_dist_serialize) {

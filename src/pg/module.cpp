@@ -1,11 +1,26 @@
-// The module's magic block and nezuko_analytics.version(), which proves the
-// C++ module loads.
+// The module's magic block, its settings, and nezuko_analytics.version(),
+// which proves the C++ module loads.
 #include "../core/version.hpp"
 #include "pg_boundary.hpp"
+#include "settings.hpp"
 
 extern "C" {
 #include "utils/builtins.h"
+#include "utils/guc.h"
 PG_MODULE_MAGIC;
+PGDLLEXPORT void _PG_init(void);
+}
+
+namespace nz::pg {
+bool native_reads_enabled = true;
+}
+
+void _PG_init(void) {
+    DefineCustomBoolVariable("nezuko_analytics.native_reads",
+                             "Lets the fixed-window contracts read the bot's tables without the executor.",
+                             "Off: every contract runs its SQL query instead (same results, the executor's speed).",
+                             &nz::pg::native_reads_enabled, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    MarkGUCPrefixReserved("nezuko_analytics");
 }
 
 NZ_PG_FUNCTION(nz_version) {

@@ -1,6 +1,6 @@
 // What every aggregate's support functions need: the aggregate's memory
-// context (an ERROR when called as a plain function) and the internal state
-// argument (NULL before the first row).
+// context (an ERROR when called as a plain function), the internal state
+// argument (NULL before the first row), and the one combine function.
 #pragma once
 
 #include "pg_boundary.hpp"
@@ -17,6 +17,20 @@ inline MemoryContext aggregate_context(FunctionCallInfo fcinfo, const char* name
 template <typename State>
 State* state_arg(FunctionCallInfo fcinfo, int argno) {
     return PG_ARGISNULL(argno) ? nullptr : reinterpret_cast<State*>(PG_GETARG_POINTER(argno));
+}
+
+// The combine function of every aggregate here: merges state b into state a
+// (a new one, from new_state(context), when a is NULL) with merge(a, b),
+// which wraps core code in run_core itself.
+template <typename State, typename NewState, typename Merge>
+Datum combine_states(FunctionCallInfo fcinfo, const char* name, NewState&& new_state, Merge&& merge) {
+    MemoryContext context = aggregate_context(fcinfo, name);
+    State* a = state_arg<State>(fcinfo, 0);
+    State* b = state_arg<State>(fcinfo, 1);
+    if (b == nullptr) PG_RETURN_POINTER(a);
+    if (a == nullptr) a = new_state(context);
+    merge(a, b);
+    PG_RETURN_POINTER(a);
 }
 
 }  // namespace nz::pg

@@ -2,11 +2,12 @@
 // window_scan.hpp for when this path is taken and why it is safe.
 #include "window_scan.hpp"
 
+#include "settings.hpp"
+
 extern "C" {
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
-#include "access/nbtree.h"
 #include "access/relscan.h"
 #include "access/stratnum.h"
 #include "access/table.h"
@@ -55,7 +56,7 @@ Relation open_readable_bot_table(const char* schema, const char* relname) {
     if (!OidIsValid(relid))
         ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
                         errmsg("relation \"%s.%s\" does not exist", schema, relname)));
-    if (IsolationIsSerializable()) return nullptr;
+    if (!native_reads_enabled || IsolationIsSerializable()) return nullptr;
     if (!ActiveSnapshotSet() || !IsMVCCSnapshot(GetActiveSnapshot())) return nullptr;
     if (pg_namespace_aclcheck(nsp, GetUserId(), ACL_USAGE) != ACLCHECK_OK) return nullptr;
     if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK) return nullptr;
@@ -130,13 +131,6 @@ WindowRead plan_window_read(Relation rel, int ncols, const AttrNumber* cols) {
     return plan;
 }
 
-void read_window(Relation rel, const WindowRead& plan, TimestampTz since, TimestampTz until, int ncols,
-                 const AttrNumber* cols, RowVisitor visit, void* acc, const char* what) {
-    ereport(DEBUG1, (errmsg_internal("nezuko_analytics: %s through %s%s", what, index_name(plan.index),
-                                     plan.index_only ? " (index only)" : " and the table")));
-    scan_window(rel, plan.index, plan.index_only, since, until, ncols, cols, visit, acc);
-}
-
 const char* index_name(Oid index) {
     char* name = get_rel_name(index);
     return name ? name : "?";
@@ -155,78 +149,76 @@ int window_keys(ScanKeyData* keys, TimestampTz since, TimestampTz until, bool wi
     return nkeys;
 }
 
-// Passes one row to the visitor, whose allocations (a detoasted value,
-// rarely) go to row_context; every kRowsPerCheck rows, checks for a cancel
-// request and empties that context.
-inline void visit_row(RowVisitor visit, void* acc, const Datum* values, const bool* isnull,
-                      MemoryContext row_context, int* rows) {
-    MemoryContext scan_context = MemoryContextSwitchTo(row_context);
-    visit(acc, values, isnull);
-    MemoryContextSwitchTo(scan_context);
-    if (++*rows % kRowsPerCheck == 0) {
+// The state of one read while it runs.
+struct RunningScan {
+    const WindowScan& w;
+    Relation index;
+    Snapshot snapshot;
+    MemoryContext row_context;  // the visitor's allocations (a detoasted value, rarely)
+    int rows = 0;
+    Datum values[kMaxScanColumns] = {};
+    bool isnull[kMaxScanColumns] = {};
+};
+
+// Every kRowsPerCheck rows (visited or passed over), checks for a cancel
+// request and empties the per-row context.
+inline void count_row(RunningScan& r) {
+    if (++r.rows % kRowsPerCheck == 0) {
         CHECK_FOR_INTERRUPTS();
-        MemoryContextReset(row_context);
+        MemoryContextReset(r.row_context);
     }
 }
 
+// Passes the row in r.values / r.isnull to the visitor.
+inline void visit_row(RunningScan& r) {
+    MemoryContext scan_context = MemoryContextSwitchTo(r.row_context);
+    r.w.visit(r.w.acc, r.values, r.isnull);
+    MemoryContextSwitchTo(scan_context);
+    count_row(r);
+}
+
 // The index-only path: the wanted columns come from the index entries.
-void scan_index_entries(Relation rel, Relation index, Snapshot snapshot, TimestampTz since, TimestampTz until,
-                        int ncols, const AttrNumber* cols, RowVisitor visit, void* acc, MemoryContext row_context) {
+void scan_index_entries(RunningScan& r) {
+    const WindowScan& w = r.w;
     // With no upper bound (the contracts' "timestamp >= now() - period"), the
     // index is read from its end backwards with no scan key, stopping at the
     // first entry before `since`: btree then checks no key on each entry.
     // (NULL times sort last, so they come first and are skipped.)
-    bool open_ended = TIMESTAMP_IS_NOEND(until);
+    bool open_ended = TIMESTAMP_IS_NOEND(w.until);
     ScanDirection direction = open_ended ? BackwardScanDirection : ForwardScanDirection;
     ScanKeyData keys[2];
-    int nkeys = window_keys(keys, since, until, !open_ended);
+    int nkeys = window_keys(keys, w.since, w.until, !open_ended);
 
     int positions[kMaxScanColumns];  // each wanted column's place in the index tuple
-    for (int c = 0; c < ncols; ++c)
-        for (int k = 0; k < index->rd_index->indnatts; ++k)
-            if (index->rd_index->indkey.values[k] == cols[c]) positions[c] = k + 1;
+    for (int c = 0; c < w.ncols; ++c)
+        for (int k = 0; k < r.index->rd_index->indnatts; ++k)
+            if (r.index->rd_index->indkey.values[k] == w.cols[c]) positions[c] = k + 1;
 
-    Datum values[kMaxScanColumns];
-    bool isnull[kMaxScanColumns];
-    TupleTableSlot* slot = table_slot_create(rel, nullptr);
-    IndexScanDesc scan = index_beginscan(rel, index, snapshot, nkeys, 0);
+    TupleTableSlot* slot = table_slot_create(w.rel, nullptr);
+    IndexScanDesc scan = index_beginscan(w.rel, r.index, r.snapshot, nkeys, 0);
     scan->xs_want_itup = true;
     index_rescan(scan, keys, nkeys, nullptr, 0);
     Buffer vm_buffer = InvalidBuffer;
-    BlockNumber vm_block = InvalidBlockNumber, vm_leaf = InvalidBlockNumber;
-    bool all_visible = false;
-    int rows = 0;
     for (ItemPointer tid; (tid = index_getnext_tid(scan, direction)) != nullptr;) {
         if (open_ended) {
             bool ts_null;
             Datum ts = index_getattr(scan->xs_itup, 1, scan->xs_itupdesc, &ts_null);
             if (ts_null) continue;
-            if (DatumGetTimestampTz(ts) < since) break;
+            if (DatumGetTimestampTz(ts) < w.since) break;
         }
-        // As an index-only scan does: the index entry alone is enough when
-        // the visibility map says every row of its table page is visible to
-        // everyone; otherwise the row itself decides.  The map is read once
-        // per table page and index leaf page read: an insert clears the bit
-        // before it adds its index entry, and btree reads a leaf page's
-        // entries all at once under the page's lock, so a bit read after that
-        // read is current for every entry of the batch (the argument of
-        // nodeIndexonlyscan.c, applied per batch).
-        BlockNumber block = ItemPointerGetBlockNumber(tid);
-        BlockNumber leaf = static_cast<BTScanOpaque>(scan->opaque)->currPos.currPage;
-        if (block != vm_block || leaf != vm_leaf) {
-            all_visible = VM_ALL_VISIBLE(rel, block, &vm_buffer);
-            vm_block = block;
-            vm_leaf = leaf;
-        }
-        if (!all_visible) {
+        // As nodeIndexonlyscan.c does, for every entry: the entry alone is
+        // enough when the visibility map says every row of its table page is
+        // visible to everyone; otherwise the row itself decides.  (The map's
+        // page stays pinned in vm_buffer: a check is a bit test.)
+        if (!VM_ALL_VISIBLE(w.rel, ItemPointerGetBlockNumber(tid), &vm_buffer)) {
             if (!index_fetch_heap(scan, slot)) continue;
             if (scan->xs_heap_continue)
                 ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
                                 errmsg("nezuko_analytics: a non-MVCC snapshot cannot read an index alone")));
         }
-        for (int c = 0; c < ncols; ++c)
-            values[c] = index_getattr(scan->xs_itup, positions[c], scan->xs_itupdesc, &isnull[c]);
-        visit_row(visit, acc, values, isnull, row_context, &rows);
+        for (int c = 0; c < w.ncols; ++c)
+            r.values[c] = index_getattr(scan->xs_itup, positions[c], scan->xs_itupdesc, &r.isnull[c]);
+        visit_row(r);
     }
     if (vm_buffer != InvalidBuffer) ReleaseBuffer(vm_buffer);
     index_endscan(scan);
@@ -236,23 +228,19 @@ void scan_index_entries(Relation rel, Relation index, Snapshot snapshot, Timesta
 // Reads pages [first, first + count) of the table whole, as a sequential
 // scan does (page at a time, visibility per page where it is all-visible),
 // passing on the rows of the window.
-void scan_page_run(TableScanDesc scan, TupleTableSlot* slot, BlockNumber first, BlockNumber count,
-                   TimestampTz since, TimestampTz until, AttrNumber ts_column, int ncols, const AttrNumber* cols,
-                   RowVisitor visit, void* acc, MemoryContext row_context) {
-    Datum values[kMaxScanColumns];
-    bool isnull[kMaxScanColumns];
+void scan_page_run(RunningScan& r, TableScanDesc scan, TupleTableSlot* slot, BlockNumber first, BlockNumber count) {
+    const WindowScan& w = r.w;
     table_rescan(scan, nullptr);
     heap_setscanlimits(scan, first, count);
-    int rows = 0;
     while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
         bool ts_null;
-        Datum ts = slot_getattr(slot, ts_column, &ts_null);
-        if (ts_null || DatumGetTimestampTz(ts) < since || DatumGetTimestampTz(ts) >= until) {
-            if (++rows % kRowsPerCheck == 0) CHECK_FOR_INTERRUPTS();  // a run may hold many other rows
+        Datum ts = slot_getattr(slot, w.plan.ts, &ts_null);
+        if (ts_null || DatumGetTimestampTz(ts) < w.since || DatumGetTimestampTz(ts) >= w.until) {
+            count_row(r);  // a run may hold many other rows
             continue;
         }
-        for (int c = 0; c < ncols; ++c) values[c] = slot_getattr(slot, cols[c], &isnull[c]);
-        visit_row(visit, acc, values, isnull, row_context, &rows);
+        for (int c = 0; c < w.ncols; ++c) r.values[c] = slot_getattr(slot, w.cols[c], &r.isnull[c]);
+        visit_row(r);
     }
 }
 
@@ -262,21 +250,20 @@ void scan_page_run(TableScanDesc scan, TupleTableSlot* slot, BlockNumber first, 
 // checked on each row.  The bot inserts rows in time order, so a window's
 // rows fill one run of pages: each page is read once, instead of being
 // locked and searched once per row.
-void scan_window_pages(Relation rel, Relation index, Snapshot snapshot, TimestampTz since, TimestampTz until,
-                       int ncols, const AttrNumber* cols, RowVisitor visit, void* acc, MemoryContext row_context) {
+void scan_window_pages(RunningScan& r) {
+    const WindowScan& w = r.w;
     ScanKeyData keys[2];
-    int nkeys = window_keys(keys, since, until, true);
+    int nkeys = window_keys(keys, w.since, w.until, true);
     TIDBitmap* pages = tbm_create(work_mem * 1024L, nullptr);
-    IndexScanDesc bitmap_scan = index_beginscan_bitmap(index, snapshot, nkeys);
+    IndexScanDesc bitmap_scan = index_beginscan_bitmap(r.index, r.snapshot, nkeys);
     index_rescan(bitmap_scan, keys, nkeys, nullptr, 0);
     index_getbitmap(bitmap_scan, pages);
     index_endscan(bitmap_scan);
 
-    AttrNumber ts_column = index->rd_index->indkey.values[0];
-    TupleTableSlot* slot = table_slot_create(rel, nullptr);
+    TupleTableSlot* slot = table_slot_create(w.rel, nullptr);
     // no synchronized start (the scan must begin where it is told), and the
     // pages stay in shared buffers as an index scan's would
-    TableScanDesc scan = table_beginscan_strat(rel, snapshot, 0, nullptr, false, false);
+    TableScanDesc scan = table_beginscan_strat(w.rel, r.snapshot, 0, nullptr, false, false);
     TBMIterator* iterator = tbm_begin_iterate(pages);
     BlockNumber first = InvalidBlockNumber, count = 0;
     for (TBMIterateResult* page; (page = tbm_iterate(iterator)) != nullptr;) {
@@ -284,13 +271,11 @@ void scan_window_pages(Relation rel, Relation index, Snapshot snapshot, Timestam
             ++count;
             continue;
         }
-        if (count > 0)
-            scan_page_run(scan, slot, first, count, since, until, ts_column, ncols, cols, visit, acc, row_context);
+        if (count > 0) scan_page_run(r, scan, slot, first, count);
         first = page->blockno;
         count = 1;
     }
-    if (count > 0)
-        scan_page_run(scan, slot, first, count, since, until, ts_column, ncols, cols, visit, acc, row_context);
+    if (count > 0) scan_page_run(r, scan, slot, first, count);
     tbm_end_iterate(iterator);
     table_endscan(scan);
     tbm_free(pages);
@@ -299,18 +284,18 @@ void scan_window_pages(Relation rel, Relation index, Snapshot snapshot, Timestam
 
 }  // namespace
 
-void scan_window(Relation rel, Oid index_oid, bool index_only, TimestampTz since, TimestampTz until,
-                 int ncols, const AttrNumber* cols, RowVisitor visit, void* acc) {
-    Assert(ncols <= kMaxScanColumns);
-    Relation index = index_open(index_oid, AccessShareLock);
-    MemoryContext row_context = AllocSetContextCreate(CurrentMemoryContext, "nezuko_analytics window scan",
-                                                      ALLOCSET_SMALL_SIZES);
-    if (index_only)
-        scan_index_entries(rel, index, GetActiveSnapshot(), since, until, ncols, cols, visit, acc, row_context);
+void read_window(const WindowScan& w) {
+    Assert(w.ncols <= kMaxScanColumns);
+    ereport(DEBUG1, (errmsg_internal("nezuko_analytics: %s through %s%s", w.what, index_name(w.plan.index),
+                                     w.plan.index_only ? " (index only)" : " and the table")));
+    RunningScan r{w, index_open(w.plan.index, AccessShareLock), GetActiveSnapshot(),
+                  AllocSetContextCreate(CurrentMemoryContext, "nezuko_analytics window scan", ALLOCSET_SMALL_SIZES)};
+    if (w.plan.index_only)
+        scan_index_entries(r);
     else
-        scan_window_pages(rel, index, GetActiveSnapshot(), since, until, ncols, cols, visit, acc, row_context);
-    MemoryContextDelete(row_context);
-    index_close(index, AccessShareLock);
+        scan_window_pages(r);
+    MemoryContextDelete(r.row_context);
+    index_close(r.index, AccessShareLock);
 }
 
 void scan_table(Relation rel, int ncols, const AttrNumber* cols, RowVisitor visit, void* acc) {

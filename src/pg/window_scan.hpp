@@ -7,7 +7,8 @@
 // this path avoids it and gives the same rows as a query would.
 //
 // The native path is only an optimisation.  It is refused (and the caller
-// runs its SQL instead) whenever a query could see something else: the
+// runs its SQL instead) when nezuko_analytics.native_reads is off, and
+// whenever a query could see something else: the
 // caller lacks SELECT on the table, the table has row-level security, or
 // the transaction is SERIALIZABLE (a query would take predicate locks), or
 // there is no MVCC snapshot to read with.
@@ -50,13 +51,6 @@ using RowVisitor = void (*)(void* acc, const Datum* values, const bool* isnull);
 
 constexpr int kMaxScanColumns = 8;
 
-// Visits every row visible to the active snapshot with since <= timestamp
-// (< until when until is finite), through index `index` (from leading_index,
-// led by the "timestamp" column).  Index-only when `index_only` (the index
-// must hold all cols); else the table pages the index points to are read.
-void scan_window(Relation rel, Oid index, bool index_only, TimestampTz since, TimestampTz until,
-                 int ncols, const AttrNumber* cols, RowVisitor visit, void* acc);
-
 // Visits every row of rel visible to the active snapshot (a sequential scan).
 void scan_table(Relation rel, int ncols, const AttrNumber* cols, RowVisitor visit, void* acc);
 
@@ -71,9 +65,38 @@ struct WindowRead {
 };
 WindowRead plan_window_read(Relation rel, int ncols, const AttrNumber* cols);
 
-// scan_window() as planned, saying which way at DEBUG1 ("what" names the read).
-void read_window(Relation rel, const WindowRead& plan, TimestampTz since, TimestampTz until, int ncols,
-                 const AttrNumber* cols, RowVisitor visit, void* acc, const char* what);
+// One read of a window: the rows of rel with since <= "timestamp" (< until
+// when until is finite), read as `plan` says, and what to do with them.
+struct WindowScan {
+    Relation rel;
+    WindowRead plan;
+    TimestampTz since, until;
+    int ncols = 0;
+    AttrNumber cols[kMaxScanColumns] = {};  // the columns handed to visit, in this order
+    RowVisitor visit = nullptr;
+    void* acc = nullptr;
+    const char* what = "";  // names the read in DEBUG1 messages
+
+    WindowScan(Relation rel_, const WindowRead& plan_, TimestampTz since_, TimestampTz until_)
+        : rel(rel_), plan(plan_), since(since_), until(until_) {}
+    WindowScan& column(AttrNumber col) {
+        Assert(ncols < kMaxScanColumns);
+        cols[ncols++] = col;
+        return *this;
+    }
+    WindowScan& visiting(RowVisitor visit_, void* acc_, const char* what_) {
+        visit = visit_;
+        acc = acc_;
+        what = what_;
+        return *this;
+    }
+};
+
+// Visits every row of the window visible to the active snapshot, through
+// plan.index (led by "timestamp"): index-only when plan.index_only (the index
+// holds all cols), else the table pages the index points to are read.  Says
+// which way at DEBUG1.
+void read_window(const WindowScan& scan);
 
 // The name of an index, for DEBUG messages.
 const char* index_name(Oid index);

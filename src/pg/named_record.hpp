@@ -1,0 +1,52 @@
+// A result row built by field name: each field's place comes from the OUT
+// parameters the SQL declaration gives the function, so C++ and SQL agree by
+// name, never by position.  Plain data only (safe across ereport).
+#pragma once
+
+#include "pg_boundary.hpp"
+
+extern "C" {
+#include "access/htup_details.h"
+#include "funcapi.h"
+}
+
+namespace nz::pg {
+
+class NamedRecord {
+public:
+    // ERROR unless the function returns a record with OUT parameters.
+    NamedRecord(FunctionCallInfo fcinfo, const char* function_name) : function_name_(function_name) {
+        if (get_call_result_type(fcinfo, nullptr, &desc_) != TYPEFUNC_COMPOSITE)
+            ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("%s must return a record", function_name)));
+        desc_ = BlessTupleDesc(desc_);
+        values_ = static_cast<Datum*>(palloc0(sizeof(Datum) * desc_->natts));
+        nulls_ = static_cast<bool*>(palloc(sizeof(bool) * desc_->natts));
+        for (int i = 0; i < desc_->natts; ++i) nulls_[i] = true;
+    }
+
+    // Sets field `name`; an ERROR when the declaration has no such field.
+    NamedRecord& set(const char* name, Datum value) {
+        for (int i = 0; i < desc_->natts; ++i) {
+            Form_pg_attribute att = TupleDescAttr(desc_, i);
+            if (!att->attisdropped && std::strcmp(NameStr(att->attname), name) == 0) {
+                values_[i] = value;
+                nulls_[i] = false;
+                return *this;
+            }
+        }
+        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
+                        errmsg("%s: its SQL declaration has no OUT parameter \"%s\"", function_name_, name),
+                        errhint("The module and the extension's SQL are of different versions: run ALTER EXTENSION nezuko_analytics UPDATE;")));
+    }
+
+    // The row; fields never set are NULL.
+    Datum datum() const { return HeapTupleGetDatum(heap_form_tuple(desc_, values_, nulls_)); }
+
+private:
+    const char* function_name_;
+    TupleDesc desc_ = nullptr;
+    Datum* values_ = nullptr;
+    bool* nulls_ = nullptr;
+};
+
+}  // namespace nz::pg

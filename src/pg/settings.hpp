@@ -1,0 +1,10 @@
+// The extension's settings (GUCs), defined when the module loads.
+#pragma once
+
+namespace nz::pg {
+
+// nezuko_analytics.native_reads (default on, any user, per session): off
+// sends every read to its SQL query instead of the executor-free path.
+extern bool native_reads_enabled;
+
+}  // namespace nz::pg
