@@ -19,7 +19,7 @@ SET max_parallel_workers_per_gather = 0;
 CREATE TEMP TABLE serial AS
 SELECT nezuko_analytics.latency_dist(latency_ms)::text AS dist,
        nezuko_analytics.latency_bucket_counts(latency_ms, '{50,100,200,500}') AS buckets,
-       nezuko_analytics.status_quarter_hours("timestamp", status) AS quarters
+       nezuko_analytics.hourly_status_counts("timestamp", status, (SELECT nezuko_analytics.tz_offsets('2026-01-01', '2027-01-01', 'America/St_Johns'))) AS hours
 FROM verification_log;
 
 -- Force a parallel plan (as tdigest's tests do).
@@ -31,12 +31,12 @@ SET parallel_leader_participation = off;
 EXPLAIN (COSTS OFF)
 SELECT nezuko_analytics.latency_dist(latency_ms),
        nezuko_analytics.latency_bucket_counts(latency_ms, '{50,100,200,500}'),
-       nezuko_analytics.status_quarter_hours("timestamp", status)
+       nezuko_analytics.hourly_status_counts("timestamp", status, (SELECT nezuko_analytics.tz_offsets('2026-01-01', '2027-01-01', 'America/St_Johns')))
 FROM verification_log;
-SELECT s.dist = p.dist AS latency_dist_same, s.buckets = p.buckets AS buckets_same, s.quarters = p.quarters AS quarters_same
+SELECT s.dist = p.dist AS latency_dist_same, s.buckets = p.buckets AS buckets_same, s.hours = p.hours AS hours_same
 FROM serial s, (SELECT nezuko_analytics.latency_dist(latency_ms)::text AS dist,
                        nezuko_analytics.latency_bucket_counts(latency_ms, '{50,100,200,500}') AS buckets,
-                       nezuko_analytics.status_quarter_hours("timestamp", status) AS quarters
+                       nezuko_analytics.hourly_status_counts("timestamp", status, (SELECT nezuko_analytics.tz_offsets('2026-01-01', '2027-01-01', 'America/St_Johns'))) AS hours
                 FROM verification_log) p;
 -- merge() of per-group states, in parallel too.
 EXPLAIN (COSTS OFF)

@@ -40,7 +40,7 @@ LANGUAGE sql STABLE AS $$
             SELECT nezuko_analytics.native_verification_counts('public', since, until, current_date, s, c, l) AS n,
                    nz_native_reference.query_counts(since, until, current_date, s, c, l) AS q
             FROM w, cols)
-    SELECT count(*)::int, bool_and(n IS NOT NULL), bool_and(n = q) FROM runs
+    SELECT count(*)::int, bool_and(n IS NOT NULL), bool_and(to_jsonb(n) = to_jsonb(q)) FROM runs
     UNION ALL
     SELECT count(*)::int, true, bool_and(nz_native_reference.native_api(since, until) = nz_native_reference.query_api(since, until)) FROM w
     UNION ALL

@@ -95,8 +95,9 @@ BEGIN
     (tz, 'hourly_activity (plain SQL)', d->'hourly_activity' = (SELECT jsonb_agg(to_jsonb(h) ORDER BY h.hour) FROM nz_reference.hourly_activity(since, until, tz) h)),
     (tz, 'latency.histogram', d->'latency'->'histogram' = (SELECT jsonb_agg(to_jsonb(h) ORDER BY h.lower_ms) FROM nezuko_analytics.latency_histogram(since, until) h)),
     (tz, 'latency.p50/p95/p99', jsonb_build_array(d->'latency'->'p50_ms', d->'latency'->'p95_ms', d->'latency'->'p99_ms') = (
-        SELECT to_jsonb(percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY latency_ms))
-        FROM verification_log WHERE "timestamp" >= since AND "timestamp" < until)),
+        SELECT jsonb_agg(round(p::numeric, 2)) FROM unnest((
+            SELECT percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY latency_ms)
+            FROM verification_log WHERE "timestamp" >= since AND "timestamp" < until)) p)),
     (tz, 'latency.avg_ms', d->'latency'->'avg_ms' = (SELECT to_jsonb(round(avg(latency_ms), 0)) FROM verification_log WHERE "timestamp" >= since AND "timestamp" < until)),
     (tz, 'top_groups', d->'top_groups' = (SELECT jsonb_agg(to_jsonb(t) ORDER BY t.verifications DESC, t.group_id) FROM nezuko_analytics.top_groups(since, until, 10) t)),
     (tz, 'api_calls', d->'api_calls' = (SELECT coalesce(jsonb_agg(jsonb_build_object('method', m.method, 'calls', m.calls, 'failures', m.failures,

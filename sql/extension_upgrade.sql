@@ -1,59 +1,134 @@
--- ALTER EXTENSION ... UPDATE from 1.0, the version that shipped, gives the
--- same extension as a fresh CREATE EXTENSION of 1.1: the same functions
--- (bodies, settings, comments, privileges), types and tables, all members of
--- the extension; and the bot's data is not touched.
+-- Every upgrade path gives the same extension as a fresh install: for each
+-- shipped version, each single step to the next version and the whole path
+-- to the current one.  After ALTER EXTENSION ... UPDATE the database holds
+-- the same functions (bodies, settings, comments, privileges), types and
+-- tables, all members of the extension, as a fresh CREATE EXTENSION of the
+-- target; and the bot's rows are not touched.  The versions come from the
+-- installed scripts, so a new version is tested without editing this file.
 \set SHOW_CONTEXT never
+\set VERBOSITY terse
 CREATE ROLE anon;
-CREATE EXTENSION nezuko_analytics VERSION '1.0';
-SELECT count(*) AS changes FROM nezuko_analytics.apply_schema();
-INSERT INTO protected_groups (group_id, title, enabled) VALUES (1, 'a', true), (2, NULL, false);
-INSERT INTO verification_log (user_id, group_id, status, latency_ms, cached) VALUES (1, 1, 'verified', 30, true), (2, 2, 'error', NULL, false);
-SELECT nezuko_analytics.get_groups_status() AS groups_1_0, nezuko_analytics.get_cache_breakdown() AS cache_1_0;
-
-ALTER EXTENSION nezuko_analytics UPDATE TO '1.1';
-SELECT extversion FROM pg_extension WHERE extname = 'nezuko_analytics';
-SELECT nezuko_analytics.version() AS module_version;
-SELECT nezuko_analytics.get_groups_status() AS groups_1_1, nezuko_analytics.get_cache_breakdown() AS cache_1_1;
+CREATE SCHEMA upgrade_check;  -- the test's helpers
 
 -- Everything of the extension, as comparable text.
-CREATE FUNCTION pg_temp.extension_objects() RETURNS TABLE (kind text, object text, definition text)
+CREATE FUNCTION upgrade_check.extension_objects() RETURNS TABLE (kind text, object text, definition text)
 LANGUAGE sql STABLE AS $$
     SELECT 'function', p.oid::regprocedure::text,
            concat_ws(' | ', md5(p.prosrc), p.prolang::regproc::text, p.provolatile, p.proparallel, p.prosecdef,
                      p.prorettype::regtype, p.proconfig::text, pg_get_function_arguments(p.oid),
-                     obj_description(p.oid, 'pg_proc'), p.proacl::text, p.probin)
-    FROM pg_proc p WHERE p.pronamespace = 'nezuko_analytics'::regnamespace
+                     pg_get_function_result(p.oid), obj_description(p.oid, 'pg_proc'), p.proacl::text, p.probin)
+    FROM pg_proc p WHERE p.pronamespace = to_regnamespace('nezuko_analytics')
+    UNION ALL
+    SELECT 'aggregate', a.aggfnoid::regprocedure::text,
+           concat_ws(' | ', a.aggtransfn::regproc::text, a.aggfinalfn::regproc::text, a.aggcombinefn::regproc::text,
+                     a.aggserialfn::regproc::text, a.aggdeserialfn::regproc::text, a.aggtranstype::regtype)
+    FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid WHERE p.pronamespace = to_regnamespace('nezuko_analytics')
     UNION ALL
     SELECT 'relation', c.oid::regclass::text,
            concat_ws(' | ', c.relkind, obj_description(c.oid, 'pg_class'), c.relacl::text,
                      (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' ' || coalesce(col_description(c.oid, a.attnum), ''), ', ' ORDER BY a.attnum)
                       FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped))
-    FROM pg_class c WHERE c.relnamespace = 'nezuko_analytics'::regnamespace
+    FROM pg_class c WHERE c.relnamespace = to_regnamespace('nezuko_analytics')
     UNION ALL
     SELECT 'type', t.oid::regtype::text, concat_ws(' | ', t.typtype, obj_description(t.oid, 'pg_type'))
-    FROM pg_type t WHERE t.typnamespace = 'nezuko_analytics'::regnamespace AND t.typelem = 0 AND t.typrelid = 0
+    FROM pg_type t WHERE t.typnamespace = to_regnamespace('nezuko_analytics') AND t.typelem = 0 AND t.typrelid = 0
     UNION ALL
     SELECT 'member', pg_describe_object(d.classid, d.objid, d.objsubid), ''
     FROM pg_depend d WHERE d.refclassid = 'pg_extension'::regclass
       AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'nezuko_analytics') AND d.deptype = 'e'
 $$;
-CREATE TEMP TABLE upgraded AS SELECT * FROM pg_temp.extension_objects();
 
-DROP EXTENSION nezuko_analytics;
-CREATE EXTENSION nezuko_analytics;
-SELECT count(*) AS changes FROM nezuko_analytics.apply_schema();
-CREATE TEMP TABLE fresh AS SELECT * FROM pg_temp.extension_objects();
+-- The versions in order, and the current one.
+CREATE TEMP TABLE versions AS
+SELECT version, row_number() OVER (ORDER BY string_to_array(version, '.')::int[]) AS n
+FROM pg_available_extension_versions WHERE name = 'nezuko_analytics';
+SELECT string_agg(version, ' -> ' ORDER BY n) AS versions,
+       (SELECT default_version FROM pg_available_extensions WHERE name = 'nezuko_analytics') AS current_version
+FROM versions;
 
-SELECT count(*) > 150 AS many_objects_compared FROM fresh;
-SELECT 'only after the upgrade' AS difference, * FROM (SELECT * FROM upgraded EXCEPT SELECT * FROM fresh) u
+-- Installs `target` fresh and snapshots it.
+CREATE FUNCTION upgrade_check.fresh_objects(target text) RETURNS TABLE (kind text, object text, definition text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('CREATE EXTENSION nezuko_analytics VERSION %L', target);
+    PERFORM nezuko_analytics.apply_schema();
+    RETURN QUERY SELECT * FROM upgrade_check.extension_objects();
+    DROP EXTENSION nezuko_analytics;
+END;
+$$;
+
+-- Installs `source`, applies the schema, writes rows, updates to `target` and
+-- snapshots the result.  The bot's rows must come through untouched.
+CREATE FUNCTION upgrade_check.upgraded_objects(source text, target text) RETURNS TABLE (kind text, object text, definition text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    before text;
+BEGIN
+    EXECUTE format('CREATE EXTENSION nezuko_analytics VERSION %L', source);
+    PERFORM nezuko_analytics.apply_schema();
+    TRUNCATE verification_log, protected_groups CASCADE;
+    INSERT INTO protected_groups (group_id, title, enabled) VALUES (1, 'a', true), (2, NULL, false);
+    INSERT INTO verification_log (user_id, group_id, status, latency_ms, cached)
+    VALUES (1, 1, 'verified', 30, true), (2, 2, 'error', NULL, false);
+    SELECT md5(string_agg(v::text, ',' ORDER BY v.id)) INTO before FROM verification_log v;
+    EXECUTE format('ALTER EXTENSION nezuko_analytics UPDATE TO %L', target);
+    IF (SELECT extversion FROM pg_extension WHERE extname = 'nezuko_analytics') <> target THEN
+        RAISE EXCEPTION 'update from % did not reach %', source, target;
+    END IF;
+    IF (SELECT md5(string_agg(v::text, ',' ORDER BY v.id)) FROM verification_log v) <> before
+       OR (SELECT count(*) FROM protected_groups) <> 2 THEN
+        RAISE EXCEPTION 'update from % to % changed the bot''s rows', source, target;
+    END IF;
+    RETURN QUERY SELECT * FROM upgrade_check.extension_objects();
+    DROP EXTENSION nezuko_analytics;
+END;
+$$;
+
+-- Each single step, and each whole path to the current version.
+CREATE TEMP TABLE paths AS
+SELECT a.version AS source, b.version AS target
+FROM versions a JOIN versions b ON b.n = a.n + 1
+UNION
+SELECT a.version, c.version
+FROM versions a, versions c
+WHERE c.version = (SELECT default_version FROM pg_available_extensions WHERE name = 'nezuko_analytics')
+  AND a.version <> c.version;
+
+CREATE TEMP TABLE results AS
+SELECT p.source, p.target,
+       (SELECT count(*) FROM (SELECT * FROM upgrade_check.upgraded_objects(p.source, p.target)
+                              EXCEPT SELECT * FROM upgrade_check.fresh_objects(p.target)) x) AS only_after_upgrade,
+       (SELECT count(*) FROM (SELECT * FROM upgrade_check.fresh_objects(p.target)
+                              EXCEPT SELECT * FROM upgrade_check.upgraded_objects(p.source, p.target)) x) AS only_in_fresh,
+       (SELECT count(*) FROM upgrade_check.fresh_objects(p.target)) AS objects
+FROM paths p;
+SELECT source || ' -> ' || target AS path, only_after_upgrade, only_in_fresh, objects > 150 AS many_objects_compared
+FROM results ORDER BY string_to_array(source, '.')::int[], string_to_array(target, '.')::int[];
+
+-- On a difference, what it is (no rows when every path matches).
+SELECT p.source || ' -> ' || p.target AS path, 'only after the upgrade' AS difference, u.*
+FROM results p, LATERAL (SELECT * FROM upgrade_check.upgraded_objects(p.source, p.target)
+                         EXCEPT SELECT * FROM upgrade_check.fresh_objects(p.target)) u
+WHERE p.only_after_upgrade > 0
 UNION ALL
-SELECT 'only in a fresh 1.1', * FROM (SELECT * FROM fresh EXCEPT SELECT * FROM upgraded) f
-ORDER BY 1, 2, 3;
+SELECT p.source || ' -> ' || p.target, 'only in a fresh install', f.*
+FROM results p, LATERAL (SELECT * FROM upgrade_check.fresh_objects(p.target)
+                         EXCEPT SELECT * FROM upgrade_check.upgraded_objects(p.source, p.target)) f
+WHERE p.only_in_fresh > 0
+ORDER BY 1, 2, 3, 4;
 
--- The bot's rows came through both.
+-- The current version's module answers after the upgrade.
+CREATE EXTENSION nezuko_analytics VERSION '1.0';
+SELECT count(*) > 0 AS applied FROM nezuko_analytics.apply_schema();
+ALTER EXTENSION nezuko_analytics UPDATE;
+SELECT extversion = (SELECT default_version FROM pg_available_extensions WHERE name = 'nezuko_analytics') AS at_current,
+       nezuko_analytics.version() = extversion AS module_matches
+FROM pg_extension WHERE extname = 'nezuko_analytics';
+SELECT nezuko_analytics.get_groups_status() AS groups, nezuko_analytics.get_cache_breakdown() AS cache;
 SELECT count(*) AS groups, count(title) AS titled FROM protected_groups;
 SELECT count(*) AS verifications FROM verification_log;
 
 DROP EXTENSION nezuko_analytics;
 DROP TABLE verification_log, group_channel_links, enforced_channels, protected_groups, api_call_log;
+DROP SCHEMA upgrade_check CASCADE;
 DROP ROLE anon;

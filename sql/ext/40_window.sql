@@ -43,3 +43,10 @@ SET search_path = pg_catalog, pg_temp
 AS $$ SELECT CASE WHEN whole IS NULL OR whole = 0 THEN 0::numeric ELSE round(100.0 * part / whole, 1) END $$;
 COMMENT ON FUNCTION nezuko_analytics.percent(numeric, numeric) IS
   'round(100 * part / whole, 1), and 0 (not NULL) when whole is 0: the contracts'' percentage rule.';
+
+CREATE FUNCTION nezuko_analytics.round_ms(ms float8) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT round(ms::numeric, 2) $$;
+COMMENT ON FUNCTION nezuko_analytics.round_ms(float8) IS
+  'A latency percentile as the documents give it: numeric, rounded to 0.01 ms (no binary artifacts such as 381.79999999999995); NULL stays NULL.';

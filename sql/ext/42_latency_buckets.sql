@@ -1,12 +1,19 @@
--- Latency buckets and the latency histogram.
+-- Latency buckets and the latency histogram.  The default edges come from
+-- the C++ core (kDefaultBucketEdges), their one source.
 
-CREATE FUNCTION nezuko_analytics.latency_bucket(latency_ms integer, edges integer[] DEFAULT '{50,100,200,500}')
+CREATE FUNCTION nezuko_analytics.default_latency_edges()
+RETURNS integer[]
+LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_default_latency_edges';
+COMMENT ON FUNCTION nezuko_analytics.default_latency_edges() IS
+  'The default latency bucket edges, {50,100,200,500} ms: the contracts'' buckets ''<50ms'', ''50-100ms'', ''100-200ms'', ''200-500ms'', ''>500ms''. Every function''s default edges are this one value.';
+
+CREATE FUNCTION nezuko_analytics.latency_bucket(latency_ms integer, edges integer[] DEFAULT nezuko_analytics.default_latency_edges())
 RETURNS text
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_latency_bucket';
 COMMENT ON FUNCTION nezuko_analytics.latency_bucket(integer, integer[]) IS
   'The bucket label of a latency: ''<50ms'', ''50-100ms'', ''100-200ms'', ''200-500ms'', ''>500ms'' for the default edges (buckets are [lower, upper)). Edges must be non-empty, strictly increasing and non-negative; a negative latency is an ERROR.';
 
-CREATE FUNCTION nezuko_analytics.latency_bucket_labels(edges integer[] DEFAULT '{50,100,200,500}')
+CREATE FUNCTION nezuko_analytics.latency_bucket_labels(edges integer[] DEFAULT nezuko_analytics.default_latency_edges())
 RETURNS text[]
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_latency_bucket_labels';
 COMMENT ON FUNCTION nezuko_analytics.latency_bucket_labels(integer[]) IS
@@ -43,7 +50,7 @@ COMMENT ON AGGREGATE nezuko_analytics.latency_bucket_counts(integer, integer[]) 
 CREATE FUNCTION nezuko_analytics.latency_histogram(
     since timestamptz,
     until timestamptz DEFAULT now(),
-    edges integer[] DEFAULT '{50,100,200,500}',
+    edges integer[] DEFAULT nezuko_analytics.default_latency_edges(),
     source text DEFAULT 'verification_log')
 RETURNS TABLE (bucket text, lower_ms integer, upper_ms integer, count bigint, percentage numeric)
 LANGUAGE plpgsql STABLE PARALLEL SAFE

@@ -1,29 +1,43 @@
--- The one-pass status counter behind hourly_activity().
+-- The one-pass status counter behind hourly_activity(): each row goes to its
+-- local hour through the time zone's offsets (tz_offsets(), in
+-- 70_dashboard.sql's words), in the same C++ code as dashboard()'s hours.
 
-CREATE FUNCTION nezuko_analytics.status_quarter_hours_add(internal, timestamptz, text) RETURNS internal
-LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_quarter_hours_add';
-CREATE FUNCTION nezuko_analytics.status_quarter_hours_combine(internal, internal) RETURNS internal
-LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_quarter_hours_combine';
-CREATE FUNCTION nezuko_analytics.status_quarter_hours_serialize(internal) RETURNS bytea
-LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_quarter_hours_serialize';
-CREATE FUNCTION nezuko_analytics.status_quarter_hours_deserialize(bytea, internal) RETURNS internal
-LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_quarter_hours_deserialize';
-CREATE FUNCTION nezuko_analytics.status_quarter_hours_final(internal) RETURNS bigint[]
-LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_quarter_hours_final';
-COMMENT ON FUNCTION nezuko_analytics.status_quarter_hours_add(internal, timestamptz, text) IS 'Transition function of status_quarter_hours.';
-COMMENT ON FUNCTION nezuko_analytics.status_quarter_hours_combine(internal, internal) IS 'Combine function of status_quarter_hours (parallel query).';
-COMMENT ON FUNCTION nezuko_analytics.status_quarter_hours_serialize(internal) IS 'Serialize function of status_quarter_hours (parallel query).';
-COMMENT ON FUNCTION nezuko_analytics.status_quarter_hours_deserialize(bytea, internal) IS 'Deserialize function of status_quarter_hours (parallel query); validates its input.';
-COMMENT ON FUNCTION nezuko_analytics.status_quarter_hours_final(internal) IS 'Final function of status_quarter_hours.';
+CREATE FUNCTION nezuko_analytics.hourly_status_counts_add(internal, timestamptz, text, bigint[]) RETURNS internal
+LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_hourly_status_counts_add';
+CREATE FUNCTION nezuko_analytics.hourly_status_counts_combine(internal, internal) RETURNS internal
+LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_hourly_status_counts_combine';
+CREATE FUNCTION nezuko_analytics.hourly_status_counts_serialize(internal) RETURNS bytea
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_hourly_status_counts_serialize';
+CREATE FUNCTION nezuko_analytics.hourly_status_counts_deserialize(bytea, internal) RETURNS internal
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_hourly_status_counts_deserialize';
+CREATE FUNCTION nezuko_analytics.hourly_status_counts_final(internal) RETURNS text
+LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_hourly_status_counts_final';
+COMMENT ON FUNCTION nezuko_analytics.hourly_status_counts_add(internal, timestamptz, text, bigint[]) IS 'Transition function of hourly_status_counts.';
+COMMENT ON FUNCTION nezuko_analytics.hourly_status_counts_combine(internal, internal) IS 'Combine function of hourly_status_counts (parallel query).';
+COMMENT ON FUNCTION nezuko_analytics.hourly_status_counts_serialize(internal) IS 'Serialize function of hourly_status_counts (parallel query).';
+COMMENT ON FUNCTION nezuko_analytics.hourly_status_counts_deserialize(bytea, internal) IS 'Deserialize function of hourly_status_counts (parallel query); validates its input.';
+COMMENT ON FUNCTION nezuko_analytics.hourly_status_counts_final(internal) IS 'Final function of hourly_status_counts: the 24 hours as keyed JSON.';
 
-CREATE AGGREGATE nezuko_analytics.status_quarter_hours("timestamp" timestamptz, status text) (
-    SFUNC = nezuko_analytics.status_quarter_hours_add,
+CREATE AGGREGATE nezuko_analytics.hourly_status_counts("timestamp" timestamptz, status text, tz_offsets bigint[]) (
+    SFUNC = nezuko_analytics.hourly_status_counts_add,
     STYPE = internal,
-    FINALFUNC = nezuko_analytics.status_quarter_hours_final,
-    COMBINEFUNC = nezuko_analytics.status_quarter_hours_combine,
-    SERIALFUNC = nezuko_analytics.status_quarter_hours_serialize,
-    DESERIALFUNC = nezuko_analytics.status_quarter_hours_deserialize,
+    FINALFUNC = nezuko_analytics.hourly_status_counts_final,
+    COMBINEFUNC = nezuko_analytics.hourly_status_counts_combine,
+    SERIALFUNC = nezuko_analytics.hourly_status_counts_serialize,
+    DESERIALFUNC = nezuko_analytics.hourly_status_counts_deserialize,
     PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE nezuko_analytics.status_quarter_hours(timestamptz, text) IS
-  'Counts of verified, restricted and error rows per UTC quarter hour (quarter = microseconds since 2000-01-01 / 9e8), flattened as {quarter, verified, restricted, error, ...}. Parallel safe.';
+COMMENT ON AGGREGATE nezuko_analytics.hourly_status_counts(timestamptz, text, bigint[]) IS
+  'Counts of verified, restricted and error rows by local hour of day (local time from tz_offsets), as text: [{"hour": 0-23, "verified", "restricted", "error"}] for all 24 hours, the form of dashboard()''s hours. Parallel safe.';
+
+CREATE FUNCTION nezuko_analytics.hour_rows(hours jsonb)
+RETURNS TABLE (hour integer, label text, verifications bigint, restrictions bigint, errors bigint)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT h.hour, lpad(h.hour::text, 2, '0') || ':00', h.verified, h.restricted, h.error
+    FROM jsonb_to_recordset(hours) AS h(hour integer, verified bigint, restricted bigint, error bigint)
+    ORDER BY h.hour
+$$;
+COMMENT ON FUNCTION nezuko_analytics.hour_rows(jsonb) IS
+  'The hours of hourly_status_counts() or of dashboard()''s summary as rows: hour, label ''HH:00'', verifications (verified), restrictions, errors; read by name. Shared by hourly_activity() and dashboard().';

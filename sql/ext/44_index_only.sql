@@ -5,23 +5,19 @@
 -- for long windows; these helpers steer the one query that aggregates
 -- latencies to the index, and restore the settings after it.
 
+CREATE FUNCTION nezuko_analytics.time_led_index(bot name, relname text, columns text[])
+RETURNS regclass
+LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_time_led_index';
+COMMENT ON FUNCTION nezuko_analytics.time_led_index(name, text, text[]) IS
+  'The narrowest index of bot.relname that leads with "timestamp" (timestamptz, btree, default ascending order, no expression, no predicate, valid) and holds every column named, else NULL: the one rule that the native reads and the index-only latency reads share.';
+
 CREATE FUNCTION nezuko_analytics.has_time_latency_index(bot name, source text)
 RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT EXISTS (
-        SELECT 1
-        FROM pg_index i
-        JOIN pg_class t ON t.oid = i.indrelid
-        JOIN pg_namespace n ON n.oid = t.relnamespace
-        JOIN pg_attribute ts ON ts.attrelid = t.oid AND ts.attname = 'timestamp'
-        JOIN pg_attribute lat ON lat.attrelid = t.oid AND lat.attname = 'latency_ms'
-        WHERE n.nspname = bot AND t.relname = source AND i.indisvalid AND i.indpred IS NULL
-          AND i.indkey[0] = ts.attnum AND lat.attnum = ANY (i.indkey::int2[]))
-$$;
+AS $$ SELECT nezuko_analytics.time_led_index(bot, source, ARRAY['latency_ms']) IS NOT NULL $$;
 COMMENT ON FUNCTION nezuko_analytics.has_time_latency_index(name, text) IS
-  'Whether bot.source has a valid, non-partial index that leads with "timestamp" and holds latency_ms (an index-only scan can then read latencies by time).';
+  'Whether bot.source has an index that leads with "timestamp" and holds latency_ms, by time_led_index()''s rule (an index-only scan can then read latencies by time).';
 
 CREATE FUNCTION nezuko_analytics.prefer_index_only(bot name, source text)
 RETURNS text[]

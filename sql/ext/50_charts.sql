@@ -35,31 +35,22 @@ LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    slots bigint[];
+    hours jsonb;
 BEGIN
     PERFORM nezuko_analytics.check_window(since, until);
     IF tz IS NULL THEN
         RAISE EXCEPTION 'hourly_activity: tz must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     PERFORM now() AT TIME ZONE tz;  -- an unknown time zone is an ERROR here, before any scan
-    EXECUTE format('SELECT nezuko_analytics.status_quarter_hours(v."timestamp", v.status::text)'
+    EXECUTE format('SELECT nezuko_analytics.hourly_status_counts(v."timestamp", v.status::text, $3)::jsonb'
                    ' FROM %I.verification_log v WHERE v."timestamp" >= $1 AND v."timestamp" < $2',
                    nezuko_analytics.bot_schema())
-        INTO slots USING since, until;
-    RETURN QUERY
-    WITH quarters AS (
-        SELECT extract(hour FROM ('2000-01-01 00:00:00+00'::timestamptz
-                                  + slots[4 * i + 1] * interval '15 minutes') AT TIME ZONE tz)::int AS h,
-               slots[4 * i + 2] AS v, slots[4 * i + 3] AS r, slots[4 * i + 4] AS e
-        FROM generate_series(0, coalesce(cardinality(slots), 0) / 4 - 1) i),
-    by_hour AS (SELECT h, sum(v)::bigint AS v, sum(r)::bigint AS r, sum(e)::bigint AS e FROM quarters GROUP BY h)
-    SELECT g.h, lpad(g.h::text, 2, '0') || ':00', coalesce(b.v, 0), coalesce(b.r, 0), coalesce(b.e, 0)
-    FROM generate_series(0, 23) g(h) LEFT JOIN by_hour b USING (h)
-    ORDER BY g.h;
+        INTO hours USING since, until, nezuko_analytics.window_tz_offsets(since, until, tz);
+    RETURN QUERY SELECT * FROM nezuko_analytics.hour_rows(hours);
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.hourly_activity(timestamptz, timestamptz, text) IS
-  'Verifications in [since, until) by hour of day in time zone tz (DST and half-hour zones right): 24 rows, zero-filled, label ''HH:00''; counts of verified, restricted and error rows. One pass; each UTC quarter hour, not each row, is converted to local time.';
+  'Verifications in [since, until) by hour of day in time zone tz (DST and half-hour zones right): 24 rows, zero-filled, label ''HH:00''; counts of verified, restricted and error rows. One pass; local hours computed in C++ from the zone''s offsets, as dashboard() does.';
 
 CREATE FUNCTION nezuko_analytics.top_groups(since timestamptz, until timestamptz DEFAULT now(), n integer DEFAULT 10)
 RETURNS TABLE (group_id bigint, title text, member_count integer, verifications bigint, success_rate numeric)
@@ -93,7 +84,7 @@ COMMENT ON FUNCTION nezuko_analytics.top_groups(timestamptz, timestamptz, intege
 
 CREATE FUNCTION nezuko_analytics.method_distribution(since timestamptz, until timestamptz DEFAULT now())
 RETURNS TABLE (method text, calls bigint, failures bigint, success_rate numeric, percentage numeric,
-               avg_latency_ms numeric, p50_latency_ms float8, p95_latency_ms float8)
+               avg_latency_ms numeric, p50_latency_ms numeric, p95_latency_ms numeric)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -111,13 +102,14 @@ BEGIN
             GROUP BY a.method)
         SELECT m.method, m.calls, m.failures, nezuko_analytics.percent(m.ok, m.calls),
                nezuko_analytics.percent(m.calls, sum(m.calls) OVER ()), round(m.avg_latency, 0),
-               nezuko_analytics.percentile(m.d, 0.5), nezuko_analytics.percentile(m.d, 0.95)
+               nezuko_analytics.round_ms(nezuko_analytics.percentile(m.d, 0.5)),
+               nezuko_analytics.round_ms(nezuko_analytics.percentile(m.d, 0.95))
         FROM m ORDER BY m.calls DESC, m.method$q$, nezuko_analytics.bot_schema())
     USING since, until;
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.method_distribution(timestamptz, timestamptz) IS
-  'API calls in [since, until) by method, most calls first, then by method: failures (success = false), success_rate and percentage of all calls (round(.., 1)), avg latency round(.., 0), exact p50 and p95 latency (equal to percentile_cont).';
+  'API calls in [since, until) by method, most calls first, then by method: failures (success = false), success_rate and percentage of all calls (round(.., 1)), avg latency round(.., 0), exact p50 and p95 latency (percentile_cont) rounded to 0.01 ms.';
 
 CREATE FUNCTION nezuko_analytics.health_figures(
     api_calls bigint, api_ok bigint, verifications bigint, cached bigint, verified bigint, errors bigint,

@@ -1,4 +1,4 @@
--- The dashboard's data contracts (../shared/spec/dashboard-contracts.md) as
+-- The dashboard's data contracts (docs/contracts.md) as
 -- drop-in nezuko_analytics.get_* functions: same names, arguments, defaults,
 -- keys, rounding and ordering, returning json; each reads each table once.
 -- As the originals do, a period window is "timestamp >= now() - period" (no
@@ -64,13 +64,13 @@ BEGIN
     RETURN json_build_object(
         'period', period,
         'series', coalesce((
-            SELECT json_agg(json_build_object('date', to_char(date '2000-01-01' + (e->>0)::int, 'YYYY-MM-DD'),
-                                              'avg_latency', round((e->>5)::numeric / (e->>4)::numeric, 0),
-                                              'p95_latency', round((e->>6)::float8::numeric, 0))
-                            ORDER BY (e->>0)::int)
-            FROM jsonb_array_elements(v->'days') e WHERE (e->>4)::bigint > 0), '[]'::json),
-        'current_avg', CASE WHEN (v->'recent'->>3)::bigint = 0 THEN 0
-                            ELSE round((v->'recent'->>4)::numeric / (v->'recent'->>3)::numeric, 0) END);
+            SELECT json_agg(json_build_object('date', to_char(d.date, 'YYYY-MM-DD'),
+                                              'avg_latency', round(d.latency_sum::numeric / d.latency_count, 0),
+                                              'p95_latency', round(d.p95_ms::numeric, 0))
+                            ORDER BY d.date)
+            FROM nezuko_analytics.summary_days(v) d WHERE d.latency_count > 0), '[]'::json),
+        'current_avg', CASE WHEN (v->'recent'->>'latency_count')::bigint = 0 THEN 0
+                            ELSE round((v->'recent'->>'latency_sum')::numeric / (v->'recent'->>'latency_count')::numeric, 0) END);
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.latency_trend(timestamptz, timestamptz, text) IS
@@ -103,11 +103,11 @@ BEGIN
         SELECT json_build_object(
             'period', period,
             'series', coalesce(json_agg(json_build_object('date', day, 'value', value, 'total_count', n) ORDER BY day), '[]'::json),
-            'current_rate', nezuko_analytics.percent((v->'recent'->>2)::numeric, (v->'recent'->>0)::numeric),
+            'current_rate', nezuko_analytics.percent((v->'recent'->>'cached')::numeric, (v->'recent'->>'count')::numeric),
             'average_rate', coalesce(round(avg(value), 1), 0))
-        FROM (SELECT to_char(date '2000-01-01' + (e->>0)::int, 'YYYY-MM-DD') AS day, (e->>1)::bigint AS n,
-                     nezuko_analytics.percent((e->>3)::numeric, (e->>1)::numeric) AS value
-              FROM jsonb_array_elements(v->'days') e) d);
+        FROM (SELECT to_char(d.date, 'YYYY-MM-DD') AS day, d.verifications AS n,
+                     nezuko_analytics.percent(d.cached, d.verifications) AS value
+              FROM nezuko_analytics.summary_days(v) d) d);
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.cache_hit_rate_trend(timestamptz, timestamptz, text) IS
@@ -150,9 +150,9 @@ BEGIN
                                             ORDER BY bucket), '[]'::json),
                 'summary', json_build_object('total_verifications', coalesce(sum(total), 0),
                                              'success_rate', nezuko_analytics.percent(sum(successful), sum(total))))
-            FROM (SELECT ((date '2000-01-01' + (e->>0)::int)::timestamp AT TIME ZONE current_setting('TimeZone')) AS bucket,
-                         (e->>1)::bigint AS total, (e->>2)::bigint AS successful
-                  FROM jsonb_array_elements(v->'days') e) d);
+            FROM (SELECT (d.date::timestamp AT TIME ZONE current_setting('TimeZone')) AS bucket,
+                         d.verifications AS total, d.verified AS successful
+                  FROM nezuko_analytics.summary_days(v) d) d);
     END IF;
     EXECUTE format($q$
         WITH buckets AS (

@@ -4,17 +4,19 @@
 -- what one query can do, and executor overhead is most of the rest.
 -- A native read returns NULL whenever a query could see something else (row-
 -- level security, no privilege, SERIALIZABLE, a column of another type, no
--- "timestamp"-led index); the same figures then come from one query.
--- This file is also the upgrade script from 1.0 (see the Makefile), hence
--- CREATE OR REPLACE for the contracts 1.0 already had.
+-- "timestamp"-led index, or nezuko_analytics.native_reads = off); the same
+-- figures then come from one query.  Every native read returns a record
+-- whose fields C++ sets by name.
 
 CREATE FUNCTION nezuko_analytics.native_verification_counts(
     bot name, since timestamptz, until timestamptz, today timestamptz,
-    with_status boolean, with_cached boolean, with_latency boolean)
-RETURNS bigint[] LANGUAGE c STABLE PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'nz_native_verification_counts';
+    with_status boolean, with_cached boolean, with_latency boolean,
+    OUT total bigint, OUT today_count bigint, OUT verified bigint, OUT restricted bigint, OUT error bigint,
+    OUT cached bigint, OUT latency_rows bigint, OUT latency_sum bigint)
+RETURNS record LANGUAGE c STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'nz_native_verification_counts_record';
 COMMENT ON FUNCTION nezuko_analytics.native_verification_counts(name, timestamptz, timestamptz, timestamptz, boolean, boolean, boolean) IS
-  'Native read of bot.verification_log over [since, until): {total, since today, verified, restricted, error, cached, rows with a latency, sum of latencies}; only the columns asked for are read (others count 0). One index-only scan when a "timestamp"-led index holds them all, one per column for at most two columns, else one pass over the rows. NULL when the native path may not read the table (use verification_counts()).';
+  'Native read of bot.verification_log over [since, until): total, today_count (rows at or after today), verified, restricted, error, cached, latency_rows (rows with a latency), latency_sum; only the columns asked for are read (the others count 0). One index-only scan when a "timestamp"-led index holds them all, one per column for at most two columns, else one pass over the rows. All NULL when the native path may not read the table (use verification_counts()).';
 
 CREATE FUNCTION nezuko_analytics.native_api_counts(bot name, since timestamptz, until timestamptz,
     OUT methods text[], OUT calls bigint[], OUT ok bigint[])
@@ -30,11 +32,11 @@ AS 'MODULE_PATHNAME', 'nz_native_group_counts';
 COMMENT ON FUNCTION nezuko_analytics.native_group_counts(name, timestamptz, timestamptz, integer) IS
   'Native read of bot.verification_log over [since, until): the top groups by verifications (ties by group_id) with their verifications and verified ones. NULL when the native path may not read the table (use group_counts()).';
 
-CREATE FUNCTION nezuko_analytics.native_groups_status(bot name)
-RETURNS bigint[] LANGUAGE c STABLE PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'nz_native_groups_status';
+CREATE FUNCTION nezuko_analytics.native_groups_status(bot name, OUT enabled bigint, OUT disabled bigint, OUT total bigint)
+RETURNS record LANGUAGE c STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'nz_native_groups_status_record';
 COMMENT ON FUNCTION nezuko_analytics.native_groups_status(name) IS
-  'Native read of bot.protected_groups: {enabled, not enabled, all rows}; NULL when the native path may not read the table.';
+  'Native read of bot.protected_groups: enabled, disabled (enabled = false) and total rows; all NULL when the native path may not read the table (use groups_status_counts()).';
 
 CREATE FUNCTION nezuko_analytics.native_members_chart(bot name, top integer)
 RETURNS json LANGUAGE c STABLE PARALLEL SAFE
@@ -44,30 +46,32 @@ COMMENT ON FUNCTION nezuko_analytics.native_members_chart(name, integer) IS
 
 CREATE FUNCTION nezuko_analytics.verification_counts(
     bot name, since timestamptz, until timestamptz, today timestamptz,
-    with_status boolean, with_cached boolean, with_latency boolean)
-RETURNS bigint[] LANGUAGE plpgsql STABLE PARALLEL SAFE
+    with_status boolean, with_cached boolean, with_latency boolean,
+    OUT total bigint, OUT today_count bigint, OUT verified bigint, OUT restricted bigint, OUT error bigint,
+    OUT cached bigint, OUT latency_rows bigint, OUT latency_sum bigint)
+RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    c bigint[] := nezuko_analytics.native_verification_counts(bot, since, until, today, with_status, with_cached, with_latency);
 BEGIN
-    IF c IS NULL THEN
+    SELECT * INTO total, today_count, verified, restricted, error, cached, latency_rows, latency_sum
+    FROM nezuko_analytics.native_verification_counts(bot, since, until, today, with_status, with_cached, with_latency);
+    IF total IS NULL THEN
         EXECUTE format($q$
-            SELECT ARRAY[count(*), count(*) FILTER (WHERE "timestamp" >= $3),
-                         CASE WHEN $4 THEN count(*) FILTER (WHERE status = 'verified') ELSE 0 END,
-                         CASE WHEN $4 THEN count(*) FILTER (WHERE status = 'restricted') ELSE 0 END,
-                         CASE WHEN $4 THEN count(*) FILTER (WHERE status = 'error') ELSE 0 END,
-                         CASE WHEN $5 THEN count(*) FILTER (WHERE cached) ELSE 0 END,
-                         CASE WHEN $6 THEN count(latency_ms) ELSE 0 END,
-                         CASE WHEN $6 THEN coalesce(sum(latency_ms), 0) ELSE 0 END]
+            SELECT count(*), count(*) FILTER (WHERE "timestamp" >= $3),
+                   CASE WHEN $4 THEN count(*) FILTER (WHERE status = 'verified') ELSE 0 END,
+                   CASE WHEN $4 THEN count(*) FILTER (WHERE status = 'restricted') ELSE 0 END,
+                   CASE WHEN $4 THEN count(*) FILTER (WHERE status = 'error') ELSE 0 END,
+                   CASE WHEN $5 THEN count(*) FILTER (WHERE cached) ELSE 0 END,
+                   CASE WHEN $6 THEN count(latency_ms) ELSE 0 END,
+                   CASE WHEN $6 THEN coalesce(sum(latency_ms), 0) ELSE 0 END
             FROM %I.verification_log WHERE "timestamp" >= $1 AND "timestamp" < $2$q$, bot)
-            INTO c USING since, until, today, with_status, with_cached, with_latency;
+            INTO total, today_count, verified, restricted, error, cached, latency_rows, latency_sum
+            USING since, until, today, with_status, with_cached, with_latency;
     END IF;
-    RETURN c;
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.verification_counts(name, timestamptz, timestamptz, timestamptz, boolean, boolean, boolean) IS
-  'native_verification_counts(), or the same array from one query when the native path may not read the table.';
+  'native_verification_counts(), or the same record from one query when the native path may not read the table.';
 
 CREATE FUNCTION nezuko_analytics.api_counts(bot name, since timestamptz, until timestamptz,
     OUT methods text[], OUT calls bigint[], OUT ok bigint[])
@@ -109,42 +113,39 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.group_counts(name, timestamptz, timestamptz, integer) IS
   'native_group_counts(), or the same arrays from one query when the native path may not read the table.';
 
-CREATE FUNCTION nezuko_analytics.groups_status_counts(bot name)
-RETURNS bigint[] LANGUAGE plpgsql STABLE PARALLEL SAFE
+CREATE FUNCTION nezuko_analytics.groups_status_counts(bot name, OUT enabled bigint, OUT disabled bigint, OUT total bigint)
+RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    g bigint[] := nezuko_analytics.native_groups_status(bot);
 BEGIN
-    IF g IS NULL THEN
-        EXECUTE format('SELECT ARRAY[count(*) FILTER (WHERE enabled), count(*) FILTER (WHERE NOT enabled), count(*)] FROM %I.protected_groups',
-                       bot) INTO g;
+    SELECT * INTO enabled, disabled, total FROM nezuko_analytics.native_groups_status(bot);
+    IF total IS NULL THEN
+        EXECUTE format('SELECT count(*) FILTER (WHERE enabled), count(*) FILTER (WHERE NOT enabled), count(*) FROM %I.protected_groups',
+                       bot) INTO enabled, disabled, total;
     END IF;
-    RETURN g;
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.groups_status_counts(name) IS
-  'native_groups_status(), or the same array from one query when the native path may not read the table.';
+  'native_groups_status(), or the same record from one query when the native path may not read the table.';
 
 -- A typed chart the native read serves for any window: index-only, it beats
 -- the parallel query on long windows too.
-CREATE OR REPLACE FUNCTION nezuko_analytics.cache_breakdown(since timestamptz, until timestamptz DEFAULT now())
+CREATE FUNCTION nezuko_analytics.cache_breakdown(since timestamptz, until timestamptz DEFAULT now())
 RETURNS TABLE (cached bigint, api bigint, total bigint, hit_rate numeric)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    c bigint[];
 BEGIN
     PERFORM nezuko_analytics.check_window(since, until);
-    c := nezuko_analytics.verification_counts(nezuko_analytics.bot_schema(), since, until, 'infinity', false, true, false);
-    RETURN QUERY SELECT c[6], c[1] - c[6], c[1], nezuko_analytics.percent(c[6], c[1]);
+    RETURN QUERY
+    SELECT c.cached, c.total - c.cached, c.total, nezuko_analytics.percent(c.cached, c.total)
+    FROM nezuko_analytics.verification_counts(nezuko_analytics.bot_schema(), since, until, 'infinity', false, true, false) c;
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.cache_breakdown(timestamptz, timestamptz) IS
   'Cache hits in [since, until): cached, api (= total - cached), total, hit_rate in percent round(.., 1), 0 for an empty window; read natively, index-only where an index leads with "timestamp" and holds cached.';
 
-CREATE OR REPLACE FUNCTION nezuko_analytics.get_cache_breakdown()
+CREATE FUNCTION nezuko_analytics.get_cache_breakdown()
 RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -154,22 +155,23 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.get_cache_breakdown() IS
   'Contract get_cache_breakdown: {cached, api (= total - cached), total, hit_rate} over 7 days; read natively by cache_breakdown().';
 
-CREATE OR REPLACE FUNCTION nezuko_analytics.get_bot_health()
+CREATE FUNCTION nezuko_analytics.get_bot_health()
 RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     bot name := nezuko_analytics.bot_schema();
     since timestamptz := now() - interval '7 days';
-    v bigint[] := nezuko_analytics.verification_counts(bot, since, 'infinity', 'infinity', true, true, true);
+    v record;
     a record;
     h record;
 BEGIN
+    SELECT * INTO v FROM nezuko_analytics.verification_counts(bot, since, 'infinity', 'infinity', true, true, true);
     SELECT (SELECT coalesce(sum(x), 0) FROM unnest(n.calls) x)::bigint AS calls,
            (SELECT coalesce(sum(x), 0) FROM unnest(n.ok) x)::bigint AS ok
     INTO a FROM nezuko_analytics.api_counts(bot, since, 'infinity') n;
-    SELECT * INTO h FROM nezuko_analytics.health_figures(a.calls, a.ok, v[1], v[6], v[3], v[5],
-                                                         CASE WHEN v[7] > 0 THEN round(v[8]::numeric / v[7], 0) END);
+    SELECT * INTO h FROM nezuko_analytics.health_figures(a.calls, a.ok, v.total, v.cached, v.verified, v.error,
+                                                         CASE WHEN v.latency_rows > 0 THEN round(v.latency_sum::numeric / v.latency_rows, 0) END);
     RETURN json_build_object('api_success_rate', h.api_success_rate, 'cache_efficiency', h.cache_efficiency,
                              'success_rate', h.success_rate, 'avg_latency_ms', h.avg_latency_ms,
                              'error_rate', h.error_rate, 'overall_score', h.overall_score);
@@ -178,21 +180,18 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.get_bot_health() IS
   'Contract get_bot_health: {api_success_rate, cache_efficiency, success_rate, avg_latency_ms, error_rate, overall_score} over 7 days (weights in README); each table read once, natively.';
 
-CREATE OR REPLACE FUNCTION nezuko_analytics.get_verification_distribution()
-RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
+CREATE FUNCTION nezuko_analytics.get_verification_distribution()
+RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    c bigint[] := nezuko_analytics.verification_counts(nezuko_analytics.bot_schema(), now() - interval '7 days',
-                                                        'infinity', 'infinity', true, false, false);
-BEGIN
-    RETURN json_build_object('verified', c[3], 'restricted', c[4], 'error', c[5], 'total', c[1]);
-END;
+    SELECT json_build_object('verified', c.verified, 'restricted', c.restricted, 'error', c.error, 'total', c.total)
+    FROM nezuko_analytics.verification_counts(nezuko_analytics.bot_schema(), now() - interval '7 days',
+                                              'infinity', 'infinity', true, false, false) c
 $$;
 COMMENT ON FUNCTION nezuko_analytics.get_verification_distribution() IS
   'Contract get_verification_distribution: {verified, restricted, error, total} over 7 days; read natively, index-only where an index leads with "timestamp" and holds status.';
 
-CREATE OR REPLACE FUNCTION nezuko_analytics.get_top_groups(p_limit integer DEFAULT 10)
+CREATE FUNCTION nezuko_analytics.get_top_groups(p_limit integer DEFAULT 10)
 RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -215,28 +214,30 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.get_top_groups(integer) IS
   'Contract get_top_groups: [{group_id, title (else ''Group <id>''), verifications, success_rate}] over 7 days, most verifications first (ties by group_id); a limit below 1 means 1, NULL means 10; read natively.';
 
-CREATE OR REPLACE FUNCTION nezuko_analytics.get_dashboard_stats()
+CREATE FUNCTION nezuko_analytics.get_dashboard_stats()
 RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     bot name := nezuko_analytics.bot_schema();
-    c bigint[] := nezuko_analytics.verification_counts(bot, now() - interval '7 days', 'infinity', current_date,
-                                                        true, true, false);
-    g bigint[] := nezuko_analytics.groups_status_counts(bot);
+    c record;
+    g record;
     channels bigint;
 BEGIN
+    SELECT * INTO c FROM nezuko_analytics.verification_counts(bot, now() - interval '7 days', 'infinity', current_date,
+                                                              true, true, false);
+    SELECT * INTO g FROM nezuko_analytics.groups_status_counts(bot);
     EXECUTE format('SELECT count(*) FROM %I.enforced_channels', bot) INTO channels;
-    RETURN json_build_object('total_groups', g[1], 'total_channels', channels,
-                             'verifications_today', c[2], 'verifications_week', c[1],
-                             'success_rate', nezuko_analytics.percent(c[3], c[1]),
-                             'cache_hit_rate', nezuko_analytics.percent(c[6], c[1]));
+    RETURN json_build_object('total_groups', g.enabled, 'total_channels', channels,
+                             'verifications_today', c.today_count, 'verifications_week', c.total,
+                             'success_rate', nezuko_analytics.percent(c.verified, c.total),
+                             'cache_hit_rate', nezuko_analytics.percent(c.cached, c.total));
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.get_dashboard_stats() IS
   'Contract get_dashboard_stats: {total_groups (enabled), total_channels, verifications_today (since current_date), verifications_week, success_rate, cache_hit_rate} over 7 days; statuses and cache hits read natively, from the "timestamp"-led indexes that hold them when there are such.';
 
-CREATE OR REPLACE FUNCTION nezuko_analytics.get_api_calls_distribution()
+CREATE FUNCTION nezuko_analytics.get_api_calls_distribution()
 RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -257,7 +258,7 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.get_api_calls_distribution() IS
   'Contract get_api_calls_distribution: [{method, count, percentage}] from api_call_log over 7 days, by count descending (then method); [] when empty; read natively.';
 
-CREATE OR REPLACE FUNCTION nezuko_analytics.get_members_chart_data()
+CREATE FUNCTION nezuko_analytics.get_members_chart_data()
 RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -284,15 +285,12 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.get_members_chart_data() IS
   'Contract get_members_chart_data: {channels: [{name (title, else ''Channel <id>''), members}] top 10 enforced_channels by subscriber_count, groups: [{name, members}] top 10 protected_groups by member_count} (ties by id, NULL counts as 0); read natively.';
 
-CREATE OR REPLACE FUNCTION nezuko_analytics.get_groups_status()
-RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
+CREATE FUNCTION nezuko_analytics.get_groups_status()
+RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    g bigint[] := nezuko_analytics.groups_status_counts(nezuko_analytics.bot_schema());
-BEGIN
-    RETURN json_build_object('active', g[1], 'inactive', g[2], 'total', g[3]);
-END;
+    SELECT json_build_object('active', g.enabled, 'inactive', g.disabled, 'total', g.total)
+    FROM nezuko_analytics.groups_status_counts(nezuko_analytics.bot_schema()) g
 $$;
 COMMENT ON FUNCTION nezuko_analytics.get_groups_status() IS
   'Contract get_groups_status: {active, inactive, total} from protected_groups.enabled; read natively.';

@@ -30,8 +30,8 @@ q <<'SQL' >/dev/null
 CREATE FUNCTION native_agrees(since timestamptz) RETURNS text LANGUAGE sql STABLE AS $$
     WITH cols(s, c, l) AS (VALUES (true, false, false), (false, true, false), (true, true, false), (true, true, true)),
     pairs(n, q) AS (
-        SELECT nezuko_analytics.native_verification_counts('public', since, 'infinity', 'infinity', s, c, l)::text,
-               nz_native_reference.query_counts(since, 'infinity', 'infinity', s, c, l)::text FROM cols
+        SELECT to_jsonb(nezuko_analytics.native_verification_counts('public', since, 'infinity', 'infinity', s, c, l))::text,
+               to_jsonb(nz_native_reference.query_counts(since, 'infinity', 'infinity', s, c, l))::text FROM cols
         UNION ALL
         SELECT nz_native_reference.native_api(since, 'infinity')::text, nz_native_reference.query_api(since, 'infinity')::text
         UNION ALL

@@ -68,13 +68,13 @@ $$;
 
 CREATE OR REPLACE FUNCTION nz_reference.method_distribution(since timestamptz, until timestamptz)
 RETURNS TABLE (method text, calls bigint, failures bigint, success_rate numeric, percentage numeric,
-               avg_latency_ms numeric, p50_latency_ms float8, p95_latency_ms float8) LANGUAGE sql STABLE AS $$
+               avg_latency_ms numeric, p50_latency_ms numeric, p95_latency_ms numeric) LANGUAGE sql STABLE AS $$
     SELECT method::text, count(*), count(*) FILTER (WHERE NOT success),
            round(100.0 * count(*) FILTER (WHERE success) / count(*), 1),
            round(100.0 * count(*) / sum(count(*)) OVER (), 1),
            round(avg(latency_ms), 0),
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms),
-           percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms)
+           round((percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms))::numeric, 2),
+           round((percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms))::numeric, 2)
     FROM api_call_log WHERE "timestamp" >= since AND "timestamp" < until
     GROUP BY method ORDER BY count(*) DESC, method
 $$;

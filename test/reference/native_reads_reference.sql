@@ -4,16 +4,18 @@
 -- suite.  Tables via search_path.
 CREATE SCHEMA IF NOT EXISTS nz_native_reference;
 
--- What a query counts: the native array's layout, with the columns not asked for as 0.
-CREATE FUNCTION nz_native_reference.query_counts(since timestamptz, until timestamptz, today timestamptz, s boolean, c boolean, l boolean)
-RETURNS bigint[] LANGUAGE sql STABLE AS $$
-    SELECT ARRAY[count(*), count(*) FILTER (WHERE "timestamp" >= today),
-                 CASE WHEN s THEN count(*) FILTER (WHERE status = 'verified') ELSE 0 END,
-                 CASE WHEN s THEN count(*) FILTER (WHERE status = 'restricted') ELSE 0 END,
-                 CASE WHEN s THEN count(*) FILTER (WHERE status = 'error') ELSE 0 END,
-                 CASE WHEN c THEN count(*) FILTER (WHERE cached) ELSE 0 END,
-                 CASE WHEN l THEN count(latency_ms) ELSE 0 END,
-                 CASE WHEN l THEN coalesce(sum(latency_ms), 0) ELSE 0 END]
+-- What a query counts: the native record's fields, with the columns not asked for as 0.
+CREATE FUNCTION nz_native_reference.query_counts(since timestamptz, until timestamptz, today timestamptz, s boolean, c boolean, l boolean,
+    OUT total bigint, OUT today_count bigint, OUT verified bigint, OUT restricted bigint, OUT error bigint,
+    OUT cached bigint, OUT latency_rows bigint, OUT latency_sum bigint)
+RETURNS record LANGUAGE sql STABLE AS $$
+    SELECT count(*), count(*) FILTER (WHERE "timestamp" >= today),
+           CASE WHEN s THEN count(*) FILTER (WHERE status = 'verified') ELSE 0 END,
+           CASE WHEN s THEN count(*) FILTER (WHERE status = 'restricted') ELSE 0 END,
+           CASE WHEN s THEN count(*) FILTER (WHERE status = 'error') ELSE 0 END,
+           CASE WHEN c THEN count(*) FILTER (WHERE cached) ELSE 0 END,
+           CASE WHEN l THEN count(latency_ms) ELSE 0 END,
+           CASE WHEN l THEN coalesce(sum(latency_ms), 0) ELSE 0 END
     FROM verification_log WHERE "timestamp" >= since AND "timestamp" < until $$;
 CREATE FUNCTION nz_native_reference.query_api(since timestamptz, until timestamptz) RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT coalesce(jsonb_object_agg(method, ARRAY[n, s]), '{}') FROM (

@@ -1,0 +1,69 @@
+-- Local time: the UTC offsets of a time zone over a window, found here in
+-- SQL (PostgreSQL's own time-zone rules) and applied to each row in C++
+-- (src/core/local_time.hpp) by the aggregates that group by local hour or day.
+
+CREATE FUNCTION nezuko_analytics.tz_offsets(since timestamptz, until timestamptz, tz text)
+RETURNS bigint[]
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    result bigint[];
+    prev_offset bigint;
+    day_start timestamptz;
+    q timestamptz;
+    q_offset bigint;
+BEGIN
+    -- offset(t) = local wall clock - UTC wall clock, in microseconds; the
+    -- start of each segment in microseconds since 2000-01-01 UTC.
+    FOR day_start IN SELECT generate_series(date_trunc('day', since, 'UTC') - interval '1 day',
+                                            until + interval '1 day', interval '1 day') LOOP
+        q_offset := (extract(epoch FROM (day_start AT TIME ZONE tz) - (day_start AT TIME ZONE 'UTC')) * 1000000)::bigint;
+        IF prev_offset IS NULL THEN
+            result := ARRAY[((extract(epoch FROM day_start) - 946684800) * 1000000)::bigint, q_offset];
+        ELSIF q_offset <> prev_offset THEN
+            -- the offset changed during the previous day: find each quarter hour where it did
+            FOR q IN SELECT generate_series(day_start - interval '1 day' + interval '15 minutes', day_start, interval '15 minutes') LOOP
+                q_offset := (extract(epoch FROM (q AT TIME ZONE tz) - (q AT TIME ZONE 'UTC')) * 1000000)::bigint;
+                IF q_offset <> prev_offset THEN
+                    result := result || ARRAY[((extract(epoch FROM q) - 946684800) * 1000000)::bigint, q_offset];
+                    prev_offset := q_offset;
+                END IF;
+            END LOOP;
+        END IF;
+        prev_offset := q_offset;
+    END LOOP;
+    RETURN result;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.tz_offsets(timestamptz, timestamptz, text) IS
+  'The UTC offsets of time zone tz over [since, until) as (segment start, offset) pairs in microseconds (starts since 2000-01-01 UTC), found to the quarter hour; what the dashboard aggregate uses to place each row in its local hour and day.';
+
+CREATE FUNCTION nezuko_analytics.window_tz_offsets(since timestamptz, until timestamptz, tz text)
+RETURNS bigint[]
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    first_row timestamptz;
+    last_row timestamptz;
+BEGIN
+    IF isfinite(since) AND isfinite(until) THEN
+        RETURN nezuko_analytics.tz_offsets(since, until, tz);
+    END IF;
+    -- An open window (the contracts' "since now() - period"): only the span
+    -- that holds rows needs offsets, found by two index probes.  Rows at
+    -- +-infinity belong to no local hour or day.
+    EXECUTE format('SELECT min(v."timestamp"), max(v."timestamp") FROM %I.verification_log v'
+                   ' WHERE v."timestamp" >= $1 AND v."timestamp" < $2'
+                   ' AND v."timestamp" > ''-infinity'' AND v."timestamp" < ''infinity''',
+                   nezuko_analytics.bot_schema())
+        INTO first_row, last_row USING since, until;
+    IF first_row IS NULL THEN
+        RETURN NULL;  -- no rows: local time is never asked for
+    END IF;
+    RETURN nezuko_analytics.tz_offsets(first_row, last_row, tz);
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.window_tz_offsets(timestamptz, timestamptz, text) IS
+  'tz_offsets() for a window [since, until): over the window itself when both ends are finite, else over the span of the bot''s verification_log rows in it (NULL when none). What hourly_status_counts() and verification_summary() place rows in local hours and days with.';
