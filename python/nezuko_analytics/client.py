@@ -7,9 +7,10 @@
 On PostgreSQL with the extension it calls the native functions.  Elsewhere
 (SQLite in development, or PostgreSQL without the extension) it computes the
 same documents from plain SQL queries, with PostgreSQL's rounding, so both
-back ends return the same values for the same rows.  Numbers are int, Decimal
-(numeric figures) or float (percentiles of method_distribution); times are
-timezone-aware datetimes."""
+back ends return the same values of the same Python types for the same rows
+(docs/python.md): counts are int; rates, percentages, averages and latency
+percentiles are Decimal (percentiles rounded to 0.01 ms, the daily p95 to
+1 ms); a figure without data is None; times are timezone-aware datetimes."""
 
 import json
 from datetime import datetime, timezone
@@ -18,8 +19,24 @@ from decimal import Decimal
 from sqlalchemy import text
 
 from . import plain_charts
+from .rules import DEFAULT_EDGES
 
-DEFAULT_EDGES = (50, 100, 200, 500)
+# The figures of the documents that are numeric in SQL: Decimal on every back
+# end, also when JSON carries them without a fraction (round(x, 0) prints 120).
+DECIMAL_FIELDS = frozenset({
+    "hit_rate", "success_rate", "percentage", "avg_ms", "avg_latency_ms", "p50_ms", "p95_ms", "p99_ms",
+    "p50_latency_ms", "p95_latency_ms", "api_success_rate", "cache_efficiency", "error_rate", "overall_score"})
+
+
+def _decimals(value, key=None):
+    """The document with every numeric figure as Decimal (see DECIMAL_FIELDS)."""
+    if isinstance(value, dict):
+        return {k: _decimals(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decimals(v, key) for v in value]
+    if key in DECIMAL_FIELDS and isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    return value
 
 
 def _aware(value):
@@ -56,7 +73,7 @@ class Analytics:
             if await self._use_native(conn):
                 raw = (await conn.execute(text("SELECT nezuko_analytics.dashboard(:since, :until, :tz)::text"),
                                           {"since": since, "until": until, "tz": tz})).scalar()
-                doc = json.loads(raw, parse_float=Decimal)
+                doc = _decimals(json.loads(raw, parse_float=Decimal))
                 doc["window"] = {"since": since, "until": until, "tz": tz}
                 return doc
             return await plain_charts.dashboard(conn, since, until, tz)

@@ -26,13 +26,6 @@ def average(total, count):
     return round_numeric(Decimal(total) / Decimal(count), 0)
 
 
-def float8(value):
-    """A float8 as PostgreSQL prints it in json (shortest round-trip form), as Decimal."""
-    if value is None:
-        return None
-    return Decimal(repr(float(value)))
-
-
 def float8_rounded(value, digits=0):
     """round(value::float8::numeric, digits): float8 -> numeric keeps 15 significant digits."""
     if value is None:

@@ -1,8 +1,9 @@
-"""Where the project's SQL lives: one source for both the extension and the bot."""
+"""The SQL scripts the package ships as data (package nezuko_analytics.sql;
+in the repository they are links to sql/sqlite/), found the same way in a
+checkout and in an installed package."""
 
-from pathlib import Path
+from importlib.resources import files
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SPEC_SQL = PROJECT_ROOT / "sql" / "ext" / "20_schema_spec.sql"
-SQLITE_SCHEMA_SQL = PROJECT_ROOT / "sql" / "sqlite" / "nezuko_analytics.sql"
-SQLITE_PRUNE_SQL = PROJECT_ROOT / "sql" / "sqlite" / "prune.sql"
+_SQL = files("nezuko_analytics") / "sql"
+SQLITE_SCHEMA_SQL = _SQL / "sqlite_schema.sql"
+SQLITE_PRUNE_SQL = _SQL / "sqlite_prune.sql"

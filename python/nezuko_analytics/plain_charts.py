@@ -5,14 +5,17 @@ plain SELECTs; the figures are computed with PostgreSQL's own arithmetic
 
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import text
 
-from .numeric import average, float8, float8_rounded, percent, percentile_cont, round_numeric
+from .numeric import average, float8_rounded, percent, percentile_cont
+from .rules import DEFAULT_EDGES, bucket_index, bucket_labels, check_edges, health_figures
 
-LABELS_EDGES = (50, 100, 200, 500)
+
+def _ms(value):
+    """A percentile as the documents give it: numeric rounded to 0.01 ms (nezuko_analytics.round_ms())."""
+    return float8_rounded(value, 2)
 
 
 def _utc(value):
@@ -36,41 +39,15 @@ def _params(conn, since, until):
     return {"since": since, "until": until}
 
 
-def bucket_labels(edges):
-    labels = [f"<{edges[0]}ms"]
-    labels += [f"{edges[i - 1]}-{edges[i]}ms" for i in range(1, len(edges))]
-    labels.append(f">{edges[-1]}ms")
-    return labels
-
-
-def _check_edges(edges):
-    if not edges:
-        raise ValueError("latency bucket edges must not be empty")
-    for i, e in enumerate(edges):
-        if e < 0:
-            raise ValueError(f"latency bucket edges must not be negative, got {e}")
-        if i and e <= edges[i - 1]:
-            raise ValueError(f"latency bucket edges must be strictly increasing, got {edges[i - 1]} then {e}")
-
-
-def _bucket(edges, latency):
-    if latency < 0:
-        raise ValueError(f"latency must not be negative, got {latency} ms")
-    i = 0
-    while i < len(edges) and latency >= edges[i]:
-        i += 1
-    return i
-
-
 async def latency_histogram(conn, since, until, edges, source):
     if source not in ("verification_log", "api_call_log"):
         raise ValueError(f"latency_histogram: source must be 'verification_log' or 'api_call_log', not {source!r}")
-    _check_edges(edges)
+    check_edges(edges)
     rows = await conn.execute(text(f"SELECT latency_ms FROM {source} WHERE {_window_sql(conn)} AND latency_ms IS NOT NULL"),
                               _params(conn, since, until))
     counts = [0] * (len(edges) + 1)
     for (latency,) in rows:
-        counts[_bucket(edges, latency)] += 1
+        counts[bucket_index(edges, latency)] += 1
     total = sum(counts)
     labels = bucket_labels(edges)
     return [{"bucket": labels[i], "lower_ms": 0 if i == 0 else edges[i - 1],
@@ -101,7 +78,7 @@ async def method_distribution(conn, since, until):
         result.append({"method": name, "calls": m["calls"], "failures": m["failures"],
                        "success_rate": percent(m["ok"], m["calls"]), "percentage": percent(m["calls"], total),
                        "avg_latency_ms": average(sum(lat), len(lat)),
-                       "p50_latency_ms": percentile_cont(lat, 0.5), "p95_latency_ms": percentile_cont(lat, 0.95)})
+                       "p50_latency_ms": _ms(percentile_cont(lat, 0.5)), "p95_latency_ms": _ms(percentile_cont(lat, 0.95))})
     return result
 
 
@@ -128,7 +105,7 @@ async def dashboard(conn, since, until, tz):
     status_counts = defaultdict(int)
     hours = [[0, 0, 0] for _ in range(24)]
     index = {"verified": 0, "restricted": 1, "error": 2}
-    buckets = [0] * 5
+    buckets = [0] * (len(DEFAULT_EDGES) + 1)
     latencies = []
     groups = defaultdict(lambda: [0, 0])
     days = defaultdict(lambda: {"n": 0, "ok": 0, "hits": 0, "lat": []})
@@ -149,7 +126,7 @@ async def dashboard(conn, since, until, tz):
         if is_cached:
             day["hits"] += 1
         if latency is not None:
-            buckets[_bucket(LABELS_EDGES, latency)] += 1
+            buckets[bucket_index(DEFAULT_EDGES, latency)] += 1
             latencies.append(latency)
             day["lat"].append(latency)
     total = len(rows)
@@ -170,17 +147,9 @@ async def dashboard(conn, since, until, tz):
     api_ok = sum(m["ok"] for m in methods.values())
     api_failures = sum(m["failures"] for m in methods.values())
 
-    health = {"api_success_rate": percent(api_ok, api_calls), "cache_efficiency": percent(cached, total),
-              "success_rate": percent(status_counts["verified"], total), "avg_latency_ms": avg_ms or 0,
-              "error_rate": percent(status_counts["error"], total)}
-    latency_score = (100 if avg_ms is None or avg_ms < 50 else 90 if avg_ms < 100 else 75 if avg_ms < 200
-                     else 50 if avg_ms < 500 else 25)
-    health["overall_score"] = round_numeric(
-        Decimal("0.35") * health["api_success_rate"] + Decimal("0.30") * health["success_rate"]
-        + Decimal("0.20") * latency_score + Decimal("0.10") * health["cache_efficiency"]
-        + Decimal("0.05") * (100 - health["error_rate"]), 1)
+    health = health_figures(api_calls, api_ok, total, cached, status_counts["verified"], status_counts["error"], avg_ms)
 
-    labels = bucket_labels(LABELS_EDGES)
+    labels = bucket_labels(DEFAULT_EDGES)
     return {
         "window": {"since": since, "until": until, "tz": tz},
         "totals": {"verifications": total, "verified": status_counts["verified"],
@@ -193,11 +162,11 @@ async def dashboard(conn, since, until, tz):
         "hourly_activity": [{"hour": h, "label": f"{h:02d}:00", "verifications": hours[h][0],
                              "restrictions": hours[h][1], "errors": hours[h][2]} for h in range(24)],
         "latency": {
-            "histogram": [{"bucket": labels[i], "lower_ms": 0 if i == 0 else LABELS_EDGES[i - 1],
-                           "upper_ms": LABELS_EDGES[i] if i < 4 else None, "count": buckets[i],
-                           "percentage": percent(buckets[i], n_lat)} for i in range(5)],
-            "p50_ms": float8(percentile_cont(latencies, 0.5)), "p95_ms": float8(percentile_cont(latencies, 0.95)),
-            "p99_ms": float8(percentile_cont(latencies, 0.99)), "avg_ms": avg_ms},
+            "histogram": [{"bucket": labels[i], "lower_ms": 0 if i == 0 else DEFAULT_EDGES[i - 1],
+                           "upper_ms": DEFAULT_EDGES[i] if i < len(DEFAULT_EDGES) else None, "count": buckets[i],
+                           "percentage": percent(buckets[i], n_lat)} for i in range(len(buckets))],
+            "p50_ms": _ms(percentile_cont(latencies, 0.5)), "p95_ms": _ms(percentile_cont(latencies, 0.95)),
+            "p99_ms": _ms(percentile_cont(latencies, 0.99)), "avg_ms": avg_ms},
         "top_groups": [{"group_id": gid, "title": (titles.get(gid, (None,))[0] or f"Group {gid}"),
                         "member_count": titles.get(gid, (None, None))[1], "verifications": n,
                         "success_rate": percent(ok, n)} for gid, (n, ok) in top],
@@ -209,8 +178,8 @@ async def dashboard(conn, since, until, tz):
         "api_calls": [{"method": name, "calls": m["calls"], "failures": m["failures"],
                        "success_rate": percent(m["ok"], m["calls"]), "percentage": percent(m["calls"], api_calls),
                        "avg_latency_ms": average(sum(m["latencies"]), len(m["latencies"])),
-                       "p50_latency_ms": float8(percentile_cont(sorted(m["latencies"]), 0.5)),
-                       "p95_latency_ms": float8(percentile_cont(sorted(m["latencies"]), 0.95))}
+                       "p50_latency_ms": _ms(percentile_cont(sorted(m["latencies"]), 0.5)),
+                       "p95_latency_ms": _ms(percentile_cont(sorted(m["latencies"]), 0.95))}
                       for name, m in sorted(methods.items(), key=lambda kv: (-kv[1]["calls"], kv[0]))],
         "bot_health": health,
     }

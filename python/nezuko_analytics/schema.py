@@ -3,11 +3,12 @@
 PostgreSQL with nezuko_analytics available: CREATE EXTENSION and
 apply_schema() (downgrade: revert_schema() and DROP EXTENSION).
 PostgreSQL without it (hosted Supabase allows no C extensions): the same
-tables, columns and indexes as plain DDL, taken from the project's one SQL
-source of that DDL (sql/ext/20_schema_spec.sql, loaded into pg_temp); each
-object it adds is marked with a comment so the downgrade removes exactly those.
-SQLite: sql/sqlite/nezuko_analytics.sql, run by the sqlite3 CLI (it uses its
-dot-commands); the downgrade is the spec's downgrade."""
+tables, columns and indexes as plain DDL, from spec_data (generated from the
+extension's own spec functions, sql/ext/20_schema_spec.sql); each object it
+adds is marked with a comment so the downgrade removes exactly those.
+SQLite: the package's sqlite_schema.sql (sql/sqlite/nezuko_analytics.sql),
+run by the sqlite3 CLI (it uses its dot-commands); the downgrade is the
+spec's downgrade."""
 
 import logging
 import shutil
@@ -16,18 +17,13 @@ import subprocess
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from .paths import SPEC_SQL, SQLITE_SCHEMA_SQL
+from .paths import SQLITE_SCHEMA_SQL
+from .spec_data import BASE_TABLE_DDL, SPEC_COLUMNS, SPEC_INDEXES
 
 log = logging.getLogger("nezuko_analytics.migration")
 
 MARKER = "added by the nezuko_analytics migration (plain DDL)"
 
-SPEC_INDEXES = ["idx_api_call_log_method", "idx_api_call_log_timestamp", "idx_api_call_log_method_timestamp",
-                "idx_api_call_log_success", "idx_verification_log_error_type",
-                "idx_verification_log_timestamp_cached", "idx_verification_log_timestamp_latency"]
-SPEC_COLUMNS = [("verification_log", "error_type"), ("enforced_channels", "last_sync_at"),
-                ("enforced_channels", "subscriber_count"), ("protected_groups", "last_sync_at"),
-                ("protected_groups", "member_count")]
 
 
 def upgrade(conn):
@@ -77,50 +73,47 @@ def _upgrade_postgresql(conn):
         log.info("nezuko_analytics: %s", line)
 
 
-def _exec_script(conn, sql):
-    """Runs a script of several statements as it is, in the migration's transaction."""
-    if conn.dialect.driver == "asyncpg":
-        # asyncpg prepares each statement and refuses several at once; its own
-        # execute() without arguments uses the simple query protocol.
-        from sqlalchemy.util import await_only
-        await_only(conn.connection.dbapi_connection._connection.execute(sql))
-        return
-    if conn.dialect.paramstyle in ("format", "pyformat"):  # e.g. psycopg2: a literal % is doubled
-        sql = sql.replace("%", "%%")
-    conn.exec_driver_sql(sql)
+def _exists(conn, schema, name):
+    return conn.execute(text("SELECT to_regclass(format('%I.%I', CAST(:s AS text), CAST(:n AS text))) IS NOT NULL"),
+                        {"s": schema, "n": name}).scalar()
 
 
-def _load_spec_into_pg_temp(conn):
-    # The one SQL source of the DDL, as session-local functions.
-    _exec_script(conn, SPEC_SQL.read_text().replace("nezuko_analytics.", "pg_temp."))
+def _mark(conn, kind, qualified_name):
+    conn.exec_driver_sql(f"COMMENT ON {kind} {qualified_name} IS '{MARKER}'")
+
+
+def _quoter(conn):
+    """q(schema, name, ...): the names quoted by the server's quote_ident() and joined with dots."""
+    return lambda *names: conn.execute(
+        text("SELECT string_agg(quote_ident(n), '.' ORDER BY i) FROM unnest(CAST(:names AS text[])) WITH ORDINALITY u(n, i)"),
+        {"names": list(names)}).scalar()
 
 
 def _apply_plain_ddl(conn):
-    _load_spec_into_pg_temp(conn)
-    _exec_script(conn, r"""
-DO $$
-DECLARE
-    s name := current_schema();
-    spec record;
-    marker text := '""" + MARKER + r"""';
-BEGIN
-    FOR spec IN SELECT * FROM pg_temp.base_table_ddl() ORDER BY creation_order LOOP
-        CONTINUE WHEN to_regclass(format('%I.%I', s, spec.table_name)) IS NOT NULL;
-        EXECUTE format(spec.create_ddl, s);
-        EXECUTE format('COMMENT ON TABLE %I.%I IS %L', s, spec.table_name, marker);
-    END LOOP;
-    FOR spec IN SELECT * FROM pg_temp.spec_columns() WHERE added_by_spec LOOP
-        CONTINUE WHEN EXISTS (SELECT 1 FROM information_schema.columns
-                              WHERE table_schema = s AND table_name = spec.table_name AND column_name = spec.column_name);
-        EXECUTE format('ALTER TABLE %I.%I ADD COLUMN %I %s', s, spec.table_name, spec.column_name, spec.column_ddl);
-        EXECUTE format('COMMENT ON COLUMN %I.%I.%I IS %L', s, spec.table_name, spec.column_name, marker);
-    END LOOP;
-    FOR spec IN SELECT * FROM pg_temp.spec_indexes() LOOP
-        CONTINUE WHEN to_regclass(format('%I.%I', s, spec.index_name)) IS NOT NULL;
-        EXECUTE format('CREATE INDEX %I ON %I.%I %s', spec.index_name, s, spec.table_name, spec.key_columns);
-        EXECUTE format('COMMENT ON INDEX %I.%I IS %L', s, spec.index_name, marker);
-    END LOOP;
-END $$""")
+    """The spec's tables, columns and indexes in the current schema, each statement on its own."""
+    schema = conn.execute(text("SELECT current_schema()")).scalar()
+    q = _quoter(conn)
+    for _, table, ddl in sorted(BASE_TABLE_DDL):
+        if _exists(conn, schema, table):
+            continue
+        # the extension's format(create_ddl, schema), done by the server
+        statements = conn.execute(text("SELECT format(:ddl, CAST(:schema AS text))"), {"ddl": ddl, "schema": schema}).scalar()
+        for statement in statements.split(";\n"):
+            if statement.strip():
+                conn.exec_driver_sql(statement)
+        _mark(conn, "TABLE", q(schema, table))
+    for table, column, column_ddl, _, added_by_spec in SPEC_COLUMNS:
+        present = conn.execute(text("SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = :s "
+                                    "AND table_name = :t AND column_name = :c)"), {"s": schema, "t": table, "c": column}).scalar()
+        if not added_by_spec or present:
+            continue
+        conn.exec_driver_sql(f"ALTER TABLE {q(schema, table)} ADD COLUMN {q(column)} {column_ddl}")
+        _mark(conn, "COLUMN", q(schema, table, column))
+    for index, table, key_columns in SPEC_INDEXES:
+        if _exists(conn, schema, index):
+            continue
+        conn.exec_driver_sql(f"CREATE INDEX {q(index)} ON {q(schema, table)} {key_columns}")
+        _mark(conn, "INDEX", q(schema, index))
 
 
 def _downgrade_postgresql(conn):
@@ -129,35 +122,31 @@ def _downgrade_postgresql(conn):
             log.info("nezuko_analytics: %s", line)
         conn.execute(text("DROP EXTENSION nezuko_analytics"))
         return
-    # Plain DDL: remove what carries the marker, newest kind first; empty base tables only.
-    _exec_script(conn, r"""
-DO $$
-DECLARE
-    s name := current_schema();
-    r record;
-    has_rows boolean;
-    marker text := '""" + MARKER + r"""';
-BEGIN
-    FOR r IN SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE n.nspname = s AND c.relkind = 'i' AND obj_description(c.oid, 'pg_class') = marker LOOP
-        EXECUTE format('DROP INDEX %I.%I', s, r.relname);
-    END LOOP;
-    FOR r IN SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-             JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE n.nspname = s AND a.attnum > 0 AND NOT a.attisdropped
-               AND col_description(c.oid, a.attnum) = marker LOOP
-        EXECUTE format('ALTER TABLE %I.%I DROP COLUMN %I', s, r.relname, r.attname);
-    END LOOP;
-    FOR r IN SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE n.nspname = s AND c.relkind = 'r' AND obj_description(c.oid, 'pg_class') = marker
-             ORDER BY CASE c.relname WHEN 'api_call_log' THEN 0 WHEN 'verification_log' THEN 1
-                                     WHEN 'group_channel_links' THEN 2 ELSE 3 END LOOP
-        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.%I)', s, r.relname) INTO has_rows;
-        IF r.relname = 'api_call_log' OR NOT has_rows THEN
-            EXECUTE format('DROP TABLE %I.%I', s, r.relname);
-        END IF;
-    END LOOP;
-END $$""")
+    _remove_plain_ddl(conn)
+
+
+def _remove_plain_ddl(conn):
+    """Removes what carries the marker, newest kind first: indexes, columns, then tables (base tables only while empty)."""
+    schema = conn.execute(text("SELECT current_schema()")).scalar()
+    q = _quoter(conn)
+    marked = text("""
+        SELECT c.relname, a.attname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                                AND col_description(c.oid, a.attnum) = :marker
+        WHERE n.nspname = :schema AND CAST(c.relkind AS text) = :kind
+          AND (CASE WHEN :columns THEN a.attname IS NOT NULL ELSE obj_description(c.oid, 'pg_class') = :marker END)
+        ORDER BY CASE c.relname WHEN 'api_call_log' THEN 0 WHEN 'verification_log' THEN 1
+                                WHEN 'group_channel_links' THEN 2 ELSE 3 END, 1, 2""")
+    def objects(kind, columns=False):
+        return conn.execute(marked, {"marker": MARKER, "schema": schema, "kind": kind, "columns": columns}).all()
+    for index, _ in objects("i"):
+        conn.exec_driver_sql(f"DROP INDEX {q(schema, index)}")
+    for table, column in objects("r", columns=True):
+        conn.exec_driver_sql(f"ALTER TABLE {q(schema, table)} DROP COLUMN {q(column)}")
+    for table, _ in objects("r"):
+        has_rows = conn.exec_driver_sql(f"SELECT EXISTS (SELECT 1 FROM {q(schema, table)})").scalar()
+        if table == "api_call_log" or not has_rows:
+            conn.exec_driver_sql(f"DROP TABLE {q(schema, table)}")
 
 
 # ---------------------------------------------------------------- SQLite
@@ -174,7 +163,7 @@ def _run_sqlite_script(conn, script):
     if sqlite3 is None:
         raise RuntimeError("nezuko_analytics: the sqlite3 command-line tool is needed (Debian package sqlite3)")
     # The script runs in its own transaction; this connection must not hold a write lock meanwhile.
-    with open(script, "rb") as sql:
+    with script.open("rb") as sql:
         result = subprocess.run([sqlite3, "-bail", _sqlite_file(conn)], stdin=sql, capture_output=True, timeout=120)
     if result.returncode != 0:
         raise RuntimeError(f"nezuko_analytics: {script.name} failed: {result.stderr.decode().strip()}")
@@ -183,9 +172,11 @@ def _run_sqlite_script(conn, script):
 def _downgrade_sqlite(conn):
     # The spec's downgrade: its indexes, its columns and api_call_log go; the
     # bot's own tables and columns stay with every row.
-    for index in SPEC_INDEXES:
+    for index, _, _ in SPEC_INDEXES:
         conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{index}"')
-    for table, column in SPEC_COLUMNS:
+    for table, column, _, _, added_by_spec in SPEC_COLUMNS:
+        if not added_by_spec or table == "api_call_log":  # the bot's own columns stay; api_call_log goes whole
+            continue
         present = conn.exec_driver_sql(f"SELECT 1 FROM pragma_table_info('{table}') WHERE name = '{column}'").first()
         if present:
             conn.exec_driver_sql(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')

@@ -3,6 +3,7 @@ SQLite (plain SQL) for the same rows, an empty window included."""
 
 import random
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
@@ -35,6 +36,15 @@ def generated_rows():
                                 timestamp=ANCHOR - timedelta(days=7)))
     logs.append(VerificationLog(user_id=2, group_id=-1001, status="error", latency_ms=500, timestamp=ANCHOR))
     return groups, logs, calls
+
+
+def typed(value):
+    """The document with each leaf replaced by its type's name."""
+    if isinstance(value, dict):
+        return {k: typed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [typed(v) for v in value]
+    return type(value).__name__
 
 
 async def engine_with_rows(url, tmp_path):
@@ -82,6 +92,7 @@ async def test_dashboard_is_the_same_on_both_back_ends(engines, since, until, tz
     assert native.keys() == plain.keys()
     for key in native:
         assert native[key] == plain[key], key
+        assert typed(native[key]) == typed(plain[key]), key  # the same Python type for the same figure
     if since == until:
         assert native["totals"]["verifications"] == 0 and native["top_groups"] == [] and native["api_calls"] == []
 
@@ -92,7 +103,20 @@ async def test_histograms_and_methods_are_the_same_on_both_back_ends(engines, si
     for source in ("verification_log", "api_call_log"):
         assert await pg.latency_histogram(since, until, source=source) == await lite.latency_histogram(since, until, source=source)
     assert await pg.latency_histogram(since, until, edges=(10, 1000)) == await lite.latency_histogram(since, until, edges=(10, 1000))
-    assert await pg.method_distribution(since, until) == await lite.method_distribution(since, until)
+    native_methods, plain_methods = await pg.method_distribution(since, until), await lite.method_distribution(since, until)
+    assert native_methods == plain_methods
+    assert typed(native_methods) == typed(plain_methods)
+
+
+async def test_percentiles_carry_no_binary_artifacts(engines):
+    pg, lite = engines
+    for client in engines:
+        doc = await client.dashboard(ANCHOR - timedelta(days=30), ANCHOR, "Asia/Kolkata")
+        figures = [doc["latency"][k] for k in ("p50_ms", "p95_ms", "p99_ms")]
+        figures += [m[k] for m in doc["api_calls"] for k in ("p50_latency_ms", "p95_latency_ms")]
+        figures += [m[k] for m in await client.method_distribution(ANCHOR - timedelta(days=30), ANCHOR)
+                    for k in ("p50_latency_ms", "p95_latency_ms")]
+        assert figures and all(isinstance(f, Decimal) and f == f.quantize(Decimal("0.01")) for f in figures if f is not None)
 
 
 async def test_documents_are_plain_python_values(engines):

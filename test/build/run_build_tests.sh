@@ -54,7 +54,7 @@ for f in $(cat "$work/pgxs$extdir"/nezuko_analytics--*.sql | grep -oE "'MODULE_P
     grep -qw "$f" <<<"$exported" || missing="$missing $f"
 done
 check_eq "every C function of every script is exported" "" "$missing"
-module_version="$(strings "$work/pgxs$lib" | grep -xF "$version" | head -1)"
+module_version="$(strings -n 3 "$work/pgxs$lib" | grep -xF "$version" | head -1)"
 check_eq "the module carries the control file's version" "$version" "$module_version"
 
 "${sudo_cmd[@]}" make install >"$work/install.log" 2>&1; rc=$?

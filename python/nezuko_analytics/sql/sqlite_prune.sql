@@ -1,0 +1,1 @@
+../../../sql/sqlite/prune.sql

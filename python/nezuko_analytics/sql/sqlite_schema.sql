@@ -1,0 +1,1 @@
+../../../sql/sqlite/nezuko_analytics.sql
