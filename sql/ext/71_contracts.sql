@@ -53,14 +53,24 @@ COMMENT ON FUNCTION nezuko_analytics.get_latency_distribution(timestamptz, times
   'get_latency_distribution over the window [since, until); a NULL or inverted window is an ERROR.';
 
 -- The trends: one scan, grouped by day in the session TimeZone.
+CREATE FUNCTION nezuko_analytics.trend_summary(since timestamptz, until timestamptz)
+RETURNS jsonb LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM nezuko_analytics.check_window(since, until);
+    RETURN nezuko_analytics.window_summary(since, until, current_setting('TimeZone'), 1, now() - interval '1 day');
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.trend_summary(timestamptz, timestamptz) IS
+  'The window_summary() of a trend contract: [since, until) checked, local days in the session TimeZone, and the last 24 hours as its recent totals. Shared by latency_trend() and cache_hit_rate_trend().';
+
 CREATE FUNCTION nezuko_analytics.latency_trend(since timestamptz, until timestamptz, period text)
 RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE v jsonb;
+DECLARE v jsonb := nezuko_analytics.trend_summary(since, until);
 BEGIN
-    PERFORM nezuko_analytics.check_window(since, until);
-    v := nezuko_analytics.window_summary(since, until, current_setting('TimeZone'), 1, now() - interval '1 day');
     RETURN json_build_object(
         'period', period,
         'series', coalesce((
@@ -95,10 +105,8 @@ CREATE FUNCTION nezuko_analytics.cache_hit_rate_trend(since timestamptz, until t
 RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE v jsonb;
+DECLARE v jsonb := nezuko_analytics.trend_summary(since, until);
 BEGIN
-    PERFORM nezuko_analytics.check_window(since, until);
-    v := nezuko_analytics.window_summary(since, until, current_setting('TimeZone'), 1, now() - interval '1 day');
     RETURN (
         SELECT json_build_object(
             'period', period,

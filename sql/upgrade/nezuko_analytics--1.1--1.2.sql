@@ -4,6 +4,74 @@
 \echo Use "ALTER EXTENSION nezuko_analytics UPDATE TO '1.2'" to load this file. \quit
 
 
+-- The spec as data: a comment in base_table_ddl() now points inside the
+-- repository (20_schema_spec.sql).
+CREATE OR REPLACE FUNCTION nezuko_analytics.base_table_ddl()
+RETURNS TABLE (creation_order integer, table_name name, create_ddl text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- %1$I is the target schema.  The bot's own tables as it creates them
+    -- (the contracts read these tables: docs/contracts.md).
+    VALUES
+    (1, 'protected_groups'::name, $ddl$
+CREATE TABLE %1$I.protected_groups (
+    group_id   bigint PRIMARY KEY,
+    owner_id   bigint,
+    title      varchar(255),
+    enabled    boolean NOT NULL DEFAULT true,
+    params     jsonb,
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz DEFAULT now()
+)$ddl$),
+    (2, 'enforced_channels', $ddl$
+CREATE TABLE %1$I.enforced_channels (
+    channel_id  bigint PRIMARY KEY,
+    title       varchar(255),
+    username    varchar(64),
+    invite_link text,
+    created_at  timestamptz DEFAULT now(),
+    updated_at  timestamptz DEFAULT now()
+)$ddl$),
+    (3, 'group_channel_links', $ddl$
+CREATE TABLE %1$I.group_channel_links (
+    id          serial PRIMARY KEY,
+    group_id    bigint REFERENCES %1$I.protected_groups (group_id),
+    channel_id  bigint REFERENCES %1$I.enforced_channels (channel_id),
+    is_required boolean DEFAULT true,
+    created_at  timestamptz DEFAULT now(),
+    UNIQUE (group_id, channel_id)
+)$ddl$),
+    (4, 'verification_log', $ddl$
+CREATE TABLE %1$I.verification_log (
+    id          bigserial PRIMARY KEY,
+    user_id     bigint NOT NULL,
+    group_id    bigint NOT NULL,
+    channel_id  bigint,
+    status      varchar(20) NOT NULL,
+    latency_ms  integer,
+    cached      boolean NOT NULL DEFAULT false,
+    "timestamp" timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX idx_verification_log_timestamp ON %1$I.verification_log ("timestamp");
+CREATE INDEX idx_verification_log_timestamp_status ON %1$I.verification_log ("timestamp", status);
+CREATE INDEX idx_verification_log_group_id_timestamp ON %1$I.verification_log (group_id, "timestamp")$ddl$),
+    (5, 'api_call_log', $ddl$
+CREATE TABLE %1$I.api_call_log (
+    id          serial PRIMARY KEY,
+    method      varchar(50) NOT NULL,
+    chat_id     bigint,
+    user_id     bigint,
+    success     boolean DEFAULT true,
+    latency_ms  integer,
+    error_type  varchar(50),
+    "timestamp" timestamptz DEFAULT now()
+)$ddl$)
+$$;
+COMMENT ON FUNCTION nezuko_analytics.base_table_ddl() IS
+  'CREATE TABLE statements for a fresh database: the bot''s four base tables, then the spec''s api_call_log exactly as the spec writes it (format() with the target schema as %1$I).';
+
+
 -- Percentiles in documents: numeric, rounded to 0.01 ms (40_window.sql).
 
 CREATE OR REPLACE FUNCTION nezuko_analytics.round_ms(ms float8) RETURNS numeric
@@ -383,14 +451,24 @@ COMMENT ON FUNCTION nezuko_analytics.dashboard(timestamptz, timestamptz, text) I
 
 -- The trend contracts read window_summary() by name (71_contracts.sql).
 
+CREATE FUNCTION nezuko_analytics.trend_summary(since timestamptz, until timestamptz)
+RETURNS jsonb LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM nezuko_analytics.check_window(since, until);
+    RETURN nezuko_analytics.window_summary(since, until, current_setting('TimeZone'), 1, now() - interval '1 day');
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.trend_summary(timestamptz, timestamptz) IS
+  'The window_summary() of a trend contract: [since, until) checked, local days in the session TimeZone, and the last 24 hours as its recent totals. Shared by latency_trend() and cache_hit_rate_trend().';
+
 CREATE OR REPLACE FUNCTION nezuko_analytics.latency_trend(since timestamptz, until timestamptz, period text)
 RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE v jsonb;
+DECLARE v jsonb := nezuko_analytics.trend_summary(since, until);
 BEGIN
-    PERFORM nezuko_analytics.check_window(since, until);
-    v := nezuko_analytics.window_summary(since, until, current_setting('TimeZone'), 1, now() - interval '1 day');
     RETURN json_build_object(
         'period', period,
         'series', coalesce((
@@ -410,10 +488,8 @@ CREATE OR REPLACE FUNCTION nezuko_analytics.cache_hit_rate_trend(since timestamp
 RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE v jsonb;
+DECLARE v jsonb := nezuko_analytics.trend_summary(since, until);
 BEGIN
-    PERFORM nezuko_analytics.check_window(since, until);
-    v := nezuko_analytics.window_summary(since, until, current_setting('TimeZone'), 1, now() - interval '1 day');
     RETURN (
         SELECT json_build_object(
             'period', period,
