@@ -116,6 +116,21 @@ SELECT nezuko_analytics.native_verification_counts('public', now() - interval '7
        nezuko_analytics.get_bot_health()::jsonb = nz_contracts.get_bot_health()::jsonb AS health_same;
 COMMIT;
 
+-- nezuko_analytics.native_reads = off (any role, per session): every native
+-- read steps aside, every contract answers from its query, the same.
+SET nezuko_analytics.native_reads = off;
+SELECT nezuko_analytics.native_verification_counts('public', now() - interval '7 days', 'infinity', current_date, true, true, true) IS NULL AS no_native_read,
+       nezuko_analytics.native_api_counts('public', now() - interval '7 days', 'infinity') IS NULL AS no_native_api,
+       nezuko_analytics.native_group_counts('public', now() - interval '7 days', 'infinity', 10) IS NULL AS no_native_groups,
+       nezuko_analytics.native_groups_status('public') IS NULL AS no_native_status,
+       nezuko_analytics.native_members_chart('public', 10) IS NULL AS no_native_members,
+       nezuko_analytics.get_dashboard_stats()::jsonb = nz_contracts.get_dashboard_stats()::jsonb AS stats_same,
+       nezuko_analytics.get_top_groups()::jsonb = nz_contracts.get_top_groups()::jsonb AS groups_same,
+       nezuko_analytics.get_bot_health()::jsonb = nz_contracts.get_bot_health()::jsonb AS health_same;
+RESET nezuko_analytics.native_reads;
+SELECT nezuko_analytics.native_groups_status('public') IS NOT NULL AS native_again;
+SET nezuko_analytics.native_reads = 'sometimes';
+
 -- Row-level security: a role that may read only verified rows gets exactly
 -- what its queries get, never the whole table.
 CREATE ROLE nz_reader;

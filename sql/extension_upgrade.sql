@@ -117,6 +117,17 @@ FROM results p, LATERAL (SELECT * FROM upgrade_check.fresh_objects(p.target)
 WHERE p.only_in_fresh > 0
 ORDER BY 1, 2, 3, 4;
 
+-- A database whose SQL is 1.1, served by this module before ALTER EXTENSION
+-- UPDATE: what 1.2 kept answers; what 1.2 replaced is a clear error.
+CREATE EXTENSION nezuko_analytics VERSION '1.1';
+SELECT count(*) > 0 AS applied FROM nezuko_analytics.apply_schema();
+SELECT nezuko_analytics.get_latency_distribution() IS NOT NULL AS kept_answers;
+\set VERBOSITY default
+SELECT nezuko_analytics.get_groups_status();
+SELECT nezuko_analytics.dashboard(now() - interval '1 day');
+\set VERBOSITY terse
+DROP EXTENSION nezuko_analytics;
+
 -- The current version's module answers after the upgrade.
 CREATE EXTENSION nezuko_analytics VERSION '1.0';
 SELECT count(*) > 0 AS applied FROM nezuko_analytics.apply_schema();
