@@ -1,4 +1,4 @@
--- The schema spec (../shared/spec/schema-spec.md) as data: which columns and
+-- The schema spec (docs/schema.md) as data: which columns and
 -- indexes apply_schema() adds, which base columns the analytics read, and the
 -- types an existing column may have to count as compatible.
 
@@ -62,7 +62,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
     -- %1$I is the target schema.  The bot's own tables as it creates them
-    -- (see the end of ../shared/spec/dashboard-contracts.md).
+    -- (the contracts read these tables: docs/contracts.md).
     VALUES
     (1, 'protected_groups'::name, $ddl$
 CREATE TABLE %1$I.protected_groups (

@@ -92,7 +92,7 @@ SELECT stmt FROM (
 ) ORDER BY phase, ord;
 .read '|f="${TMPDIR:-/tmp}/nezuko_analytics_sqlite.$PPID.sql"; { rm -f "$f"; cat; } < "$f"'
 
--- The spec's indexes (the names of ../shared/spec/schema-spec.md).
+-- The spec's indexes (their names: docs/schema.md).
 CREATE INDEX IF NOT EXISTS idx_api_call_log_method ON api_call_log (method);
 CREATE INDEX IF NOT EXISTS idx_api_call_log_timestamp ON api_call_log ("timestamp");
 CREATE INDEX IF NOT EXISTS idx_api_call_log_method_timestamp ON api_call_log (method, "timestamp");

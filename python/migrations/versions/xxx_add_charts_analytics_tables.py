@@ -4,11 +4,11 @@ Revision ID: add_charts_analytics
 Revises:
 Create Date: 2026-02-04
 
-The spec's migration (../shared/spec/schema-spec.md): api_call_log, the new
+The spec's migration (docs/schema.md): api_call_log, the new
 columns of protected_groups, enforced_channels and verification_log, and every
 index the spec lists.  On PostgreSQL through the nezuko_analytics extension
-when it can be installed, else as plain DDL from the project's one SQL source;
-on SQLite through sql/sqlite/nezuko_analytics.sql.  Running it twice, or on a
+when it can be installed, else as plain DDL from spec_data (generated from the extension's spec);
+on SQLite through the package's sqlite_schema.sql (sql/sqlite/).  Running it twice, or on a
 database where the extension is installed already, changes nothing.
 In the bot's own chain, set down_revision to its previous revision.
 """
