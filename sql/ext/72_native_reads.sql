@@ -178,7 +178,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.get_bot_health() IS
-  'Contract get_bot_health: {api_success_rate, cache_efficiency, success_rate, avg_latency_ms, error_rate, overall_score} over 7 days (weights in README); each table read once, natively.';
+  'Contract get_bot_health: {api_success_rate, cache_efficiency, success_rate, avg_latency_ms, error_rate, overall_score} over 7 days (weights: health_figures()); each table read once, natively.';
 
 CREATE FUNCTION nezuko_analytics.get_verification_distribution()
 RETURNS json LANGUAGE sql STABLE PARALLEL SAFE

@@ -107,11 +107,11 @@ int* position_of(VerificationScan* c, CountedColumn column) {
     return nullptr;
 }
 
-// Reads `cols` (after "timestamp") in one scan as `plan` says.
-void scan_counts(Relation rel, const nz::pg::WindowRead& plan, TimestampTz since, TimestampTz until,
-                 const AttrNumber* cols, const CountedColumn* columns, int ncols, bool count_rows, VerificationScan* c) {
-    nz::pg::WindowScan scan(rel, plan, since, until);
-    scan.column(plan.ts).visiting(count_verification, c, "verification_log");
+// Reads columns[0..ncols) (attributes cols[]) of the window `scan` reads, after
+// "timestamp", into c; the scan that counts rows (count_rows) also counts total and today.
+void scan_counts(nz::pg::WindowScan scan, const AttrNumber* cols, const CountedColumn* columns, int ncols,
+                 bool count_rows, VerificationScan* c) {
+    scan.column(scan.plan.ts).visiting(count_verification, c, "verification_log");
     c->count_rows = count_rows;
     c->status_at = c->cached_at = c->latency_at = -1;
     for (int i = 0; i < ncols; ++i) {
@@ -163,9 +163,9 @@ NZ_PG_FUNCTION(nz_native_verification_counts_record) {
     }
     if (each_index_only) {
         for (int i = 0; i < ncols; ++i)
-            scan_counts(rel, apart[i], since, until, &cols[i], &columns[i], 1, i == 0, &c);
+            scan_counts(nz::pg::WindowScan(rel, apart[i], since, until), &cols[i], &columns[i], 1, i == 0, &c);
     } else {
-        scan_counts(rel, together, since, until, cols, columns, ncols, true, &c);
+        scan_counts(nz::pg::WindowScan(rel, together, since, until), cols, columns, ncols, true, &c);
     }
     close_bot_table(rel);
     result.set("total", Int64GetDatum(c.n.total)).set("today_count", Int64GetDatum(c.n.today));

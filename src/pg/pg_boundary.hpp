@@ -4,7 +4,7 @@
 // (no allocation inside the catch), leaves every C++ frame, and only then
 // raises one ereport(ERROR) with an SQLSTATE chosen from the exception.
 //
-// Rules for bodies (see README, "The C++/PostgreSQL boundary"):
+// Rules for bodies (see docs/building.md, "The C++/PostgreSQL boundary"):
 //   * PostgreSQL calls that may raise (palloc, detoast, SPI, ...) are allowed,
 //     but then only plain data may live on the body's stack: ereport(ERROR) is
 //     a longjmp and skips C++ destructors.
