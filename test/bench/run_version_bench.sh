@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Before and after, side by side in one run: every chart function, dashboard()
-# and every get_* contract timed on the build of an earlier commit (BASE_REV),
-# then, on the same server and the same data, on this checkout's build after
-# ALTER EXTENSION ... UPDATE.  Prints each time under both and the ratio
-# (after / before; above 1.05 is marked).  Not part of the test suite.
+# and every get_* contract timed on the build of an earlier commit (BASE_REV)
+# and on this checkout's build, on the same server and the same data.
+# The earlier build is installed beside the current one as the extension
+# nezuko_analytics_base (its own module file and script); two databases,
+# copies of one loaded database, each hold one of them.  Each call is timed
+# in one database and then in the other, so whatever the machine does in
+# between weighs on both alike.  Prints both medians and the ratio (after /
+# before; above 1.05 is marked).  Not part of the test suite.
 #   bash test/bench/run_version_bench.sh BASE_REV [VERIFICATION_ROWS] [API_ROWS]
 # Defaults: 10,000,000 verification rows and 2,000,000 API calls over 120 days.
 set -euo pipefail
@@ -16,26 +20,44 @@ runs="${BENCH_RUNS:-5}"
 
 base="$(mktemp -d "${TMPDIR:-/tmp}/nezuko_base.XXXXXX")"
 git worktree add -q --detach "$base" "$base_rev"
-cleanup_base() { git worktree remove --force "$base" >/dev/null 2>&1 || rm -rf "$base"; }
 make -s -C "$base" -j"$(nproc)" >/dev/null 2>&1
+base_version="$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$base/nezuko_analytics.control")"
 
 source test/bench/bench_setup.sh          # builds and installs this checkout
-make -s -C "$base" install >/dev/null     # ... then the base build over it
-bench_start 54332 nz_vbench 'max_parallel_workers_per_gather = 2'
-trap 'pg_server_stop "$dir"; rm -rf "$dir"; cleanup_base' EXIT
-psql -qX -d postgres -c "CREATE DATABASE nz_vbench" >/dev/null
-export PGDATABASE=nz_vbench
+extdir="$(pg_config --sharedir)/extension"
+libdir="$(pg_config --pkglibdir)"
+install -m 644 "$base/nezuko_analytics.so" "$libdir/nezuko_analytics_base.so"
+install -m 644 "$base/nezuko_analytics--$base_version.sql" "$extdir/nezuko_analytics_base--$base_version.sql"
+sed -e "s|^module_pathname.*|module_pathname = '\$libdir/nezuko_analytics_base'|" \
+    -e "s|^comment.*|comment = 'nezuko_analytics as built at $base_rev (benchmark only)'|" \
+    "$base/nezuko_analytics.control" >"$extdir/nezuko_analytics_base.control"
+uninstall_base() {
+    rm -f "$libdir/nezuko_analytics_base.so" "$extdir/nezuko_analytics_base--$base_version.sql" "$extdir/nezuko_analytics_base.control"
+    git worktree remove --force "$base" >/dev/null 2>&1 || rm -rf "$base"
+}
+bench_start 54332 postgres 'max_parallel_workers_per_gather = 2'
+trap 'pg_server_stop "$dir"; rm -rf "$dir"; uninstall_base' EXIT
 q() { psql -qXAt -v ON_ERROR_STOP=1 "$@"; }
 
-q -c "CREATE EXTENSION nezuko_analytics" -c "SELECT count(*) FROM nezuko_analytics.apply_schema()" >/dev/null
-before="$(q -c "SELECT extversion FROM pg_extension WHERE extname = 'nezuko_analytics'")"
-q -c "CREATE TABLE nz_indexes AS SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND indexname NOT LIKE '%_pkey' AND indexname NOT LIKE '%_key'" \
+# One database with the bot's tables and rows, copied twice.
+psql -qX -d postgres -c "CREATE DATABASE nz_data" >/dev/null
+q -d nz_data -c "CREATE EXTENSION nezuko_analytics" -c "SELECT count(*) FROM nezuko_analytics.apply_schema()" >/dev/null
+q -d nz_data -c "CREATE TABLE nz_indexes AS SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND indexname NOT LIKE '%_pkey' AND indexname NOT LIKE '%_key'" \
   -c "DO \$\$DECLARE r record; BEGIN FOR r IN SELECT * FROM nz_indexes LOOP EXECUTE format('DROP INDEX %I', r.indexname); END LOOP; END\$\$"
-anchor="$(q -c "SELECT date_trunc('day', now())")"
+anchor="$(q -d nz_data -c "SELECT date_trunc('day', now())")"
 echo "generating $vrows verifications and $arows API calls (anchor $anchor) ..." >&2
-q -v vrows="$vrows" -v arows="$arows" -v groups=2000 -v anchor="'$anchor'" -f test/data/generate_sample.sql >/dev/null
-q -c "DO \$\$DECLARE r record; BEGIN FOR r IN SELECT * FROM nz_indexes LOOP EXECUTE r.indexdef; END LOOP; END\$\$" -c "VACUUM ANALYZE"
-q -f test/bench/bench_harness.sql >/dev/null
+q -d nz_data -v vrows="$vrows" -v arows="$arows" -v groups=2000 -v anchor="'$anchor'" -f test/data/generate_sample.sql >/dev/null
+q -d nz_data -c "DO \$\$DECLARE r record; BEGIN FOR r IN SELECT * FROM nz_indexes LOOP EXECUTE r.indexdef; END LOOP; END\$\$" \
+  -c "DROP TABLE nz_indexes" -c "DROP EXTENSION nezuko_analytics" -c "VACUUM ANALYZE"
+for db in nz_before nz_after; do
+    psql -qX -d postgres -c "CREATE DATABASE $db TEMPLATE nz_data" >/dev/null
+    q -d "$db" -f test/bench/bench_harness.sql >/dev/null
+done
+q -d nz_before -c "CREATE EXTENSION nezuko_analytics_base" -c "SELECT count(*) FROM nezuko_analytics.apply_schema()" >/dev/null
+q -d nz_after -c "CREATE EXTENSION nezuko_analytics" -c "SELECT count(*) FROM nezuko_analytics.apply_schema()" >/dev/null
+psql -qX -d postgres -c "DROP DATABASE nz_data" >/dev/null
+before="$(q -d nz_before -c "SELECT extversion FROM pg_extension WHERE extname = 'nezuko_analytics_base'")"
+after="$(q -d nz_after -c "SELECT extversion FROM pg_extension WHERE extname = 'nezuko_analytics'")"
 
 w7="'$anchor'::timestamptz - interval '7 days', '$anchor'::timestamptz"
 w90="'$anchor'::timestamptz - interval '90 days', '$anchor'::timestamptz"
@@ -58,30 +80,17 @@ for c in "get_latency_distribution('90d')" "get_latency_trend('90d')" "get_cache
     calls+=("90d|SELECT nezuko_analytics.$c")
 done
 
-# measure FILE: one line per call, its median in ms
-measure() {
-    for c in "${calls[@]}"; do
-        q -c "SELECT round(nz_bench.median_ms(\$q\$${c#*|}\$q\$, $runs)::numeric, 2)"
-    done >"$1"
-}
-measure "$dir/before"
-make -s install >/dev/null 2>&1 || sudo make -s install >/dev/null
-as_pg pg_ctl -D "$dir/data" -l "$dir/server.log" -w restart >/dev/null
-q -c "ALTER EXTENSION nezuko_analytics UPDATE"
-after="$(q -c "SELECT extversion FROM pg_extension WHERE extname = 'nezuko_analytics'")"
-measure "$dir/after"
-
-echo "Data: $vrows verification_log rows, $arows api_call_log rows, 120 days; $(nproc) cores; median of $runs runs after a warm-up, each version after a server restart. Before: $before ($base_rev), after: $after (this checkout). A window "x20" is 20 calls in one statement."
+median() { q -d "$1" -c "SELECT round(nz_bench.median_ms(\$q\$$2\$q\$, $runs)::numeric, 2)"; }
+echo "Data: $vrows verification_log rows, $arows api_call_log rows, 120 days; $(nproc) cores; PostgreSQL $(q -d nz_after -c 'SHOW server_version'); median of $runs runs after a warm-up; each call timed on $before ($base_rev) and then on $after (this checkout), in two copies of one database on one server. A window \"x20\" is 20 calls in one statement."
 echo
 echo "| call | window | $before ms | $after ms | $after / $before |"
 echo "|---|---|---:|---:|---:|"
-i=0
-paste -d'|' "$dir/before" "$dir/after" | while IFS='|' read -r b a; do
-    c="${calls[$i]}"
-    name="$(sed -E 's/.*nezuko_analytics\.([a-z_]+)\(.*/\1/' <<<"${c#*|}")"
-    ratio="$(q -c "SELECT round($a / nullif($b, 0), 2)")"
+for c in "${calls[@]}"; do
+    sql="${c#*|}"
+    b="$(median nz_before "$sql")"
+    a="$(median nz_after "$sql")"
+    ratio="$(q -d nz_after -c "SELECT round($a / nullif($b, 0), 2)")"
     mark=""
-    [[ "$(q -c "SELECT $ratio > 1.05")" == t ]] && mark=" (slower)"
-    printf '| %s | %s | %s | %s | %sx%s |\n' "$name" "${c%%|*}" "$b" "$a" "$ratio" "$mark"
-    i=$((i + 1))
+    [[ "$(q -d nz_after -c "SELECT $ratio > 1.05")" == t ]] && mark=" (slower)"
+    printf '| %s | %s | %s | %s | %sx%s |\n' "$(sed -E 's/.*nezuko_analytics\.([a-z_]+)\(.*/\1/' <<<"$sql")" "${c%%|*}" "$b" "$a" "$ratio" "$mark"
 done
