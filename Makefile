@@ -18,7 +18,7 @@ OBJS      = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 EXT_SCRIPT  = $(EXTENSION)--$(EXT_VERSION).sql
 EXT_PARTS   = $(sort $(wildcard sql/ext/*.sql))
 DATA_built  = $(EXT_SCRIPT)
-DATA        = $(wildcard sql/versions/*.sql) $(wildcard sql/upgrade/*.sql)
+DATA        = $(wildcard sql/versions/*.sql sql/versions/*.control) $(wildcard sql/upgrade/*.sql)
 EXTRA_CLEAN = build results regression.diffs regression.out
 
 # pg_regress tests: the same list the test runner uses (test/regress_schedule).
