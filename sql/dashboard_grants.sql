@@ -28,7 +28,8 @@ FROM unnest(ARRAY['nezuko_analytics.apply_schema(name)', 'nezuko_analytics.rever
                   'nezuko_analytics.prune(integer,interval,timestamptz)']::regprocedure[]) f;
 -- Every function is SECURITY INVOKER; every SQL or PL/pgSQL function pins
 -- search_path, except prune(), which must COMMIT (a procedure with a SET
--- clause cannot) and names every object with its schema instead.
+-- clause cannot), and pin_prune_settings(), which pins prune()'s path for it
+-- (a SET clause would undo that at its exit).
 SELECT count(*) AS security_definer_functions FROM pg_proc
 WHERE pronamespace = 'nezuko_analytics'::regnamespace AND prosecdef;
 SELECT p.oid::regprocedure AS without_pinned_search_path FROM pg_proc p
@@ -43,6 +44,10 @@ SELECT nezuko_analytics.get_groups_status();   -- no privilege on the bot's sche
 RESET ROLE;
 GRANT USAGE ON SCHEMA g TO anon;
 GRANT SELECT ON g.protected_groups TO anon;
+SET ROLE anon;
+SELECT nezuko_analytics.get_groups_status();   -- row-level security on what apply_schema() created, no policy yet
+RESET ROLE;
+CREATE POLICY anon_reads ON g.protected_groups FOR SELECT TO anon USING (true);
 SET ROLE anon;
 SELECT nezuko_analytics.get_groups_status();
 SELECT * FROM nezuko_analytics.apply_schema('g');

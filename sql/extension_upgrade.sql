@@ -94,6 +94,7 @@ FROM versions a, versions c
 WHERE c.version = (SELECT default_version FROM pg_available_extensions WHERE name = 'nezuko_analytics')
   AND a.version <> c.version;
 
+SET client_min_messages = warning;  -- each install's NOTICE that pg_cron is not here
 CREATE TEMP TABLE results AS
 SELECT p.source, p.target,
        (SELECT count(*) FROM (SELECT * FROM upgrade_check.upgraded_objects(p.source, p.target)
@@ -116,6 +117,8 @@ FROM results p, LATERAL (SELECT * FROM upgrade_check.fresh_objects(p.target)
                          EXCEPT SELECT * FROM upgrade_check.upgraded_objects(p.source, p.target)) f
 WHERE p.only_in_fresh > 0
 ORDER BY 1, 2, 3, 4;
+
+RESET client_min_messages;
 
 -- A database whose SQL is 1.1, served by this module before ALTER EXTENSION
 -- UPDATE: what 1.2 kept answers; what 1.2 replaced is a clear error.

@@ -66,6 +66,66 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.record_schema_change(name, text, name, name) IS
   'Records one change apply_schema() made, as its next step, so revert_schema() undoes the changes newest first.';
 
+-- Supabase grants ALL on every new table in public to anon, authenticated
+-- and service_role, and relies on row-level security.  What apply_schema()
+-- creates is closed to the API roles; what the bot already had is reported.
+CREATE FUNCTION nezuko_analytics.api_roles()
+RETURNS SETOF name
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT rolname FROM pg_roles WHERE rolname IN ('anon', 'authenticated') ORDER BY 1 $$;
+COMMENT ON FUNCTION nezuko_analytics.api_roles() IS
+  'Supabase''s API roles that exist here (anon, authenticated): the roles the web app''s requests run as, without BYPASSRLS.';
+
+CREATE FUNCTION nezuko_analytics.close_to_api_roles(target_schema name, tbl name)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    grantees text;
+BEGIN
+    SELECT string_agg(quote_ident(r), ', ') INTO grantees FROM nezuko_analytics.api_roles() r;
+    IF grantees IS NULL THEN
+        RETURN;  -- not a Supabase database
+    END IF;
+    EXECUTE format('ALTER TABLE %I.%I ENABLE ROW LEVEL SECURITY', target_schema, tbl);
+    EXECUTE format('REVOKE TRUNCATE, TRIGGER, REFERENCES ON %I.%I FROM PUBLIC, %s', target_schema, tbl, grantees);
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.close_to_api_roles(name, name) IS
+  'Where Supabase''s API roles exist: enables row-level security on a table apply_schema() created (no policy: only its owner and BYPASSRLS roles such as service_role read and write it) and revokes TRUNCATE, TRIGGER and REFERENCES from PUBLIC, anon and authenticated.';
+
+CREATE FUNCTION nezuko_analytics.report_exposed_tables(target_schema name)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN
+        SELECT c.relname, string_agg(DISTINCT r.r, ', ') AS roles
+        FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        CROSS JOIN nezuko_analytics.api_roles() r(r)
+        WHERE n.nspname = target_schema AND c.relkind IN ('r', 'p') AND NOT c.relrowsecurity
+          AND c.relname IN (SELECT b.table_name FROM nezuko_analytics.base_table_ddl() b)
+          AND (has_table_privilege(r.r, c.oid, 'INSERT') OR has_table_privilege(r.r, c.oid, 'UPDATE')
+               OR has_table_privilege(r.r, c.oid, 'DELETE') OR has_table_privilege(r.r, c.oid, 'TRUNCATE')
+               OR has_table_privilege(r.r, c.oid, 'TRIGGER'))
+        GROUP BY c.relname ORDER BY c.relname
+    LOOP
+        RAISE NOTICE 'nezuko_analytics: %.% can be written, truncated or given triggers by % without row-level security',
+                target_schema, t.relname, t.roles
+            USING HINT = format('ALTER TABLE %I.%I ENABLE ROW LEVEL SECURITY; REVOKE TRUNCATE, TRIGGER, REFERENCES ON %I.%I FROM PUBLIC, %s;',
+                                target_schema, t.relname, target_schema, t.relname, t.roles);
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.report_exposed_tables(name) IS
+  'Raises one NOTICE per bot table in target_schema that Supabase''s anon or authenticated role can write, truncate or add triggers to while row-level security is off, with the statements that close it. Changes nothing; called by apply_schema().';
+
 CREATE FUNCTION nezuko_analytics.apply_schema(target_schema name DEFAULT 'public')
 RETURNS SETOF text
 LANGUAGE plpgsql VOLATILE
@@ -131,6 +191,7 @@ BEGIN
     FOR spec IN SELECT * FROM nezuko_analytics.base_table_ddl() ORDER BY creation_order LOOP
         CONTINUE WHEN nezuko_analytics.table_exists(target_schema, spec.table_name);
         EXECUTE format(spec.create_ddl, target_schema);
+        PERFORM nezuko_analytics.close_to_api_roles(target_schema, spec.table_name);
         PERFORM nezuko_analytics.record_schema_change(target_schema, CASE WHEN spec.table_name = 'api_call_log' THEN 'create_table' ELSE 'create_base_table' END,
                 spec.table_name, spec.table_name);
         RETURN NEXT format('created table %I.%I', target_schema, spec.table_name);
@@ -187,7 +248,9 @@ BEGIN
                          || ' Or run CALL nezuko_analytics.prune(); from any scheduler.';
     END IF;
 
-    -- 7. The dashboard's functions for Supabase's API roles, where they exist.
+    -- 7. The dashboard's functions for Supabase's API roles, where they exist;
+    --    the bot's own tables those roles could write are reported.
+    PERFORM nezuko_analytics.report_exposed_tables(target_schema);
     FOR policy IN SELECT * FROM nezuko_analytics.grant_dashboard_access() LOOP
         PERFORM nezuko_analytics.record_schema_change(target_schema, 'grant_access', 'nezuko_analytics', policy.role_name);
         RETURN NEXT policy.description;
@@ -196,7 +259,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.apply_schema(name) IS
-  'Applies the schema spec to the bot''s tables in target_schema, in one transaction and idempotently: creates the base tables on a fresh database, api_call_log, the spec''s new columns and indexes where missing, registers the default retention policies, schedules prune() with pg_cron when it is installed here, grants the dashboard functions to Supabase''s API roles where they exist; never redefines an existing column; returns one line per change.';
+  'Applies the schema spec to the bot''s tables in target_schema, in one transaction and idempotently: creates the base tables on a fresh database, api_call_log, the spec''s new columns and indexes where missing, registers the default retention policies, schedules prune() with pg_cron when it is installed here, grants the dashboard functions to Supabase''s API roles where they exist; where those roles exist, every table it creates has row-level security on and no TRUNCATE, TRIGGER or REFERENCES for them, and a NOTICE names each existing bot table they could write; never redefines an existing column; returns one line per change.';
 
 CREATE FUNCTION nezuko_analytics.revert_schema()
 RETURNS SETOF text

@@ -61,7 +61,6 @@ DECLARE
     labels text[];
     total bigint;
     bot name;
-    saved text[];
 BEGIN
     PERFORM nezuko_analytics.check_window(since, until);
     PERFORM nezuko_analytics.check_latency_source(source, 'latency_histogram');
@@ -70,11 +69,10 @@ BEGIN
     END IF;
     labels := nezuko_analytics.latency_bucket_labels(edges);  -- validates the edges
     bot := nezuko_analytics.bot_schema();
-    saved := nezuko_analytics.prefer_index_only(bot, source);
-    EXECUTE format('SELECT nezuko_analytics.latency_bucket_counts(latency_ms, $3) FROM %I.%I'
-                   ' WHERE "timestamp" >= $1 AND "timestamp" < $2', bot, source)
-        INTO counts USING since, until, edges;
-    PERFORM nezuko_analytics.restore_plan_settings(saved);
+    counts := nezuko_analytics.latency_read(bot, source,
+        format('SELECT nezuko_analytics.latency_bucket_counts(latency_ms, $3) FROM %I.%I'
+               ' WHERE "timestamp" >= $1 AND "timestamp" < $2', bot, source),
+        since, until, edges)::bigint[];
     counts := coalesce(counts, array_fill(0::bigint, ARRAY[cardinality(labels)]));
     SELECT sum(c) INTO total FROM unnest(counts) c;
     RETURN QUERY

@@ -2,8 +2,9 @@
 -- with "timestamp" and holds latency_ms (the spec's optional
 -- idx_verification_log_timestamp_latency), an index-only scan reads a
 -- fraction of the bytes of the table.  The planner prefers a sequential scan
--- for long windows; these helpers steer the one query that aggregates
--- latencies to the index, and restore the settings after it.
+-- for long windows; latency_read() steers the one query that aggregates
+-- latencies to the index through a function whose SET clauses turn the other
+-- scans off for that call only (no setting changes under a STABLE label).
 
 CREATE FUNCTION nezuko_analytics.time_led_index(bot name, relname text, columns text[])
 RETURNS regclass
@@ -19,38 +20,44 @@ AS $$ SELECT nezuko_analytics.time_led_index(bot, source, ARRAY['latency_ms']) I
 COMMENT ON FUNCTION nezuko_analytics.has_time_latency_index(name, text) IS
   'Whether bot.source has an index that leads with "timestamp" and holds latency_ms, by time_led_index()''s rule (an index-only scan can then read latencies by time).';
 
-CREATE FUNCTION nezuko_analytics.prefer_index_only(bot name, source text)
-RETURNS text[]
-LANGUAGE plpgsql VOLATILE
+CREATE FUNCTION nezuko_analytics.latency_read(bot name, source text, query text, since timestamptz, until timestamptz,
+                                              arg anyelement)
+RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET extra_float_digits = 3  -- the value travels as text: every digit of a float8
 AS $$
 DECLARE
-    saved text[] := ARRAY[current_setting('enable_seqscan'), current_setting('enable_bitmapscan')];
+    result text;
 BEGIN
-    IF NOT nezuko_analytics.has_time_latency_index(bot, source) THEN
-        RETURN NULL;
+    IF nezuko_analytics.has_time_latency_index(bot, source) THEN
+        result := nezuko_analytics.latency_read_index_only(query, since, until, arg);
+    ELSE
+        EXECUTE query INTO result USING since, until, arg;
     END IF;
-    -- transaction-local; restore_plan_settings() puts the caller's values back
-    -- after the query, and an error reverts them with the transaction
-    PERFORM set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true);
-    RETURN saved;
+    RETURN result;
 END;
 $$;
-COMMENT ON FUNCTION nezuko_analytics.prefer_index_only(name, text) IS
-  'When bot.source has a "timestamp"-led index holding latency_ms, turns sequential and bitmap scans off for the next query and returns the previous settings (else NULL).';
+COMMENT ON FUNCTION nezuko_analytics.latency_read(name, text, text, timestamptz, timestamptz, anyelement) IS
+  'Runs the one latency query of latency_percentiles() or latency_histogram() (parameters $1 since, $2 until, $3 arg) and returns its one value as text: planned for an index-only scan (latency_read_index_only()) when bot.source has a "timestamp"-led index that holds latency_ms, else as the planner likes.';
 
-CREATE FUNCTION nezuko_analytics.restore_plan_settings(saved text[])
-RETURNS void
-LANGUAGE plpgsql VOLATILE
+CREATE FUNCTION nezuko_analytics.latency_read_index_only(query text, since timestamptz, until timestamptz, arg anyelement)
+RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET extra_float_digits = 3
+SET enable_seqscan = off
+SET enable_bitmapscan = off
 AS $$
+DECLARE
+    result text;
 BEGIN
-    IF saved IS NOT NULL THEN
-        PERFORM set_config('enable_seqscan', saved[1], true), set_config('enable_bitmapscan', saved[2], true);
-    END IF;
+    EXECUTE query INTO result USING since, until, arg;
+    RETURN result;
 END;
 $$;
-COMMENT ON FUNCTION nezuko_analytics.restore_plan_settings(text[]) IS 'Puts back the settings prefer_index_only() saved.';
+COMMENT ON FUNCTION nezuko_analytics.latency_read_index_only(text, timestamptz, timestamptz, anyelement) IS
+  'Runs query with sequential and bitmap scans off, for this call only (the function''s SET clauses; no setting of the caller changes): the index-only scan of a "timestamp"-led index that holds latency_ms.';
 
 CREATE FUNCTION nezuko_analytics.latency_percentiles(
     since timestamptz,
@@ -61,23 +68,16 @@ RETURNS float8[]
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    bot name;
-    saved text[];
-    result float8[];
 BEGIN
     PERFORM nezuko_analytics.check_window(since, until);
     PERFORM nezuko_analytics.check_latency_source(source, 'latency_percentiles');
     IF percentiles IS NULL THEN
         RAISE EXCEPTION 'latency_percentiles: percentiles must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    bot := nezuko_analytics.bot_schema();
-    saved := nezuko_analytics.prefer_index_only(bot, source);
-    EXECUTE format('SELECT nezuko_analytics.percentiles(nezuko_analytics.latency_dist(latency_ms), $3) FROM %I.%I'
-                   ' WHERE "timestamp" >= $1 AND "timestamp" < $2', bot, source)
-        INTO result USING since, until, percentiles;
-    PERFORM nezuko_analytics.restore_plan_settings(saved);
-    RETURN result;
+    RETURN nezuko_analytics.latency_read(nezuko_analytics.bot_schema(), source,
+        format('SELECT nezuko_analytics.percentiles(nezuko_analytics.latency_dist(latency_ms), $3) FROM %I.%I'
+               ' WHERE "timestamp" >= $1 AND "timestamp" < $2', nezuko_analytics.bot_schema(), source),
+        since, until, percentiles)::float8[];
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.latency_percentiles(timestamptz, timestamptz, float8[], text) IS

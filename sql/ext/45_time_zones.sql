@@ -45,19 +45,23 @@ LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    bot name := nezuko_analytics.bot_schema();
     first_row timestamptz;
     last_row timestamptz;
 BEGIN
-    IF isfinite(since) AND isfinite(until) THEN
+    -- Privileges before any per-day work: a role that may not read the
+    -- table gets the query's error at once, whatever the window.
+    PERFORM nezuko_analytics.require_select(bot, 'verification_log');
+    IF isfinite(since) AND isfinite(until) AND until - since <= interval '400 days' THEN
         RETURN nezuko_analytics.tz_offsets(since, until, tz);
     END IF;
-    -- An open window (the contracts' "since now() - period"): only the span
-    -- that holds rows needs offsets, found by two index probes.  Rows at
+    -- An open window (the contracts' "since now() - period") or a long one:
+    -- only the span that holds rows needs offsets, found by two index
+    -- probes, so the per-day work is bounded by the data present.  Rows at
     -- +-infinity belong to no local hour or day.
     EXECUTE format('SELECT min(v."timestamp"), max(v."timestamp") FROM %I.verification_log v'
                    ' WHERE v."timestamp" >= $1 AND v."timestamp" < $2'
-                   ' AND v."timestamp" > ''-infinity'' AND v."timestamp" < ''infinity''',
-                   nezuko_analytics.bot_schema())
+                   ' AND v."timestamp" > ''-infinity'' AND v."timestamp" < ''infinity''', bot)
         INTO first_row, last_row USING since, until;
     IF first_row IS NULL THEN
         RETURN NULL;  -- no rows: local time is never asked for
@@ -66,4 +70,21 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.window_tz_offsets(timestamptz, timestamptz, text) IS
-  'tz_offsets() for a window [since, until): over the window itself when both ends are finite, else over the span of the bot''s verification_log rows in it (NULL when none). What hourly_status_counts() and verification_summary() place rows in local hours and days with.';
+  'tz_offsets() for a window [since, until): over the window itself when both ends are finite and at most 400 days apart, else over the span of the bot''s verification_log rows in it (NULL when none), so the per-day work is bounded by the data present; checks USAGE and SELECT first. What hourly_status_counts() and verification_summary() place rows in local hours and days with.';
+
+CREATE FUNCTION nezuko_analytics.require_select(bot name, relname text)
+RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT has_schema_privilege(bot, 'USAGE') THEN
+        RAISE EXCEPTION 'permission denied for schema %', bot USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NOT has_table_privilege(format('%I.%I', bot, relname), 'SELECT') THEN
+        RAISE EXCEPTION 'permission denied for table %', relname USING ERRCODE = 'insufficient_privilege';
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.require_select(name, text) IS
+  'Raises the error a query would raise (42501) unless the caller may read bot.relname: USAGE on the schema and SELECT on the table. Called before work that does not read the table yet.';

@@ -21,15 +21,16 @@ CREATE TABLE nezuko_analytics.retention_runs (
     cutoff        timestamptz,
     rows_deleted  bigint NOT NULL DEFAULT 0,
     batches       integer NOT NULL DEFAULT 0,
-    status        text NOT NULL CHECK (status IN ('running', 'ok', 'partial', 'error')),
+    status        text NOT NULL CHECK (status IN ('running', 'ok', 'partial', 'error', 'interrupted')),
     error_message text,
+    pid           integer,  -- the backend that ran it (a running row whose backend is gone was interrupted)
     PRIMARY KEY (started_at, table_name)
 );
 CREATE INDEX retention_runs_finished_at ON nezuko_analytics.retention_runs (finished_at);
 COMMENT ON INDEX nezuko_analytics.retention_runs_finished_at IS
   'Lets prune() remove retention_runs rows older than their own policy through the index.';
 COMMENT ON TABLE nezuko_analytics.retention_runs IS
-  'One row per table per prune() run: cutoff, rows deleted, batches, status (ok, partial when max_runtime stopped it, error) and the error message. Pruned itself by its own policy.';
+  'One row per table per prune() run: cutoff, rows deleted, batches, status (ok, partial when max_runtime stopped it, error, interrupted when a cancel, a timeout or the end of its session stopped it) and the error message. Pruned itself by its own policy.';
 
 SELECT pg_catalog.pg_extension_config_dump('nezuko_analytics.retention_policy', '');
 SELECT pg_catalog.pg_extension_config_dump('nezuko_analytics.retention_runs', '');
@@ -130,26 +131,47 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.prune_preview(timestamptz) IS
   'What prune() would delete (now, or as of as_of): per enabled policy, the cutoff and the number of rows older than it (NULL when the table does not exist).';
 
--- No SET clause: a procedure with one cannot COMMIT.  Every name is qualified.
+-- One batch of a prune, as the table's owner (src/pg/prune_batch.cpp).
+CREATE FUNCTION nezuko_analytics.prune_batch(target regclass, time_column name, cutoff timestamptz,
+                                             batch_size integer, ordered boolean)
+RETURNS bigint LANGUAGE c VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'nz_prune_batch';
+COMMENT ON FUNCTION nezuko_analytics.prune_batch(regclass, name, timestamptz, integer, boolean) IS
+  'Deletes at most batch_size rows of target whose time_column is before cutoff (oldest first when ordered) and returns how many: as the table''s owner, inside a security-restricted operation, with search_path = pg_catalog, pg_temp (as VACUUM runs user code). The caller must hold SELECT and DELETE on the table and see it without row-level security. Used by prune().';
+
+CREATE FUNCTION nezuko_analytics.pin_prune_settings()
+RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $$
+BEGIN
+    -- Transaction-local, so prune() calls this again after every COMMIT.
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true),
+            pg_catalog.set_config('synchronous_commit', 'off', true);
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.pin_prune_settings() IS
+  'Sets, for the current transaction of prune(), search_path = pg_catalog, pg_temp (no name of prune() resolves through a schema another role can write) and synchronous_commit = off (its commits never make the bot''s inserts wait). prune() cannot carry a SET clause: it COMMITs.';
+
+-- No SET clause: a procedure with one cannot COMMIT.  pin_prune_settings()
+-- pins the search path before the first statement and after every COMMIT.
 CREATE PROCEDURE nezuko_analytics.prune(batch_size integer DEFAULT 10000,
                                         max_runtime interval DEFAULT '10 minutes',
                                         as_of timestamptz DEFAULT NULL)
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    run_start timestamptz := clock_timestamp();
+    run_start timestamptz := pg_catalog.clock_timestamp();
     reference_time timestamptz;
     deadline timestamptz;
     p record;
     target regclass;
     run_cutoff timestamptz;
     ordered boolean;
-    delete_sql text;
     n bigint;
     err text;
     first_batch boolean := true;
     table_status text;
 BEGIN
+    PERFORM nezuko_analytics.pin_prune_settings();
     IF batch_size IS NULL OR batch_size < 1 THEN
         RAISE EXCEPTION 'prune: batch_size must be at least 1, not %', coalesce(batch_size::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
@@ -165,45 +187,48 @@ BEGIN
     END IF;
     reference_time := coalesce(as_of, run_start);
     deadline := run_start + max_runtime;
-    -- Each transaction of the prune commits asynchronously (set again after
-    -- every COMMIT): its commits then never make the bot's inserts wait
-    -- behind a synchronous flush of a batch's WAL.  A crash can only lose
-    -- deletions of rows that are past the cutoff anyway; the next run redoes them.
-    PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
+    -- Runs that a cancel, a timeout or the end of their session stopped:
+    -- their backend is gone, or it is this one (which starts anew).
+    UPDATE nezuko_analytics.retention_runs r
+       SET status = 'interrupted', finished_at = run_start,
+           error_message = 'the run was interrupted (cancelled, timed out, or its session ended)'
+     WHERE r.status = 'running'
+       AND (r.pid = pg_catalog.pg_backend_pid()
+            OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.pid = r.pid));
+    COMMIT;
+    PERFORM nezuko_analytics.pin_prune_settings();
     FOR p IN SELECT * FROM nezuko_analytics.retention_policy WHERE enabled ORDER BY table_name LOOP
         run_cutoff := reference_time - p.keep;  -- once, at the start of the run
-        INSERT INTO nezuko_analytics.retention_runs (started_at, table_name, cutoff, status)
-        VALUES (run_start, p.table_name, run_cutoff, 'running');
+        INSERT INTO nezuko_analytics.retention_runs (started_at, table_name, cutoff, status, pid)
+        VALUES (run_start, p.table_name, run_cutoff, 'running', pg_catalog.pg_backend_pid());
         COMMIT;
-        PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
+        PERFORM nezuko_analytics.pin_prune_settings();
+        -- The table, resolved once per run to its OID.
         target := nezuko_analytics.retention_target(p.table_name);
         IF target IS NULL THEN
-            UPDATE nezuko_analytics.retention_runs SET status = 'error', finished_at = clock_timestamp(),
+            UPDATE nezuko_analytics.retention_runs SET status = 'error', finished_at = pg_catalog.clock_timestamp(),
                    error_message = format('table %s does not exist', p.table_name)
             WHERE started_at = run_start AND table_name = p.table_name;
             COMMIT;
-            PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
+            PERFORM nezuko_analytics.pin_prune_settings();
             CONTINUE;
         END IF;
         -- Walk the time index when there is one (oldest rows first).
         SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i
                        JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-                       WHERE i.indrelid = target AND a.attname = p.time_column)
+                       WHERE i.indrelid = target::pg_catalog.oid AND a.attname = p.time_column)
             INTO ordered;
-        delete_sql := format('DELETE FROM %1$s WHERE ctid = ANY (ARRAY(SELECT ctid FROM %1$s WHERE %2$I < $1 %3$s LIMIT $2))',
-                             target, p.time_column, CASE WHEN ordered THEN format('ORDER BY %I', p.time_column) ELSE '' END);
         table_status := 'ok';
         LOOP
-            IF NOT first_batch AND clock_timestamp() >= deadline THEN
+            IF NOT first_batch AND pg_catalog.clock_timestamp() >= deadline THEN
                 table_status := 'partial';  -- the next run resumes from the oldest rows left
                 EXIT;
             END IF;
             first_batch := false;
             err := NULL;
             BEGIN
-                EXECUTE delete_sql USING run_cutoff, batch_size;
-                GET DIAGNOSTICS n = ROW_COUNT;
-            EXCEPTION WHEN OTHERS THEN
+                n := nezuko_analytics.prune_batch(target, p.time_column, run_cutoff, batch_size, ordered);
+            EXCEPTION WHEN OTHERS THEN  -- a cancel or timeout is not caught: it ends the run
                 err := SQLERRM;
             END;
             IF err IS NOT NULL THEN
@@ -216,15 +241,15 @@ BEGIN
                SET rows_deleted = rows_deleted + n, batches = batches + 1
              WHERE started_at = run_start AND table_name = p.table_name;
             COMMIT;  -- short locks and snapshots; vacuum can keep up
-            PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
+            PERFORM nezuko_analytics.pin_prune_settings();
             EXIT WHEN n < batch_size;
         END LOOP;
-        UPDATE nezuko_analytics.retention_runs SET status = table_status, finished_at = clock_timestamp()
+        UPDATE nezuko_analytics.retention_runs SET status = table_status, finished_at = pg_catalog.clock_timestamp()
         WHERE started_at = run_start AND table_name = p.table_name;
         COMMIT;
-        PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
+        PERFORM nezuko_analytics.pin_prune_settings();
     END LOOP;
 END;
 $$;
 COMMENT ON PROCEDURE nezuko_analytics.prune(integer, interval, timestamptz) IS
-  'Deletes rows older than each enabled policy''s keep (cutoff computed once at the start, from as_of when given, which must not be in the future; rows exactly on the cutoff and rows with a NULL time are kept), in batches of batch_size through the time index, COMMITting (asynchronously) between batches; stops at max_runtime (status partial; the next run resumes) and logs one retention_runs row per table. Run it with CALL, alone (pg_cron: CALL nezuko_analytics.prune()).';
+  'Deletes rows older than each enabled policy''s keep (cutoff computed once at the start, from as_of when given, which must not be in the future; rows exactly on the cutoff and rows with a NULL time are kept), in batches of batch_size through the time index, each batch as the table''s owner in a security-restricted operation (prune_batch()), COMMITting (asynchronously) between batches with the search path pinned to pg_catalog, pg_temp; stops at max_runtime (status partial; the next run resumes) and logs one retention_runs row per table. An error in one table is logged and the other tables still run; a cancel or timeout ends the run, and the next run marks its rows interrupted. Run it with CALL, alone (pg_cron: CALL nezuko_analytics.prune()).';

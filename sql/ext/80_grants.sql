@@ -13,6 +13,9 @@ REVOKE EXECUTE ON FUNCTION nezuko_analytics.schedule_retention(text) FROM PUBLIC
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.unschedule_retention() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.register_retention_policies() FROM PUBLIC;
 REVOKE EXECUTE ON PROCEDURE nezuko_analytics.prune(integer, interval, timestamptz) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION nezuko_analytics.prune_batch(regclass, name, timestamptz, integer, boolean) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION nezuko_analytics.pin_prune_settings() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION nezuko_analytics.close_to_api_roles(name, name) FROM PUBLIC;
 
 CREATE FUNCTION nezuko_analytics.dashboard_functions()
 RETURNS SETOF regprocedure LANGUAGE sql STABLE
@@ -80,3 +83,31 @@ END $$;
 
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.grant_dashboard_access() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.revoke_dashboard_access(name) FROM PUBLIC;
+
+-- The extension is trusted (docs/security.md): a role with CREATE on the
+-- database installs it without being a superuser.  The script then runs as
+-- the bootstrap superuser, who owns what it creates; the installing role,
+-- @extowner@, receives exactly what it needs to run it (the administrative
+-- functions, the bookkeeping tables, the dashboard's functions with the right
+-- to grant them to the API roles) and nothing that reads or changes a table
+-- it could not read or change itself: every function is SECURITY INVOKER,
+-- and prune_batch() checks the caller's own DELETE privilege.
+GRANT USAGE ON SCHEMA nezuko_analytics TO @extowner@ WITH GRANT OPTION;
+GRANT SELECT ON nezuko_analytics.schema_state TO @extowner@ WITH GRANT OPTION;
+GRANT SELECT, INSERT, UPDATE, DELETE ON nezuko_analytics.schema_state, nezuko_analytics.schema_changes,
+      nezuko_analytics.retention_policy, nezuko_analytics.retention_runs TO @extowner@;
+GRANT EXECUTE ON FUNCTION nezuko_analytics.apply_schema(name), nezuko_analytics.revert_schema(),
+      nezuko_analytics.record_schema_change(name, text, name, name), nezuko_analytics.set_retention(text, interval),
+      nezuko_analytics.schedule_retention(text), nezuko_analytics.unschedule_retention(),
+      nezuko_analytics.register_retention_policies(),
+      nezuko_analytics.prune_batch(regclass, name, timestamptz, integer, boolean),
+      nezuko_analytics.pin_prune_settings(), nezuko_analytics.close_to_api_roles(name, name),
+      nezuko_analytics.grant_dashboard_access(), nezuko_analytics.revoke_dashboard_access(name) TO @extowner@;
+GRANT EXECUTE ON PROCEDURE nezuko_analytics.prune(integer, interval, timestamptz) TO @extowner@;
+DO $$
+DECLARE f regprocedure;
+BEGIN
+    FOR f IN SELECT * FROM nezuko_analytics.dashboard_functions() LOOP
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO @extowner@ WITH GRANT OPTION', f);
+    END LOOP;
+END $$;

@@ -81,7 +81,6 @@ namespace {
 
 struct BucketCounts {
     Edges edges;
-    const void* edges_datum;  // the edges argument last checked (not serialized)
     int64 counts[nz::kMaxBucketEdges + 1];
 };
 
@@ -105,12 +104,16 @@ NZ_PG_FUNCTION(nz_bucket_counts_add) {
     if (state == nullptr) {
         state = new_counts(context);
         read_edges(fcinfo, 2, &state->edges);
-        state->edges_datum = DatumGetPointer(PG_GETARG_DATUM(2));
-    } else if (DatumGetPointer(PG_GETARG_DATUM(2)) != state->edges_datum) {
-        Edges edges;
-        read_edges(fcinfo, 2, &edges);
-        check_same_edges(state->edges, edges);
-        state->edges_datum = DatumGetPointer(PG_GETARG_DATUM(2));
+    } else {
+        // The edges come with every row: compared by contents (an address
+        // may be reused for other values), validated again only when they differ.
+        int n = 0;
+        const int32* values = nz::pg::array_elements<int32>(PG_GETARG_ARRAYTYPE_P(2), INT4OID, "edges", &n);
+        if (n != state->edges.n || std::memcmp(values, state->edges.values, sizeof(int32) * static_cast<std::size_t>(n)) != 0) {
+            Edges edges;
+            read_edges(fcinfo, 2, &edges);
+            check_same_edges(state->edges, edges);
+        }
     }
     if (!PG_ARGISNULL(1))
         state->counts[bucket_of(state->edges, PG_GETARG_INT32(1))]++;
@@ -131,7 +134,6 @@ NZ_PG_FUNCTION(nz_bucket_counts_serialize) {
     bytea* out = static_cast<bytea*>(palloc(VARHDRSZ + sizeof(BucketCounts)));
     SET_VARSIZE(out, VARHDRSZ + sizeof(BucketCounts));
     std::memcpy(VARDATA(out), state, sizeof(BucketCounts));
-    reinterpret_cast<BucketCounts*>(VARDATA(out))->edges_datum = nullptr;
     PG_RETURN_BYTEA_P(out);
 }
 

@@ -64,8 +64,9 @@ Relation open_readable_bot_table(const char* schema, const char* relname) {
     Relation rel = table_open(relid, AccessShareLock);
     // a view, a foreign or partitioned table, another table access method: let a query read it
     // (or another session's temporary table, which only a query can refuse properly)
+    // (or a table with inheritance children, whose rows a query reads too)
     if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relam != HEAP_TABLE_AM_OID ||
-        RELATION_IS_OTHER_TEMP(rel)) {
+        RELATION_IS_OTHER_TEMP(rel) || rel->rd_rel->relhassubclass) {
         table_close(rel, AccessShareLock);
         return nullptr;
     }
@@ -205,6 +206,9 @@ void scan_index_entries(RunningScan& r) {
             Datum ts = index_getattr(scan->xs_itup, 1, scan->xs_itupdesc, &ts_null);
             if (ts_null) continue;
             if (DatumGetTimestampTz(ts) < w.since) break;
+            // "timestamp" < 'infinity', as the query has it: a row stamped
+            // infinity is in no window (they come first, read backwards)
+            if (TIMESTAMP_IS_NOEND(DatumGetTimestampTz(ts))) continue;
         }
         // As nodeIndexonlyscan.c does, for every entry: the entry alone is
         // enough when the visibility map says every row of its table page is

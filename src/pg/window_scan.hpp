@@ -10,8 +10,9 @@
 // runs its SQL instead) when nezuko_analytics.native_reads is off, and
 // whenever a query could see something else: the
 // caller lacks SELECT on the table, the table has row-level security, or
-// the transaction is SERIALIZABLE (a query would take predicate locks), or
-// there is no MVCC snapshot to read with.
+// the transaction is SERIALIZABLE (a query would take predicate locks), the
+// table has inheritance children (a query reads their rows too), or there is
+// no MVCC snapshot to read with.
 //
 // Everything here is plain data and PostgreSQL calls: an ERROR inside a scan
 // (cancel, out of memory) unwinds no C++ destructor.  Relations, buffers and
