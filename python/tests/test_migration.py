@@ -73,11 +73,11 @@ def test_extension_already_installed_is_a_no_op(pg_db, tmp_path):
 
 
 def test_postgres_where_the_extension_cannot_be_created(pg_db, tmp_path):
-    # A role that is not a superuser cannot create a C extension (as on hosted Supabase).
+    # A role without CREATE on the database cannot create the extension (as
+    # where the package is not installed at all, on hosted Supabase).
     role = pg_db + "_bot"
     psql("postgres", f"CREATE ROLE {role} LOGIN")
     try:
-        psql("postgres", f"ALTER DATABASE {pg_db} OWNER TO {role}")
         psql(pg_db, f"ALTER SCHEMA public OWNER TO {role}")
         psql(pg_db, BOT_TABLES_SQL, user=role)
         before = digest(pg_db, BOT_ROWS_DIGEST)
@@ -96,6 +96,31 @@ def test_postgres_where_the_extension_cannot_be_created(pg_db, tmp_path):
         assert digest(pg_db, BOT_ROWS_DIGEST) == before
         ok(alembic(url, "upgrade", "head", cwd=tmp_path))
         assert set(SPEC_COLUMNS) <= pg_columns(pg_db)
+    finally:
+        psql("postgres", f"DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)")
+        psql("postgres", f"DROP ROLE {role}")
+
+
+def test_postgres_database_owner_installs_the_trusted_extension(pg_db, tmp_path):
+    # A database owner that is no superuser (a managed host's admin role) installs it: it is trusted.
+    role = pg_db + "_owner"
+    psql("postgres", f"CREATE ROLE {role} LOGIN")
+    try:
+        psql("postgres", f"ALTER DATABASE {pg_db} OWNER TO {role}")
+        psql(pg_db, f"ALTER SCHEMA public OWNER TO {role}")
+        psql(pg_db, BOT_TABLES_SQL, user=role)
+        before = digest(pg_db, BOT_ROWS_DIGEST)
+        url = pg_url(pg_db, user=role)
+        result = ok(alembic(url, "upgrade", "head", cwd=tmp_path))
+        assert "without the native functions" not in result.stderr
+        assert psql(pg_db, "SELECT extowner::regrole FROM pg_extension WHERE extname = 'nezuko_analytics'") == role
+        assert set(SPEC_COLUMNS) <= pg_columns(pg_db)
+        assert psql(pg_db, "SELECT (nezuko_analytics.get_dashboard_stats()->>'total_groups')::int > 0", user=role) == "t"
+        assert digest(pg_db, BOT_ROWS_DIGEST) == before
+        ok(alembic(url, "downgrade", "base", cwd=tmp_path))
+        assert psql(pg_db, "SELECT count(*) FROM pg_extension WHERE extname = 'nezuko_analytics'") == "0"
+        assert digest(pg_db, BOT_ROWS_DIGEST) == before
+        assert psql(pg_db, f"SELECT rolsuper FROM pg_roles WHERE rolname = '{role}'") == "f"
     finally:
         psql("postgres", f"DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)")
         psql("postgres", f"DROP ROLE {role}")

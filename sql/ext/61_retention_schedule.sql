@@ -14,20 +14,28 @@ RETURNS text LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT CASE
-        WHEN current_setting('shared_preload_libraries') !~ 'pg_cron' THEN
-            'Add pg_cron to shared_preload_libraries and restart; then '
-        ELSE '' END
-        || CASE
-        WHEN coalesce(current_setting('cron.database_name', true), 'postgres') = current_database() THEN
-            format('run CREATE EXTENSION pg_cron; and SELECT nezuko_analytics.schedule_retention(%L);', schedule)
-        ELSE
-            format('in database %s (cron.database_name) run: SELECT cron.schedule_in_database(%L, %L, %L, %L);',
-                   quote_ident(coalesce(current_setting('cron.database_name', true), 'postgres')),
+        -- pg_cron's settings are readable only with pg_read_all_settings (a
+        -- database owner on a managed host has no such right): name no database
+        WHEN NOT pg_has_role(current_user, 'pg_read_all_settings', 'USAGE') THEN
+            format('in pg_cron''s database (its cron.database_name) run: SELECT cron.schedule_in_database(%L, %L, %L, %L);',
                    nezuko_analytics.retention_job_name(), schedule, 'CALL nezuko_analytics.prune()', current_database())
+        ELSE
+            CASE
+            WHEN current_setting('shared_preload_libraries') !~ 'pg_cron' THEN
+                'Add pg_cron to shared_preload_libraries and restart; then '
+            ELSE '' END
+            || CASE
+            WHEN coalesce(current_setting('cron.database_name', true), 'postgres') = current_database() THEN
+                format('run CREATE EXTENSION pg_cron; and SELECT nezuko_analytics.schedule_retention(%L);', schedule)
+            ELSE
+                format('in database %s (cron.database_name) run: SELECT cron.schedule_in_database(%L, %L, %L, %L);',
+                       quote_ident(coalesce(current_setting('cron.database_name', true), 'postgres')),
+                       nezuko_analytics.retention_job_name(), schedule, 'CALL nezuko_analytics.prune()', current_database())
+            END
         END
 $$;
 COMMENT ON FUNCTION nezuko_analytics.retention_schedule_hint(text) IS
-  'The steps that schedule prune() when pg_cron is not installed in this database.';
+  'The steps that schedule prune() when pg_cron is not installed in this database (naming pg_cron''s database only to a role that may read its settings).';
 
 CREATE FUNCTION nezuko_analytics.schedule_retention(schedule text DEFAULT '17 3 * * *')
 RETURNS bigint

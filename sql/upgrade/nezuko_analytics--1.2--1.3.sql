@@ -484,6 +484,35 @@ $$;
 COMMENT ON PROCEDURE nezuko_analytics.prune(integer, interval, timestamptz) IS
   'Deletes rows older than each enabled policy''s keep (cutoff computed once at the start, from as_of when given, which must not be in the future; rows exactly on the cutoff and rows with a NULL time are kept), in batches of batch_size through the time index, each batch as the table''s owner in a security-restricted operation (prune_batch()), COMMITting (asynchronously) between batches with the search path pinned to pg_catalog, pg_temp; stops at max_runtime (status partial; the next run resumes) and logs one retention_runs row per table. An error in one table is logged and the other tables still run; a cancel or timeout ends the run, and the next run marks its rows interrupted. Run it with CALL, alone (pg_cron: CALL nezuko_analytics.prune()).';
 
+-- A retention hint a role that may not read server settings can get (61_retention_schedule.sql).
+CREATE OR REPLACE FUNCTION nezuko_analytics.retention_schedule_hint(schedule text)
+RETURNS text LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE
+        -- pg_cron's settings are readable only with pg_read_all_settings (a
+        -- database owner on a managed host has no such right): name no database
+        WHEN NOT pg_has_role(current_user, 'pg_read_all_settings', 'USAGE') THEN
+            format('in pg_cron''s database (its cron.database_name) run: SELECT cron.schedule_in_database(%L, %L, %L, %L);',
+                   nezuko_analytics.retention_job_name(), schedule, 'CALL nezuko_analytics.prune()', current_database())
+        ELSE
+            CASE
+            WHEN current_setting('shared_preload_libraries') !~ 'pg_cron' THEN
+                'Add pg_cron to shared_preload_libraries and restart; then '
+            ELSE '' END
+            || CASE
+            WHEN coalesce(current_setting('cron.database_name', true), 'postgres') = current_database() THEN
+                format('run CREATE EXTENSION pg_cron; and SELECT nezuko_analytics.schedule_retention(%L);', schedule)
+            ELSE
+                format('in database %s (cron.database_name) run: SELECT cron.schedule_in_database(%L, %L, %L, %L);',
+                       quote_ident(coalesce(current_setting('cron.database_name', true), 'postgres')),
+                       nezuko_analytics.retention_job_name(), schedule, 'CALL nezuko_analytics.prune()', current_database())
+            END
+        END
+$$;
+COMMENT ON FUNCTION nezuko_analytics.retention_schedule_hint(text) IS
+  'The steps that schedule prune() when pg_cron is not installed in this database (naming pg_cron''s database only to a role that may read its settings).';
+
 -- Privileges (80_grants.sql).
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.prune_batch(regclass, name, timestamptz, integer, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.pin_prune_settings() FROM PUBLIC;
