@@ -1,8 +1,9 @@
 -- Differential tests: every typed chart function equals its plain-SQL
 -- reference (test/reference/charts_reference.sql) on generated data with
 -- NULL latencies, empty windows, rows exactly on the window edges, future
--- rows, several time zones (a DST change included), many groups, groups
--- without a title and latencies up to hours.
+-- rows, rows at +-infinity and in the first and last finite years, windows
+-- open at either end, several time zones (a DST change included), many
+-- groups, groups without a title and latencies up to hours.
 \set SHOW_CONTEXT never
 CREATE EXTENSION nezuko_analytics;
 CREATE SCHEMA diff;
@@ -29,6 +30,15 @@ INSERT INTO verification_log (user_id, group_id, status, latency_ms, cached, "ti
     (8, -1000000000004, 'pending', 80, false, '2026-11-18 12:00:00+00'),    -- an unknown status
     (9, -1000000000005, 'verified', 0, false, '2026-11-01 05:30:00+00'),    -- around the US DST change
     (10, -1000000000005, 'restricted', 500, false, '2026-11-01 06:30:00+00');
+-- Rows at the ends of time: +-infinity and the first and last finite years.
+INSERT INTO verification_log (user_id, group_id, status, latency_ms, cached, "timestamp") VALUES
+    (11, -1000000000006, 'verified', 33, true, 'infinity'),
+    (12, -1000000000006, 'error', 34, false, '-infinity'),
+    (13, -1000000000006, 'restricted', 35, true, '4713-01-01 00:00:00+00 BC'),
+    (14, -1000000000006, 'verified', 36, false, '294276-01-01 00:00:00+00');
+INSERT INTO api_call_log (method, success, latency_ms, "timestamp") VALUES
+    ('edgeMethod', true, 7, 'infinity'), ('edgeMethod', false, 8, '-infinity'),
+    ('edgeMethod', true, 9, '4713-01-01 00:00:00+00 BC'), ('edgeMethod', true, 10, '294276-01-01 00:00:00+00');
 INSERT INTO api_call_log (method, success, latency_ms, "timestamp") VALUES
     ('getChatMember', true, 3600000, '2026-11-14 00:00:00+00'),
     ('rareMethod', NULL, NULL, '2026-11-15 00:00:00+00'),
@@ -57,6 +67,9 @@ INSERT INTO windows VALUES
     ('90 days', '2026-08-22 00:00:00+00', '2026-11-20 00:00:00+00'),
     ('all, future too', '2020-01-01 00:00:00+00', '2030-01-01 00:00:00+00'),
     ('empty (since = until)', '2026-11-13 00:00:00+00', '2026-11-13 00:00:00+00'),
+    ('all time', '-infinity', 'infinity'),
+    ('open: since 7 days, no end', '2026-11-13 00:00:00+00', 'infinity'),
+    ('until 7 days ago, no start', '-infinity', '2026-11-13 00:00:00+00'),
     ('no data (2020)', '2020-01-01 00:00:00+00', '2020-02-01 00:00:00+00');
 
 CREATE TEMP TABLE cases(fn text, native text, reference text);

@@ -178,6 +178,35 @@ FROM (VALUES ('last 7 days, open', now() - interval '7 days', 'infinity'::timest
               FROM verification_log v WHERE v."timestamp" >= w.since AND v."timestamp" < w.until) q
 ORDER BY 1, 2;
 
+-- The same edges for the API calls by method and the groups.
+INSERT INTO api_call_log (method, success, "timestamp") VALUES
+    ('edge', true, 'infinity'), ('edge', false, '-infinity'), ('edge', true, '294276-01-01'),
+    ('edge', true, '4713-01-01 BC'), ('edge', true, now() - interval '1 day');
+VACUUM ANALYZE api_call_log;
+SELECT w.label,
+       (SELECT coalesce(jsonb_object_agg(u.m, ARRAY[u.n, u.s]), '{}')
+        FROM nezuko_analytics.native_api_counts('public', w.since, w.until) a, unnest(a.methods, a.calls, a.ok) u(m, n, s))
+     = (SELECT coalesce(jsonb_object_agg(q.method, ARRAY[q.n, q.s]), '{}')
+        FROM (SELECT method, count(*) AS n, count(*) FILTER (WHERE success) AS s FROM api_call_log
+              WHERE "timestamp" >= w.since AND "timestamp" < w.until GROUP BY method) q) AS api_equal,
+       (SELECT string_agg(u.id || ':' || u.n || '/' || u.s, ' ' ORDER BY u.o)
+        FROM nezuko_analytics.native_group_counts('public', w.since, w.until, 10) g,
+             unnest(g.group_ids, g.calls, g.ok) WITH ORDINALITY u(id, n, s, o))
+     IS NOT DISTINCT FROM
+       (SELECT string_agg(q.group_id || ':' || q.n || '/' || q.s, ' ' ORDER BY q.n DESC, q.group_id)
+        FROM (SELECT group_id, count(*) AS n, count(*) FILTER (WHERE status = 'verified') AS s FROM verification_log
+              WHERE "timestamp" >= w.since AND "timestamp" < w.until GROUP BY group_id ORDER BY n DESC, group_id LIMIT 10) q) AS groups_equal
+FROM (VALUES ('last 7 days, open', now() - interval '7 days', 'infinity'::timestamptz),
+             ('all', '-infinity', 'infinity'), ('until now', '-infinity', now()),
+             ('infinity alone', 'infinity', 'infinity'), ('now to the last finite day', now(), '294276-01-02')) w(label, since, until)
+ORDER BY 1;
+DELETE FROM verification_log WHERE "timestamp" IN ('4713-01-01 BC', '294276-01-01');
+-- A row stamped -infinity is in the window [-infinity, now) of every typed
+-- function, but has no local hour: hourly_activity() leaves it out (docs/security.md).
+SELECT (SELECT sum(count) FROM nezuko_analytics.verification_distribution('-infinity', now()))
+     - (SELECT sum(verifications + restrictions + errors) FROM nezuko_analytics.hourly_activity('-infinity', now())) AS rows_without_a_local_hour,
+       (SELECT count(*) FROM verification_log WHERE "timestamp" = '-infinity') AS rows_at_minus_infinity;
+
 -- Native reads and inheritance: a query on the parent reads the children's
 -- rows too, so the native read steps aside and the contract answers the same.
 CREATE TABLE public.verification_log_archive () INHERITS (verification_log);

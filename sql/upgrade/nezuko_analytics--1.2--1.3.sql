@@ -348,11 +348,16 @@ BEGIN
     IF first_row IS NULL THEN
         RETURN NULL;  -- no rows: local time is never asked for
     END IF;
+    -- Offsets are looked up from 1900 to 2100 at most (a row outside takes
+    -- the offset of the nearest end): at most 200 years of per-day work,
+    -- whatever timestamps the table holds.
+    first_row := least(greatest(first_row, timestamptz '1900-01-01 00:00+00'), timestamptz '2100-01-01 00:00+00');
+    last_row := least(greatest(last_row, first_row), timestamptz '2100-01-01 00:00+00');
     RETURN nezuko_analytics.tz_offsets(first_row, last_row, tz);
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.window_tz_offsets(timestamptz, timestamptz, text) IS
-  'tz_offsets() for a window [since, until): over the window itself when both ends are finite and at most 400 days apart, else over the span of the bot''s verification_log rows in it (NULL when none), so the per-day work is bounded by the data present; checks USAGE and SELECT first. What hourly_status_counts() and verification_summary() place rows in local hours and days with.';
+  'tz_offsets() for a window [since, until): over the window itself when both ends are finite and at most 400 days apart, else over the span of the bot''s verification_log rows in it (NULL when none), within 1900 to 2100 (a row outside takes the offset of the nearest end), so the per-day work is bounded; checks USAGE and SELECT first. What hourly_status_counts() and verification_summary() place rows in local hours and days with.';
 
 -- Retention: each batch as the table's owner in a security-restricted operation,
 -- the search path pinned after every COMMIT, interrupted runs closed (60_retention.sql).
