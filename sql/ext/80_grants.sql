@@ -72,12 +72,15 @@ END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.revoke_dashboard_access(name) IS 'Undoes grant_dashboard_access() for one role; called by revert_schema().';
 
--- Only the roles granted below (and the owner) call the dashboard's functions.
+-- Only the roles granted below call the dashboard's functions: the
+-- installing role (@extowner@, with the right to grant them to the API
+-- roles, see below) and the roles grant_dashboard_access() names.
 DO $$
 DECLARE f regprocedure;
 BEGIN
     FOR f IN SELECT * FROM nezuko_analytics.dashboard_functions() LOOP
         EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO @extowner@ WITH GRANT OPTION', f);
     END LOOP;
 END $$;
 
@@ -104,10 +107,4 @@ GRANT EXECUTE ON FUNCTION nezuko_analytics.apply_schema(name), nezuko_analytics.
       nezuko_analytics.pin_prune_settings(), nezuko_analytics.close_to_api_roles(name, name),
       nezuko_analytics.grant_dashboard_access(), nezuko_analytics.revoke_dashboard_access(name) TO @extowner@;
 GRANT EXECUTE ON PROCEDURE nezuko_analytics.prune(integer, interval, timestamptz) TO @extowner@;
-DO $$
-DECLARE f regprocedure;
-BEGIN
-    FOR f IN SELECT * FROM nezuko_analytics.dashboard_functions() LOOP
-        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO @extowner@ WITH GRANT OPTION', f);
-    END LOOP;
-END $$;
+-- (the dashboard's functions: in the loop above)
