@@ -14,6 +14,7 @@ CREATE ROLE mallory LOGIN;             -- owns the bot's tables, not a superuser
 CREATE ROLE trigger_only LOGIN;        -- holds only TRIGGER on one of them
 GRANT CREATE, USAGE ON SCHEMA public TO mallory, trigger_only;
 
+CREATE EXTENSION pg_cron;
 CREATE EXTENSION nezuko_analytics;
 SELECT * FROM nezuko_analytics.apply_schema();
 
@@ -76,7 +77,8 @@ CREATE TRIGGER escalate_too AFTER DELETE ON api_call_log FOR EACH STATEMENT EXEC
 RESET ROLE;
 
 -- Operators planted in a schema on the caller's path, ahead of pg_catalog,
--- for the type pairs prune() compares and computes with: none may run.
+-- for the type pairs prune() and the scheduling functions compare and
+-- compute with: none may run.
 CREATE TABLE public.planted_calls (op text);
 GRANT INSERT ON public.planted_calls TO PUBLIC;
 SET ROLE mallory;
@@ -99,8 +101,12 @@ CREATE FUNCTION public.clock_timestamp() RETURNS timestamptz LANGUAGE sql AS
   $$ INSERT INTO public.planted_calls VALUES ('clock_timestamp()') RETURNING pg_catalog.clock_timestamp() $$;
 RESET ROLE;
 
--- A superuser runs the retention job with the planted path.
+-- A superuser runs the retention job, and the functions that schedule and
+-- preview it, with the planted path.
 SET search_path = public, pg_catalog;
+SELECT nezuko_analytics.schedule_retention('17 3 * * *') > 0 AS scheduled;
+SELECT count(*) AS policies_previewed FROM nezuko_analytics.prune_preview();
+SELECT (nezuko_analytics.set_retention('verification_log', '90 days')).keep;
 CALL nezuko_analytics.prune(batch_size => 7);
 RESET search_path;
 
@@ -235,6 +241,7 @@ SELECT count(*) AS volatile_readers FROM pg_proc
 WHERE pronamespace = 'nezuko_analytics'::regnamespace AND proname IN ('latency_percentiles', 'latency_histogram')
   AND provolatile <> 's';
 
+SELECT nezuko_analytics.unschedule_retention();
 DROP EXTENSION nezuko_analytics;
 DROP TABLE verification_log, group_channel_links, enforced_channels, protected_groups, api_call_log,
            public.trigger_runs, public.planted_calls CASCADE;
@@ -254,7 +261,6 @@ DROP ROLE mallory, trigger_only, anon, authenticated, service_role;
 CREATE ROLE nz_owner LOGIN;
 SELECT format('GRANT CREATE ON DATABASE %I TO nz_owner', current_database()) \gexec
 CREATE SCHEMA bot AUTHORIZATION nz_owner;
-CREATE EXTENSION pg_cron;
 GRANT USAGE ON SCHEMA cron TO nz_owner;
 SET ROLE nz_owner;
 CREATE EXTENSION nezuko_analytics;
