@@ -54,7 +54,7 @@ INSERT INTO api_call_log (method, success, "timestamp") VALUES ('m' || (:user_id
 SQL
 
 pages_before="$(q -c "SELECT pg_relation_size('verification_log') / current_setting('block_size')::int")"
-pgbench -n -c 2 -j 2 -T 8 -f "$work/churn.sql" "$db" > "$work/pgbench.log" 2>&1 &
+pgbench -n -c 2 -j 2 -T 14 -f "$work/churn.sql" "$db" > "$work/pgbench.log" 2>&1 &
 bench=$!
 checks=0 agreed=0 stepped_aside=0
 while kill -0 "$bench" 2>/dev/null; do
