@@ -518,6 +518,106 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.retention_schedule_hint(text) IS
   'The steps that schedule prune() when pg_cron is not installed in this database (naming pg_cron''s database only to a role that may read its settings).';
 
+-- The native reads' wrappers read records by expression, not by query: no SPI
+-- round trip per call (72_native_reads.sql).
+CREATE OR REPLACE FUNCTION nezuko_analytics.verification_counts(
+    bot name, since timestamptz, until timestamptz, today timestamptz,
+    with_status boolean, with_cached boolean, with_latency boolean,
+    OUT total bigint, OUT today_count bigint, OUT verified bigint, OUT restricted bigint, OUT error bigint,
+    OUT cached bigint, OUT latency_rows bigint, OUT latency_sum bigint)
+RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    -- an expression, not a query: no SPI round trip for a call that takes microseconds
+    n record := nezuko_analytics.native_verification_counts(bot, since, until, today, with_status, with_cached, with_latency);
+BEGIN
+    IF n IS NOT NULL THEN
+        total := n.total; today_count := n.today_count; verified := n.verified; restricted := n.restricted;
+        error := n.error; cached := n.cached; latency_rows := n.latency_rows; latency_sum := n.latency_sum;
+    ELSE  -- the native read stepped aside
+        EXECUTE format($q$
+            SELECT count(*), count(*) FILTER (WHERE "timestamp" >= $3),
+                   CASE WHEN $4 THEN count(*) FILTER (WHERE status = 'verified') ELSE 0 END,
+                   CASE WHEN $4 THEN count(*) FILTER (WHERE status = 'restricted') ELSE 0 END,
+                   CASE WHEN $4 THEN count(*) FILTER (WHERE status = 'error') ELSE 0 END,
+                   CASE WHEN $5 THEN count(*) FILTER (WHERE cached) ELSE 0 END,
+                   CASE WHEN $6 THEN count(latency_ms) ELSE 0 END,
+                   CASE WHEN $6 THEN coalesce(sum(latency_ms), 0) ELSE 0 END
+            FROM %I.verification_log WHERE "timestamp" >= $1 AND "timestamp" < $2$q$, bot)
+            INTO total, today_count, verified, restricted, error, cached, latency_rows, latency_sum
+            USING since, until, today, with_status, with_cached, with_latency;
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.verification_counts(name, timestamptz, timestamptz, timestamptz, boolean, boolean, boolean) IS
+  'native_verification_counts(), or the same record from one query when the native path may not read the table.';
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.groups_status_counts(bot name, OUT enabled bigint, OUT disabled bigint, OUT total bigint)
+RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n record := nezuko_analytics.native_groups_status(bot);
+BEGIN
+    IF n IS NOT NULL THEN
+        enabled := n.enabled; disabled := n.disabled; total := n.total;
+    ELSE  -- the native read stepped aside
+        EXECUTE format('SELECT count(*) FILTER (WHERE enabled), count(*) FILTER (WHERE NOT enabled), count(*) FROM %I.protected_groups',
+                       bot) INTO enabled, disabled, total;
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.groups_status_counts(name) IS
+  'native_groups_status(), or the same record from one query when the native path may not read the table.';
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.get_bot_health()
+RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bot name := nezuko_analytics.bot_schema();
+    since timestamptz := now() - interval '7 days';
+    v record;
+    a record;
+    h record;
+BEGIN
+    v := nezuko_analytics.verification_counts(bot, since, 'infinity', 'infinity', true, true, true);
+    SELECT (SELECT coalesce(sum(x), 0) FROM unnest(n.calls) x)::bigint AS calls,
+           (SELECT coalesce(sum(x), 0) FROM unnest(n.ok) x)::bigint AS ok
+    INTO a FROM nezuko_analytics.api_counts(bot, since, 'infinity') n;
+    SELECT * INTO h FROM nezuko_analytics.health_figures(a.calls, a.ok, v.total, v.cached, v.verified, v.error,
+                                                         CASE WHEN v.latency_rows > 0 THEN round(v.latency_sum::numeric / v.latency_rows, 0) END);
+    RETURN json_build_object('api_success_rate', h.api_success_rate, 'cache_efficiency', h.cache_efficiency,
+                             'success_rate', h.success_rate, 'avg_latency_ms', h.avg_latency_ms,
+                             'error_rate', h.error_rate, 'overall_score', h.overall_score);
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.get_bot_health() IS
+  'Contract get_bot_health: {api_success_rate, cache_efficiency, success_rate, avg_latency_ms, error_rate, overall_score} over 7 days (weights: health_figures()); each table read once, natively.';
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.get_dashboard_stats()
+RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bot name := nezuko_analytics.bot_schema();
+    c record;
+    g record;
+    channels bigint;
+BEGIN
+    c := nezuko_analytics.verification_counts(bot, now() - interval '7 days', 'infinity', current_date, true, true, false);
+    g := nezuko_analytics.groups_status_counts(bot);
+    EXECUTE format('SELECT count(*) FROM %I.enforced_channels', bot) INTO channels;
+    RETURN json_build_object('total_groups', g.enabled, 'total_channels', channels,
+                             'verifications_today', c.today_count, 'verifications_week', c.total,
+                             'success_rate', nezuko_analytics.percent(c.verified, c.total),
+                             'cache_hit_rate', nezuko_analytics.percent(c.cached, c.total));
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.get_dashboard_stats() IS
+  'Contract get_dashboard_stats: {total_groups (enabled), total_channels, verifications_today (since current_date), verifications_week, success_rate, cache_hit_rate} over 7 days; statuses and cache hits read natively, from the "timestamp"-led indexes that hold them when there are such.';
+
 -- Privileges (80_grants.sql).
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.prune_batch(regclass, name, timestamptz, integer, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.pin_prune_settings() FROM PUBLIC;
