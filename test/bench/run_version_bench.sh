@@ -13,6 +13,11 @@
 # ratio (after / before; above 1.05 is marked).  Not part of the test suite.
 #   bash test/bench/run_version_bench.sh BASE_REV [VERIFICATION_ROWS] [API_ROWS]
 # Defaults: 3,000,000 verification rows and 600,000 API calls over 120 days.
+# BENCH_MEASURE=instructions counts CPU instructions instead (valgrind's
+# callgrind, each call in a single-user backend, serial plans, minus the same
+# backend's count for a call that only loads the module): the same on every
+# run, so a 5 % difference is visible.  Use it with a small data set
+# (300,000 rows: a 90-day call is then a few seconds under valgrind).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$here"
@@ -84,7 +89,36 @@ for c in "get_latency_distribution('90d')" "get_latency_trend('90d')" "get_cache
 done
 
 median() { q -d "$1" -c "SELECT round(nz_bench.median_ms(\$q\$$2\$q\$, $runs)::numeric, 2)"; }
+# instructions DB SQL: callgrind's count for SQL in a single-user backend.
+instructions() {
+    local out="$dir/callgrind.out"
+    rm -f "$out"
+    printf '%s\n' "$2" | as_pg valgrind --tool=callgrind --callgrind-out-file="$out" \
+        "$PG_BINDIR/postgres" --single -D "$dir/data" -c shared_preload_libraries= \
+        -c max_parallel_workers_per_gather=0 -c jit=off "$1" >/dev/null 2>&1
+    sed -n 's/^summary: *//p; s/^totals: *//p' "$out" | head -1
+}
 lower() { q -d nz_after -c "SELECT least($1, $2)"; }
+if [[ "${BENCH_MEASURE:-time}" == instructions ]]; then
+    version="$(q -d nz_after -c 'SHOW server_version')"
+    pg_server_stop "$dir"
+    base_b="$(instructions nz_before "SELECT nezuko_analytics.version();")"
+    base_a="$(instructions nz_after "SELECT nezuko_analytics.version();")"
+    echo "Data: $vrows verification_log rows, $arows api_call_log rows, 120 days; PostgreSQL $version; CPU instructions (callgrind) of each call in a single-user backend with serial plans, less the backend's count for SELECT nezuko_analytics.version() ($base_b on $before, $base_a on $after); $before is $base_rev, $after this checkout. A window \"x20\" is 20 calls in one statement."
+    echo
+    echo "| call | window | $before instructions | $after instructions | $after / $before |"
+    echo "|---|---|---:|---:|---:|"
+    for c in "${calls[@]}"; do
+        sql="${c#*|}"
+        b=$(( $(instructions nz_before "$sql;") - base_b ))
+        a=$(( $(instructions nz_after "$sql;") - base_a ))
+        ratio="$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')"
+        mark=""
+        awk -v r="$ratio" 'BEGIN { exit !(r > 1.05) }' && mark=" (slower)"
+        printf '| %s | %s | %s | %s | %sx%s |\n' "$(sed -E 's/.*nezuko_analytics\.([a-z_]+)\(.*/\1/' <<<"$sql")" "${c%%|*}" "$b" "$a" "$ratio" "$mark"
+    done
+    exit 0
+fi
 echo "Data: $vrows verification_log rows, $arows api_call_log rows, 120 days; $(nproc) cores; PostgreSQL $(q -d nz_after -c 'SHOW server_version'); the lower of two medians of $runs runs after a warm-up, timed alternately on $before ($base_rev) and on $after (this checkout), in two copies of one database on one server. A window \"x20\" is 20 calls in one statement."
 echo
 echo "| call | window | $before ms | $after ms | $after / $before |"
