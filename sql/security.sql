@@ -222,7 +222,20 @@ SELECT g, 2, 'error', 20, true, now() - interval '2 days' FROM generate_series(1
 SELECT nezuko_analytics.native_verification_counts('public', now() - interval '7 days', 'infinity', current_date, true, true, false) IS NULL AS steps_aside,
        (nezuko_analytics.get_verification_distribution()::jsonb ->> 'total')::int AS contract_total,
        (SELECT count(*) FROM verification_log WHERE "timestamp" >= now() - interval '7 days' AND "timestamp" < 'infinity') AS query_total;
+-- prune() deletes the parent's own old rows only: a row of the child with
+-- the same ctid as an old row of the parent is another row, and stays.
+TRUNCATE verification_log;  -- the parent alone: its next row is at ctid (0,1)
+INSERT INTO verification_log (user_id, group_id, status, latency_ms, cached, "timestamp")
+VALUES (1, 1, 'verified', 1, false, now() - interval '200 days');
+TRUNCATE public.verification_log_archive;
+INSERT INTO public.verification_log_archive (user_id, group_id, status, latency_ms, cached, "timestamp")
+VALUES (2, 2, 'error', 2, false, now() - interval '1 day'), (3, 3, 'error', 3, false, now() - interval '200 days');
+SELECT tableoid::regclass, ctid, user_id FROM verification_log ORDER BY 1, 2;
+CALL nezuko_analytics.prune();
+SELECT tableoid::regclass, ctid, user_id FROM verification_log ORDER BY 1, 2;
 DROP TABLE public.verification_log_archive;
+INSERT INTO verification_log (user_id, group_id, status, latency_ms, cached, "timestamp")
+VALUES (4, 1, 'verified', 40, false, now() - interval '1 day');
 
 -- Privileges before work: a role without SELECT is refused at once, even for
 -- a window of 6,700 years.

@@ -65,7 +65,11 @@ NZ_PG_FUNCTION(nz_prune_batch) {
     char relkind = form->relkind;
     char* qualified = quote_qualified_identifier(get_namespace_name(form->relnamespace), NameStr(form->relname));
     ReleaseSysCache(tuple);
-    if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+    if (relkind == RELKIND_PARTITIONED_TABLE)
+        ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+                        errmsg("prune: %s is a partitioned table", qualified),
+                        errhint("Detach or drop its old partitions instead, or give each partition its own policy.")));
+    if (relkind != RELKIND_RELATION)
         ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE), errmsg("prune_batch: %s is not a table", qualified)));
 
     require_privilege(relid, ACL_SELECT, "read", qualified);
@@ -75,12 +79,15 @@ NZ_PG_FUNCTION(nz_prune_batch) {
                         errmsg("prune: table %s has row-level security for the role that runs prune()", qualified),
                         errhint("Run prune() as the table's owner or as a role that bypasses row-level security.")));
 
-    // Every name is qualified and every operator is pg_catalog's.
+    // Every name is qualified and every operator is pg_catalog's.  ONLY: a
+    // ctid names a row of one table, and an inheritance child's rows have
+    // ctids of their own (the same ctid in a child is another row); the
+    // children are left alone.
     StringInfoData sql;
     initStringInfo(&sql);
     const char* col = quote_identifier(column);
     appendStringInfo(&sql,
-                     "DELETE FROM %s WHERE ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT ctid FROM %s"
+                     "DELETE FROM ONLY %s WHERE ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT ctid FROM ONLY %s"
                      " WHERE %s OPERATOR(pg_catalog.<) $1%s%s LIMIT $2))",
                      qualified, qualified, col, ordered ? " ORDER BY " : "", ordered ? col : "");
     Oid types[2] = {TIMESTAMPTZOID, INT4OID};
