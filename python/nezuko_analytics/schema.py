@@ -83,10 +83,9 @@ def _mark(conn, kind, qualified_name):
 
 
 def _quoter(conn):
-    """q(schema, name, ...): the names quoted by the server's quote_ident() and joined with dots."""
-    return lambda *names: conn.execute(
-        text("SELECT string_agg(quote_ident(n), '.' ORDER BY i) FROM unnest(CAST(:names AS text[])) WITH ORDINALITY u(n, i)"),
-        {"names": list(names)}).scalar()
+    """q(schema, name, ...): the names quoted as identifiers by the dialect and joined with dots."""
+    quote = conn.dialect.identifier_preparer.quote_identifier
+    return lambda *names: ".".join(quote(n) for n in names)
 
 
 def _apply_plain_ddl(conn):
