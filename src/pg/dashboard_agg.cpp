@@ -15,12 +15,10 @@
 #include "core_text.hpp"
 #include "palloc_resource.hpp"
 #include "pg_aggregate.hpp"
-#include "pg_arrays.hpp"
 #include "pg_boundary.hpp"
 #include "tz_offsets_arg.hpp"
 
 extern "C" {
-#include "catalog/pg_type.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 }
