@@ -8,6 +8,7 @@ extern "C" {
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
+#include "access/itup.h"
 #include "access/relscan.h"
 #include "access/stratnum.h"
 #include "access/table.h"
@@ -157,8 +158,8 @@ struct RunningScan {
     Snapshot snapshot;
     MemoryContext row_context;  // the visitor's allocations (a detoasted value, rarely)
     int rows = 0;
-    Datum values[kMaxScanColumns] = {};
-    bool isnull[kMaxScanColumns] = {};
+    Datum values[kMaxScanColumns + 1] = {};
+    bool isnull[kMaxScanColumns + 1] = {};
 };
 
 // Every kRowsPerCheck rows (visited or passed over), checks for a cancel
@@ -178,6 +179,70 @@ inline void visit_row(RunningScan& r) {
     count_row(r);
 }
 
+// Where one wanted column sits in an index entry.  In an entry without NULLs
+// whose columns before this one are all fixed-width, the column starts at the
+// same offset from the entry's data in every entry (what index_getattr's
+// attcacheoff caches): it is then read straight from there, without
+// index_getattr's per-call checks.
+enum class EntryFetch : uint8 { generic, word8, word4, word2, byte, pointer };
+struct EntryColumn {
+    int attnum;  // in the index
+    int offset = 0;
+    EntryFetch fetch = EntryFetch::generic;
+};
+
+EntryColumn lay_out(TupleDesc desc, int attnum) {
+    EntryColumn c{attnum};
+    int off = 0;
+    for (int i = 0; i < attnum; ++i) {
+        Form_pg_attribute att = TupleDescAttr(desc, i);
+        int aligned = att_align_nominal(off, att->attalign);
+        // A variable-width value is aligned only when its header is long:
+        // its start is fixed only where `off` is aligned already.
+        if (att->attlen < 0 && (i < attnum - 1 || aligned != off)) return c;
+        off = aligned;
+        if (i < attnum - 1) {
+            off += att->attlen;
+            continue;
+        }
+        c.offset = off;
+        if (!att->attbyval)
+            c.fetch = EntryFetch::pointer;
+        else if (att->attlen == 8)
+            c.fetch = EntryFetch::word8;
+        else if (att->attlen == 4)
+            c.fetch = EntryFetch::word4;
+        else if (att->attlen == 2)
+            c.fetch = EntryFetch::word2;
+        else if (att->attlen == 1)
+            c.fetch = EntryFetch::byte;
+    }
+    return c;
+}
+
+// values[i], isnull[i] = column cols[i] of the entry.
+inline void read_entry(IndexTuple entry, TupleDesc desc, const EntryColumn* cols, int ncols, Datum* values,
+                       bool* isnull) {
+    if (IndexTupleHasNulls(entry)) {
+        for (int i = 0; i < ncols; ++i) values[i] = index_getattr(entry, cols[i].attnum, desc, &isnull[i]);
+        return;
+    }
+    // without NULLs, the data follows the header (IndexInfoFindDataOffset)
+    const char* data = reinterpret_cast<const char*>(entry) + MAXALIGN(sizeof(IndexTupleData));
+    for (int i = 0; i < ncols; ++i) {
+        const char* at = data + cols[i].offset;
+        isnull[i] = false;
+        switch (cols[i].fetch) {
+            case EntryFetch::word8: values[i] = Int64GetDatum(*reinterpret_cast<const int64*>(at)); break;
+            case EntryFetch::word4: values[i] = Int32GetDatum(*reinterpret_cast<const int32*>(at)); break;
+            case EntryFetch::word2: values[i] = Int16GetDatum(*reinterpret_cast<const int16*>(at)); break;
+            case EntryFetch::byte: values[i] = CharGetDatum(*at); break;
+            case EntryFetch::pointer: values[i] = PointerGetDatum(at); break;
+            case EntryFetch::generic: values[i] = index_getattr(entry, cols[i].attnum, desc, &isnull[i]); break;
+        }
+    }
+}
+
 // The index-only path: the wanted columns come from the index entries.
 void scan_index_entries(RunningScan& r) {
     const WindowScan& w = r.w;
@@ -190,10 +255,21 @@ void scan_index_entries(RunningScan& r) {
     ScanKeyData keys[2];
     int nkeys = window_keys(keys, w.since, w.until, !open_ended);
 
-    int positions[kMaxScanColumns];  // each wanted column's place in the index tuple
-    for (int c = 0; c < w.ncols; ++c)
+    // Each wanted column's place in the index entry, and then, when the
+    // window is open-ended, "timestamp" (the index's first column) to stop at.
+    TupleDesc desc = RelationGetDescr(r.index);
+    EntryColumn cols[kMaxScanColumns + 1];
+    int ts_at = -1;  // where "timestamp" is in r.values
+    for (int c = 0; c < w.ncols; ++c) {
         for (int k = 0; k < r.index->rd_index->indnatts; ++k)
-            if (r.index->rd_index->indkey.values[k] == w.cols[c]) positions[c] = k + 1;
+            if (r.index->rd_index->indkey.values[k] == w.cols[c]) cols[c] = lay_out(desc, k + 1);
+        if (w.cols[c] == w.plan.ts) ts_at = c;
+    }
+    int nread = w.ncols;
+    if (open_ended && ts_at < 0) {
+        ts_at = nread;
+        cols[nread++] = lay_out(desc, 1);
+    }
 
     TupleTableSlot* slot = table_slot_create(w.rel, nullptr);
     IndexScanDesc scan = index_beginscan(w.rel, r.index, r.snapshot, nkeys, 0);
@@ -201,27 +277,28 @@ void scan_index_entries(RunningScan& r) {
     index_rescan(scan, keys, nkeys, nullptr, 0);
     Buffer vm_buffer = InvalidBuffer;
     for (ItemPointer tid; (tid = index_getnext_tid(scan, direction)) != nullptr;) {
+        read_entry(scan->xs_itup, scan->xs_itupdesc, cols, nread, r.values, r.isnull);
         if (open_ended) {
-            bool ts_null;
-            Datum ts = index_getattr(scan->xs_itup, 1, scan->xs_itupdesc, &ts_null);
-            if (ts_null) continue;
-            if (DatumGetTimestampTz(ts) < w.since) break;
+            if (r.isnull[ts_at]) continue;
+            TimestampTz ts = DatumGetTimestampTz(r.values[ts_at]);
+            if (ts < w.since) break;
             // "timestamp" < 'infinity', as the query has it: a row stamped
             // infinity is in no window (they come first, read backwards)
-            if (TIMESTAMP_IS_NOEND(DatumGetTimestampTz(ts))) continue;
+            if (TIMESTAMP_IS_NOEND(ts)) continue;
         }
         // As nodeIndexonlyscan.c does, for every entry: the entry alone is
         // enough when the visibility map says every row of its table page is
         // visible to everyone; otherwise the row itself decides.  (The map's
-        // page stays pinned in vm_buffer: a check is a bit test.)
+        // page stays pinned in vm_buffer: a check is a bit test.)  The check
+        // must come while the entry's index page is still the one read:
+        // VACUUM may free the entry's row, and set the bit, once the scan
+        // has moved on.
         if (!VM_ALL_VISIBLE(w.rel, ItemPointerGetBlockNumber(tid), &vm_buffer)) {
             if (!index_fetch_heap(scan, slot)) continue;
             if (scan->xs_heap_continue)
                 ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
                                 errmsg("nezuko_analytics: a non-MVCC snapshot cannot read an index alone")));
         }
-        for (int c = 0; c < w.ncols; ++c)
-            r.values[c] = index_getattr(scan->xs_itup, positions[c], scan->xs_itupdesc, &r.isnull[c]);
         visit_row(r);
     }
     if (vm_buffer != InvalidBuffer) ReleaseBuffer(vm_buffer);

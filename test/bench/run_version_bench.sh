@@ -18,6 +18,7 @@
 # backend's count for a call that only loads the module): the same on every
 # run, so a 5 % difference is visible.  Use it with a small data set
 # (300,000 rows: a 90-day call is then a few seconds under valgrind).
+# BENCH_CALLS=REGEX keeps only the calls whose SQL matches REGEX (grep -E).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$here"
@@ -87,6 +88,12 @@ for c in "get_latency_distribution('90d')" "get_latency_trend('90d')" "get_cache
          "get_verification_trends('90d')" "get_analytics_overview('90d')"; do
     calls+=("90d|SELECT nezuko_analytics.$c")
 done
+
+if [[ -n "${BENCH_CALLS:-}" ]]; then
+    kept=()
+    for c in "${calls[@]}"; do grep -qE -- "$BENCH_CALLS" <<<"$c" && kept+=("$c"); done
+    calls=("${kept[@]}")
+fi
 
 median() { q -d "$1" -c "SELECT round(nz_bench.median_ms(\$q\$$2\$q\$, $runs)::numeric, 2)"; }
 # instructions DB SQL: callgrind's count for SQL in a single-user backend.
