@@ -12,11 +12,12 @@ PG_SRCS   = $(sort $(wildcard src/pg/*.cpp))
 OBJS      = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 
 # The install script of the current version is assembled from the ordered
-# parts in sql/ext/.  The install scripts of versions that have shipped are
-# frozen in sql/versions/; every upgrade script is written by hand in
-# sql/upgrade/ (docs/versions.md).
+# parts in sql/shared/ and sql/native/ (scripts/sql_parts.sh; the portable
+# edition joins sql/shared/ with sql/portable/, see `make portable`).  The
+# install scripts of versions that have shipped are frozen in sql/versions/;
+# every upgrade script is written by hand in sql/upgrade/ (docs/versions.md).
 EXT_SCRIPT  = $(EXTENSION)--$(EXT_VERSION).sql
-EXT_PARTS   = $(sort $(wildcard sql/ext/*.sql))
+EXT_PARTS   = $(shell bash scripts/sql_parts.sh native)
 DATA_built  = $(EXT_SCRIPT)
 DATA        = $(wildcard sql/versions/*.sql sql/versions/*.control) $(wildcard sql/upgrade/*.sql)
 EXTRA_CLEAN = build results regression.diffs regression.out

@@ -170,7 +170,8 @@ RESET ROLE;
 GRANT SELECT ON verification_log TO nz_reader;
 REVOKE USAGE ON SCHEMA public FROM PUBLIC;
 SET ROLE nz_reader;
-SELECT nezuko_analytics.get_cache_breakdown();
+DO $$ BEGIN PERFORM nezuko_analytics.get_cache_breakdown();
+EXCEPTION WHEN insufficient_privilege THEN RAISE NOTICE 'refused (%): %', SQLSTATE, SQLERRM; END $$;
 RESET ROLE;
 GRANT USAGE ON SCHEMA public TO PUBLIC;
 

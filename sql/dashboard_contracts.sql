@@ -41,6 +41,10 @@ FROM unnest(ARRAY['get_latency_distribution', 'get_latency_trend', 'get_cache_hi
 INSERT INTO contract_calls
 SELECT format('get_verification_trends(%L, %L)', p, g)
 FROM unnest(ARRAY['24h', '30d']) p, unnest(ARRAY['hour', 'day', 'week', 'fortnight']) g;
+INSERT INTO contract_calls VALUES ('get_user_growth()');
+INSERT INTO contract_calls
+SELECT format('get_user_growth(%L, %L)', p, g)
+FROM unnest(ARRAY['7d', '30d', '90d', '24h', 'bogus']) p, unnest(ARRAY['day', 'week', 'fortnight']) g;
 CREATE TEMP TABLE contract_results (tz text, call text, same boolean, size int);
 CREATE FUNCTION pg_temp.compare_contracts(tz text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE c record; n jsonb; r jsonb;

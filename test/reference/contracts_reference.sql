@@ -70,7 +70,7 @@ CREATE OR REPLACE FUNCTION nz_contracts.get_latency_distribution(p_period text D
 DECLARE t bigint; result json; since timestamptz := now() - nz_contracts.period(p_period, '7d');
 BEGIN
     SELECT count(*) INTO t FROM verification_log WHERE "timestamp" >= since AND latency_ms IS NOT NULL;
-    SELECT json_agg(json_build_object('bucket', b.name, 'count', coalesce(n, 0), 'percentage', nz_contracts.pct(coalesce(n, 0), t)) ORDER BY b.i)
+    SELECT json_agg(json_build_object('bucket', b.name, 'count', coalesce(n, 0), 'percentage', nz_contracts.pct(coalesce(n, 0), t), 'sort_order', b.i) ORDER BY b.i)
     INTO result
     FROM (VALUES (1, '<50ms'), (2, '50-100ms'), (3, '100-200ms'), (4, '200-500ms'), (5, '>500ms')) b(i, name)
     LEFT JOIN (SELECT CASE WHEN latency_ms < 50 THEN 1 WHEN latency_ms < 100 THEN 2 WHEN latency_ms < 200 THEN 3
@@ -100,8 +100,8 @@ BEGIN
                  round((percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms))::numeric, 0) AS p
           FROM verification_log WHERE "timestamp" >= since AND latency_ms IS NOT NULL GROUP BY 1) x;
     SELECT round(avg(latency_ms), 0) INTO cur FROM verification_log
-    WHERE "timestamp" >= since AND "timestamp" >= now() - interval '1 day' AND latency_ms IS NOT NULL;
-    RETURN json_build_object('period', CASE WHEN p_period IN ('24h','7d','30d','90d') THEN p_period ELSE '30d' END,
+    WHERE "timestamp" >= since AND latency_ms IS NOT NULL;
+    RETURN json_build_object('period', p_period,
                              'series', series, 'current_avg', coalesce(cur, 0));
 END $$;
 
@@ -115,7 +115,7 @@ BEGIN
           FROM verification_log WHERE "timestamp" >= since GROUP BY 1) x;
     SELECT count(*) FILTER (WHERE cached), count(*) INTO cur_hits, cur_n FROM verification_log
     WHERE "timestamp" >= since AND "timestamp" >= now() - interval '1 day';
-    RETURN json_build_object('period', CASE WHEN p_period IN ('24h','7d','30d','90d') THEN p_period ELSE '30d' END,
+    RETURN json_build_object('period', p_period,
                              'series', series, 'current_rate', nz_contracts.pct(cur_hits, cur_n), 'average_rate', avg_rate);
 END $$;
 
@@ -130,7 +130,7 @@ BEGIN
           FROM verification_log WHERE "timestamp" >= since GROUP BY 1) x;
     SELECT count(*) INTO t FROM verification_log WHERE "timestamp" >= since;
     SELECT count(*) INTO ok FROM verification_log WHERE "timestamp" >= since AND status = 'verified';
-    RETURN json_build_object('period', CASE WHEN p_period IN ('24h','7d','30d','90d') THEN p_period ELSE '7d' END,
+    RETURN json_build_object('period', p_period,
                              'series', series, 'summary', json_build_object('total_verifications', t, 'success_rate', nz_contracts.pct(ok, t)));
 END $$;
 
@@ -181,4 +181,29 @@ BEGIN
     score := round(0.35 * api + 0.30 * ok + 0.20 * lat_score + 0.10 * cache + 0.05 * (100 - err), 1);
     RETURN json_build_object('api_success_rate', api, 'cache_efficiency', cache, 'success_rate', ok,
                              'avg_latency_ms', coalesce(lat, 0), 'error_rate', err, 'overall_score', score);
+END $$;
+
+-- get_user_growth as the bot's web app defines it: distinct users per day or
+-- week, their running sum, and the growth from the first half of the window
+-- to the second.
+CREATE OR REPLACE FUNCTION nz_contracts.get_user_growth(p_period text DEFAULT '30d', p_granularity text DEFAULT 'day')
+RETURNS json LANGUAGE plpgsql AS $$
+DECLARE series json; total bigint; first_half bigint; second_half bigint;
+        len interval := CASE p_period WHEN '7d' THEN interval '7 days' WHEN '90d' THEN interval '90 days' ELSE interval '30 days' END;
+        since timestamptz := now() - len;
+        g text := CASE WHEN p_granularity = 'week' THEN 'week' ELSE 'day' END;
+BEGIN
+    SELECT coalesce(json_agg(json_build_object('date', to_char(b, 'YYYY-MM-DD'), 'new_users', n, 'total_users', running) ORDER BY b), '[]'::json)
+    INTO series
+    FROM (SELECT b, n, (sum(n) OVER (ORDER BY b))::integer AS running
+          FROM (SELECT date_trunc(g, "timestamp") AS b, count(DISTINCT user_id) AS n
+                FROM verification_log WHERE "timestamp" >= since GROUP BY 1) x) y;
+    SELECT count(DISTINCT user_id) INTO total FROM verification_log WHERE "timestamp" >= since;
+    SELECT count(DISTINCT user_id) INTO first_half FROM verification_log
+    WHERE "timestamp" >= since AND "timestamp" < now() - len / 2;
+    SELECT count(DISTINCT user_id) INTO second_half FROM verification_log WHERE "timestamp" >= now() - len / 2;
+    RETURN json_build_object('period', p_period, 'granularity', p_granularity, 'series', series,
+                             'summary', json_build_object('total_new_users', total,
+                                                          'growth_rate', CASE WHEN first_half = 0 THEN 0
+                                                                              ELSE round((second_half::numeric / first_half - 1) * 100, 1) END));
 END $$;

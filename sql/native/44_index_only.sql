@@ -59,26 +59,35 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.latency_read_index_only(text, timestamptz, timestamptz, anyelement) IS
   'Runs query with sequential and bitmap scans off, for this call only (the function''s SET clauses; no setting of the caller changes): the index-only scan of a "timestamp"-led index that holds latency_ms.';
 
-CREATE FUNCTION nezuko_analytics.latency_percentiles(
-    since timestamptz,
-    until timestamptz DEFAULT now(),
-    percentiles float8[] DEFAULT '{0.5,0.95,0.99}',
-    source text DEFAULT 'verification_log')
+-- The native engine of the latency charts (the portable edition has its own,
+-- in SQL, with the same names and results).
+CREATE FUNCTION nezuko_analytics.bucket_counts(bot name, source text, since timestamptz, until timestamptz, edges integer[])
+RETURNS bigint[]
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN nezuko_analytics.latency_read(bot, source,
+        format('SELECT nezuko_analytics.latency_bucket_counts(latency_ms, $3) FROM %I.%I'
+               ' WHERE "timestamp" >= $1 AND "timestamp" < $2', bot, source),
+        since, until, edges)::bigint[];
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.bucket_counts(name, text, timestamptz, timestamptz, integer[]) IS
+  'Engine of latency_histogram(): the count of bot.source rows in [since, until) in each latency bucket of edges (validated edges; NULL when the window is empty), through latency_bucket_counts().';
+
+CREATE FUNCTION nezuko_analytics.percentile_values(bot name, source text, since timestamptz, until timestamptz,
+                                                   percentiles float8[])
 RETURNS float8[]
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM nezuko_analytics.check_window(since, until);
-    PERFORM nezuko_analytics.check_latency_source(source, 'latency_percentiles');
-    IF percentiles IS NULL THEN
-        RAISE EXCEPTION 'latency_percentiles: percentiles must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    RETURN nezuko_analytics.latency_read(nezuko_analytics.bot_schema(), source,
+    RETURN nezuko_analytics.latency_read(bot, source,
         format('SELECT nezuko_analytics.percentiles(nezuko_analytics.latency_dist(latency_ms), $3) FROM %I.%I'
-               ' WHERE "timestamp" >= $1 AND "timestamp" < $2', nezuko_analytics.bot_schema(), source),
+               ' WHERE "timestamp" >= $1 AND "timestamp" < $2', bot, source),
         since, until, percentiles)::float8[];
 END;
 $$;
-COMMENT ON FUNCTION nezuko_analytics.latency_percentiles(timestamptz, timestamptz, float8[], text) IS
-  'Exact latency percentiles of [since, until) from verification_log or api_call_log, equal to percentile_cont(percentiles); NULL for a window without latencies. Reads through an index-only scan when a "timestamp"-led index holds latency_ms.';
+COMMENT ON FUNCTION nezuko_analytics.percentile_values(name, text, timestamptz, timestamptz, float8[]) IS
+  'Engine of latency_percentiles(): percentile_cont(percentiles) of latency_ms over bot.source rows in [since, until) (NULL without latencies), through a latency_dist.';

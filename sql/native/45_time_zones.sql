@@ -76,20 +76,3 @@ END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.window_tz_offsets(timestamptz, timestamptz, text) IS
   'tz_offsets() for a window [since, until): over the window itself when both ends are finite and at most 400 days apart, else over the span of the bot''s verification_log rows in it (NULL when none), within 1900 to 2100 (a row outside takes the offset of the nearest end), so the per-day work is bounded; checks USAGE and SELECT first. What hourly_status_counts() and verification_summary() place rows in local hours and days with.';
-
-CREATE FUNCTION nezuko_analytics.require_select(bot name, relname text)
-RETURNS void
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF NOT has_schema_privilege(bot, 'USAGE') THEN
-        RAISE EXCEPTION 'permission denied for schema %', bot USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    IF NOT has_table_privilege(format('%I.%I', bot, relname), 'SELECT') THEN
-        RAISE EXCEPTION 'permission denied for table %', relname USING ERRCODE = 'insufficient_privilege';
-    END IF;
-END;
-$$;
-COMMENT ON FUNCTION nezuko_analytics.require_select(name, text) IS
-  'Raises the error a query would raise (42501) unless the caller may read bot.relname: USAGE on the schema and SELECT on the table. Called before work that does not read the table yet.';

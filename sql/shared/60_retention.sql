@@ -26,6 +26,7 @@ CREATE TABLE nezuko_analytics.retention_runs (
     pid           integer,  -- the backend that ran it (a running row whose backend is gone was interrupted)
     PRIMARY KEY (started_at, table_name)
 );
+
 CREATE INDEX retention_runs_finished_at ON nezuko_analytics.retention_runs (finished_at);
 COMMENT ON INDEX nezuko_analytics.retention_runs_finished_at IS
   'Lets prune() remove retention_runs rows older than their own policy through the index.';
@@ -33,6 +34,7 @@ COMMENT ON TABLE nezuko_analytics.retention_runs IS
   'One row per table per prune() run: cutoff, rows deleted, batches, status (ok, partial when max_runtime stopped it, error, interrupted when a cancel, a timeout or the end of its session stopped it) and the error message. Pruned itself by its own policy.';
 
 SELECT pg_catalog.pg_extension_config_dump('nezuko_analytics.retention_policy', '');
+
 SELECT pg_catalog.pg_extension_config_dump('nezuko_analytics.retention_runs', '');
 
 -- The qualified name of a policy's table, or NULL when it does not exist.
@@ -130,14 +132,6 @@ END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.prune_preview(timestamptz) IS
   'What prune() would delete (now, or as of as_of): per enabled policy, the cutoff and the number of rows older than it (NULL when the table does not exist).';
-
--- One batch of a prune, as the table's owner (src/pg/prune_batch.cpp).
-CREATE FUNCTION nezuko_analytics.prune_batch(target regclass, time_column name, cutoff timestamptz,
-                                             batch_size integer, ordered boolean)
-RETURNS bigint LANGUAGE c VOLATILE PARALLEL UNSAFE
-AS 'MODULE_PATHNAME', 'nz_prune_batch';
-COMMENT ON FUNCTION nezuko_analytics.prune_batch(regclass, name, timestamptz, integer, boolean) IS
-  'Deletes at most batch_size rows of target itself (not of its inheritance children; a partitioned table is refused) whose time_column is before cutoff (oldest first when ordered) and returns how many: as the table''s owner, inside a security-restricted operation, with search_path = pg_catalog, pg_temp (as VACUUM runs user code). The caller must hold SELECT and DELETE on the table and see it without row-level security. Used by prune().';
 
 CREATE FUNCTION nezuko_analytics.pin_prune_settings()
 RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE

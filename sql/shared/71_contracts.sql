@@ -15,12 +15,6 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.period_interval(text, text) IS
   'The interval of a contract period (''24h'', ''7d'', ''30d'', ''90d''); an unknown or NULL period falls back to default_period.';
 
-CREATE FUNCTION nezuko_analytics.period_name(p_period text, default_period text)
-RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$ SELECT CASE WHEN p_period IN ('24h', '7d', '30d', '90d') THEN p_period ELSE default_period END $$;
-COMMENT ON FUNCTION nezuko_analytics.period_name(text, text) IS 'The period a contract reports: p_period when known, else default_period.';
-
 CREATE FUNCTION nezuko_analytics.get_hourly_activity()
 RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -36,18 +30,21 @@ CREATE FUNCTION nezuko_analytics.get_latency_distribution(p_period text DEFAULT 
 RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT json_agg(json_build_object('bucket', h.bucket, 'count', h.count, 'percentage', h.percentage) ORDER BY h.lower_ms)
-    FROM nezuko_analytics.latency_histogram(now() - nezuko_analytics.period_interval(p_period, '7d'), 'infinity') h
+    SELECT json_agg(json_build_object('bucket', h.bucket, 'count', h.count, 'percentage', h.percentage,
+                                      'sort_order', h.sort_order) ORDER BY h.sort_order)
+    FROM (SELECT *, row_number() OVER (ORDER BY lower_ms) AS sort_order
+          FROM nezuko_analytics.latency_histogram(now() - nezuko_analytics.period_interval(p_period, '7d'), 'infinity')) h
 $$;
 COMMENT ON FUNCTION nezuko_analytics.get_latency_distribution(text) IS
-  'Contract get_latency_distribution: [{bucket, count, percentage}] for ''<50ms'' .. ''>500ms'' over p_period (unknown: 7d), percentage of rows with a latency.';
+  'Contract get_latency_distribution: [{bucket, count, percentage, sort_order 1-5}] for ''<50ms'' .. ''>500ms'' over p_period (unknown: 7d), percentage of rows with a latency.';
 
 CREATE FUNCTION nezuko_analytics.get_latency_distribution(since timestamptz, until timestamptz)
 RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT json_agg(json_build_object('bucket', h.bucket, 'count', h.count, 'percentage', h.percentage) ORDER BY h.lower_ms)
-    FROM nezuko_analytics.latency_histogram(since, until) h
+    SELECT json_agg(json_build_object('bucket', h.bucket, 'count', h.count, 'percentage', h.percentage,
+                                      'sort_order', h.sort_order) ORDER BY h.sort_order)
+    FROM (SELECT *, row_number() OVER (ORDER BY lower_ms) AS sort_order FROM nezuko_analytics.latency_histogram(since, until)) h
 $$;
 COMMENT ON FUNCTION nezuko_analytics.get_latency_distribution(timestamptz, timestamptz) IS
   'get_latency_distribution over the window [since, until); a NULL or inverted window is an ERROR.';
@@ -79,20 +76,20 @@ BEGIN
                                               'p95_latency', round(d.p95_ms::numeric, 0))
                             ORDER BY d.date)
             FROM nezuko_analytics.summary_days(v) d WHERE d.latency_count > 0), '[]'::json),
-        'current_avg', CASE WHEN (v->'recent'->>'latency_count')::bigint = 0 THEN 0
-                            ELSE round((v->'recent'->>'latency_sum')::numeric / (v->'recent'->>'latency_count')::numeric, 0) END);
+        'current_avg', CASE WHEN (v->>'latency_count')::bigint = 0 THEN 0
+                            ELSE round((v->>'latency_sum')::numeric / (v->>'latency_count')::numeric, 0) END);
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.latency_trend(timestamptz, timestamptz, text) IS
-  'The body of get_latency_trend over [since, until): the days (in the session TimeZone) and the last 24 hours of one window_summary() pass.';
+  'The body of get_latency_trend over [since, until): the days (in the session TimeZone) and the whole window of one window_summary() pass.';
 
 CREATE FUNCTION nezuko_analytics.get_latency_trend(p_period text DEFAULT '30d')
 RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT nezuko_analytics.latency_trend(now() - nezuko_analytics.period_interval(p_period, '30d'), 'infinity',
-                                            nezuko_analytics.period_name(p_period, '30d')) $$;
+                                            p_period) $$;
 COMMENT ON FUNCTION nezuko_analytics.get_latency_trend(text) IS
-  'Contract get_latency_trend: {period, series: [{date ''YYYY-MM-DD'', avg_latency, p95_latency (percentile_cont(0.95) rounded to 0)}] per day with latencies, current_avg (average of the last 24 hours, 0 when none)} over p_period (unknown: 30d).';
+  'Contract get_latency_trend: {period, series: [{date ''YYYY-MM-DD'', avg_latency, p95_latency (percentile_cont(0.95) rounded to 0)}] per day with latencies, current_avg (average over the whole period, round(.., 0), 0 when none)} over p_period (unknown: 30d, reported as given).';
 
 CREATE FUNCTION nezuko_analytics.get_latency_trend(since timestamptz, until timestamptz)
 RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
@@ -125,9 +122,9 @@ CREATE FUNCTION nezuko_analytics.get_cache_hit_rate_trend(p_period text DEFAULT 
 RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT nezuko_analytics.cache_hit_rate_trend(now() - nezuko_analytics.period_interval(p_period, '30d'), 'infinity',
-                                                   nezuko_analytics.period_name(p_period, '30d')) $$;
+                                                   p_period) $$;
 COMMENT ON FUNCTION nezuko_analytics.get_cache_hit_rate_trend(text) IS
-  'Contract get_cache_hit_rate_trend: {period, series: [{date, value (daily hit rate), total_count}], current_rate (last 24 hours), average_rate (mean of the daily rates, 1 decimal)} over p_period (unknown: 30d).';
+  'Contract get_cache_hit_rate_trend: {period, series: [{date, value (daily hit rate), total_count}], current_rate (last 24 hours), average_rate (mean of the daily rates, 1 decimal)} over p_period (unknown: 30d, reported as given).';
 
 CREATE FUNCTION nezuko_analytics.get_cache_hit_rate_trend(since timestamptz, until timestamptz)
 RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
@@ -186,10 +183,10 @@ CREATE FUNCTION nezuko_analytics.get_verification_trends(p_period text DEFAULT '
 RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT nezuko_analytics.verification_trends(now() - nezuko_analytics.period_interval(p_period, '7d'), 'infinity',
-                                                  nezuko_analytics.period_name(p_period, '7d'),
+                                                  p_period,
                                                   CASE WHEN p_granularity IN ('hour', 'day', 'week') THEN p_granularity ELSE 'day' END) $$;
 COMMENT ON FUNCTION nezuko_analytics.get_verification_trends(text, text) IS
-  'Contract get_verification_trends: {period, series: [{timestamp (bucket start as text), total, successful (verified), failed (the rest)}], summary: {total_verifications, success_rate}} over p_period (unknown: 7d) by p_granularity hour, day or week (unknown: day).';
+  'Contract get_verification_trends: {period, series: [{timestamp (bucket start as text), total, successful (verified), failed (the rest)}], summary: {total_verifications, success_rate}} over p_period (unknown: 7d, reported as given) by p_granularity hour, day or week (unknown: day).';
 
 CREATE FUNCTION nezuko_analytics.get_verification_trends(since timestamptz, until timestamptz, granularity text DEFAULT 'day')
 RETURNS json LANGUAGE sql STABLE PARALLEL SAFE

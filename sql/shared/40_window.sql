@@ -50,3 +50,20 @@ SET search_path = pg_catalog, pg_temp
 AS $$ SELECT round(ms::numeric, 2) $$;
 COMMENT ON FUNCTION nezuko_analytics.round_ms(float8) IS
   'A latency percentile as the documents give it: numeric, rounded to 0.01 ms (no binary artifacts such as 381.79999999999995); NULL stays NULL.';
+
+CREATE FUNCTION nezuko_analytics.require_select(bot name, relname text)
+RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT has_schema_privilege(bot, 'USAGE') THEN
+        RAISE EXCEPTION 'permission denied for schema %', bot USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NOT has_table_privilege(format('%I.%I', bot, relname), 'SELECT') THEN
+        RAISE EXCEPTION 'permission denied for table %', relname USING ERRCODE = 'insufficient_privilege';
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.require_select(name, text) IS
+  'Raises the error a query would raise (42501) unless the caller may read bot.relname: USAGE on the schema and SELECT on the table. Called before work that does not read the table yet.';

@@ -4,12 +4,16 @@
 
 CREATE FUNCTION nezuko_analytics.hourly_status_counts_add(internal, timestamptz, text, bigint[]) RETURNS internal
 LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_hourly_status_counts_add';
+
 CREATE FUNCTION nezuko_analytics.hourly_status_counts_combine(internal, internal) RETURNS internal
 LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_hourly_status_counts_combine';
+
 CREATE FUNCTION nezuko_analytics.hourly_status_counts_serialize(internal) RETURNS bytea
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_hourly_status_counts_serialize';
+
 CREATE FUNCTION nezuko_analytics.hourly_status_counts_deserialize(bytea, internal) RETURNS internal
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_hourly_status_counts_deserialize';
+
 CREATE FUNCTION nezuko_analytics.hourly_status_counts_final(internal) RETURNS text
 LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_hourly_status_counts_final';
 COMMENT ON FUNCTION nezuko_analytics.hourly_status_counts_add(internal, timestamptz, text, bigint[]) IS 'Transition function of hourly_status_counts.';
@@ -29,15 +33,3 @@ CREATE AGGREGATE nezuko_analytics.hourly_status_counts("timestamp" timestamptz, 
 );
 COMMENT ON AGGREGATE nezuko_analytics.hourly_status_counts(timestamptz, text, bigint[]) IS
   'Counts of verified, restricted and error rows by local hour of day (local time from tz_offsets), as text: [{"hour": 0-23, "verified", "restricted", "error"}] for all 24 hours, the form of dashboard()''s hours. Parallel safe.';
-
-CREATE FUNCTION nezuko_analytics.hour_rows(hours jsonb)
-RETURNS TABLE (hour integer, label text, verifications bigint, restrictions bigint, errors bigint)
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT h.hour, lpad(h.hour::text, 2, '0') || ':00', h.verified, h.restricted, h.error
-    FROM jsonb_to_recordset(hours) AS h(hour integer, verified bigint, restricted bigint, error bigint)
-    ORDER BY h.hour
-$$;
-COMMENT ON FUNCTION nezuko_analytics.hour_rows(jsonb) IS
-  'The hours of hourly_status_counts() or of dashboard()''s summary as rows: hour, label ''HH:00'', verifications (verified), restrictions, errors; read by name. Shared by hourly_activity() and dashboard().';

@@ -1,5 +1,6 @@
 -- nezuko_analytics, the install script of the version named in nezuko_analytics.control,
--- assembled by the build from sql/ext/*.sql in name order.
+-- assembled by the build from sql/shared/*.sql and the edition's own parts
+-- (sql/native/ or sql/portable/) in name order (scripts/sql_parts.sh).
 --
 -- This script installs only what the extension owns: the schema
 -- nezuko_analytics with its functions, types and procedures, and its own
@@ -8,19 +9,9 @@
 -- pg_restore runs it again on an empty database before the dump's own DDL.
 -- The bot's tables are changed only by nezuko_analytics.apply_schema().
 
-\echo Use "CREATE EXTENSION nezuko_analytics" to load this file. \quit
-
 -- Created here (not by the control file) so that the schema is a member of the
 -- extension and DROP EXTENSION removes it with everything in it.
 CREATE SCHEMA nezuko_analytics;
 
 COMMENT ON SCHEMA nezuko_analytics IS
-  'nezuko_analytics: native analytics for the Nezuko bot (functions, types, procedures and the extension''s own bookkeeping tables; the bot''s tables stay in their own schema)';
-
-CREATE FUNCTION nezuko_analytics.version()
-RETURNS text
-LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'nz_version';
-
-COMMENT ON FUNCTION nezuko_analytics.version() IS
-  'Version of the loaded C++ module of nezuko_analytics (proves the module loads).';
+  'nezuko_analytics: analytics for the Nezuko bot (functions, types, procedures and the extension''s own bookkeeping tables; the bot''s tables stay in their own schema)';

@@ -34,23 +34,18 @@ RETURNS TABLE (hour integer, label text, verifications bigint, restrictions bigi
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    hours jsonb;
 BEGIN
     PERFORM nezuko_analytics.check_window(since, until);
     IF tz IS NULL THEN
         RAISE EXCEPTION 'hourly_activity: tz must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     PERFORM now() AT TIME ZONE tz;  -- an unknown time zone is an ERROR here, before any scan
-    EXECUTE format('SELECT nezuko_analytics.hourly_status_counts(v."timestamp", v.status::text, $3)::jsonb'
-                   ' FROM %I.verification_log v WHERE v."timestamp" >= $1 AND v."timestamp" < $2',
-                   nezuko_analytics.bot_schema())
-        INTO hours USING since, until, nezuko_analytics.window_tz_offsets(since, until, tz);
-    RETURN QUERY SELECT * FROM nezuko_analytics.hour_rows(hours);
+    RETURN QUERY SELECT * FROM nezuko_analytics.hour_rows(
+        nezuko_analytics.hour_counts(nezuko_analytics.bot_schema(), since, until, tz));
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.hourly_activity(timestamptz, timestamptz, text) IS
-  'Verifications in [since, until) by hour of day in time zone tz (DST and half-hour zones right): 24 rows, zero-filled, label ''HH:00''; counts of verified, restricted and error rows. One pass; local hours computed in C++ from the zone''s offsets, as dashboard() does.';
+  'Verifications in [since, until) by hour of day in time zone tz (DST and half-hour zones right): 24 rows, zero-filled, label ''HH:00''; counts of verified, restricted and error rows. One pass (the edition''s hour_counts()).';
 
 CREATE FUNCTION nezuko_analytics.top_groups(since timestamptz, until timestamptz DEFAULT now(), n integer DEFAULT 10)
 RETURNS TABLE (group_id bigint, title text, member_count integer, verifications bigint, success_rate numeric)
@@ -90,22 +85,12 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM nezuko_analytics.check_window(since, until);
-    RETURN QUERY EXECUTE format($q$
-        WITH m AS (
-            SELECT a.method::text AS method, count(*) AS calls,
-                   count(*) FILTER (WHERE NOT a.success) AS failures,
-                   count(*) FILTER (WHERE a.success) AS ok,
-                   avg(a.latency_ms) AS avg_latency,
-                   nezuko_analytics.latency_dist(a.latency_ms) AS d
-            FROM %I.api_call_log a
-            WHERE a."timestamp" >= $1 AND a."timestamp" < $2
-            GROUP BY a.method)
-        SELECT m.method, m.calls, m.failures, nezuko_analytics.percent(m.ok, m.calls),
-               nezuko_analytics.percent(m.calls, sum(m.calls) OVER ()), round(m.avg_latency, 0),
-               nezuko_analytics.round_ms(nezuko_analytics.percentile(m.d, 0.5)),
-               nezuko_analytics.round_ms(nezuko_analytics.percentile(m.d, 0.95))
-        FROM m ORDER BY m.calls DESC, m.method$q$, nezuko_analytics.bot_schema())
-    USING since, until;
+    RETURN QUERY
+    SELECT m.method, m.calls, m.failures, nezuko_analytics.percent(m.ok, m.calls),
+           nezuko_analytics.percent(m.calls, sum(m.calls) OVER ()), round(m.avg_latency, 0),
+           nezuko_analytics.round_ms(m.p50), nezuko_analytics.round_ms(m.p95)
+    FROM nezuko_analytics.method_figures(nezuko_analytics.bot_schema(), since, until) m
+    ORDER BY m.calls DESC, m.method;
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.method_distribution(timestamptz, timestamptz) IS

@@ -1,0 +1,43 @@
+-- The native engine of hourly_activity() and method_distribution(): one
+-- pass through the C++ aggregates.  The portable edition defines the same
+-- functions in SQL (sql/portable/48_chart_engine.sql).
+
+CREATE FUNCTION nezuko_analytics.hour_counts(bot name, since timestamptz, until timestamptz, tz text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    hours jsonb;
+BEGIN
+    EXECUTE format('SELECT nezuko_analytics.hourly_status_counts(v."timestamp", v.status::text, $3)::jsonb'
+                   ' FROM %I.verification_log v WHERE v."timestamp" >= $1 AND v."timestamp" < $2', bot)
+        INTO hours USING since, until, nezuko_analytics.window_tz_offsets(since, until, tz);
+    RETURN hours;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.hour_counts(name, timestamptz, timestamptz, text) IS
+  'Engine of hourly_activity(): [{hour 0-23, verified, restricted, error}] for all 24 local hours (tz) of bot.verification_log rows in [since, until) with a finite time, as hourly_status_counts() gives them.';
+
+CREATE FUNCTION nezuko_analytics.method_figures(bot name, since timestamptz, until timestamptz)
+RETURNS TABLE (method text, calls bigint, failures bigint, ok bigint, avg_latency numeric, p50 float8, p95 float8)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN QUERY EXECUTE format($q$
+        SELECT m.method, m.calls, m.failures, m.ok, m.avg_latency,
+               nezuko_analytics.percentile(m.d, 0.5), nezuko_analytics.percentile(m.d, 0.95)
+        FROM (SELECT a.method::text AS method, count(*) AS calls,
+                     count(*) FILTER (WHERE NOT a.success) AS failures,
+                     count(*) FILTER (WHERE a.success) AS ok,
+                     avg(a.latency_ms) AS avg_latency,
+                     nezuko_analytics.latency_dist(a.latency_ms) AS d
+              FROM %I.api_call_log a
+              WHERE a."timestamp" >= $1 AND a."timestamp" < $2
+              GROUP BY a.method) m$q$, bot)
+    USING since, until;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.method_figures(name, timestamptz, timestamptz) IS
+  'Engine of method_distribution(): per method of bot.api_call_log in [since, until), unordered: calls, failures (success = false), ok (success = true), avg latency, exact p50 and p95 (percentile_cont, through a latency_dist).';

@@ -1,0 +1,100 @@
+-- The counts behind the fixed-window contracts, each from one query.  The
+-- native edition reads them without the executor where it may
+-- (sql/native/72_native_reads.sql) and runs these when its read steps
+-- aside; the portable edition always runs these
+-- (sql/portable/72_query_reads.sql).  Every one returns a record by name.
+
+CREATE FUNCTION nezuko_analytics.verification_counts_query(
+    bot name, since timestamptz, until timestamptz, today timestamptz,
+    with_status boolean, with_cached boolean, with_latency boolean,
+    OUT total bigint, OUT today_count bigint, OUT verified bigint, OUT restricted bigint, OUT error bigint,
+    OUT cached bigint, OUT latency_rows bigint, OUT latency_sum bigint)
+RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    EXECUTE format($q$
+        SELECT count(*), count(*) FILTER (WHERE "timestamp" >= $3),
+               CASE WHEN $4 THEN count(*) FILTER (WHERE status = 'verified') ELSE 0 END,
+               CASE WHEN $4 THEN count(*) FILTER (WHERE status = 'restricted') ELSE 0 END,
+               CASE WHEN $4 THEN count(*) FILTER (WHERE status = 'error') ELSE 0 END,
+               CASE WHEN $5 THEN count(*) FILTER (WHERE cached) ELSE 0 END,
+               CASE WHEN $6 THEN count(latency_ms) ELSE 0 END,
+               CASE WHEN $6 THEN coalesce(sum(latency_ms), 0) ELSE 0 END
+        FROM %I.verification_log WHERE "timestamp" >= $1 AND "timestamp" < $2$q$, bot)
+        INTO total, today_count, verified, restricted, error, cached, latency_rows, latency_sum
+        USING since, until, today, with_status, with_cached, with_latency;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.verification_counts_query(name, timestamptz, timestamptz, timestamptz, boolean, boolean, boolean) IS
+  'bot.verification_log over [since, until) from one query: total, today_count (rows at or after today), verified, restricted, error, cached, latency_rows (rows with a latency), latency_sum; the columns not asked for count 0.';
+
+CREATE FUNCTION nezuko_analytics.api_counts_query(bot name, since timestamptz, until timestamptz,
+    OUT methods text[], OUT calls bigint[], OUT ok bigint[])
+RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    EXECUTE format($q$
+        SELECT coalesce(array_agg(method), '{}'), coalesce(array_agg(n), '{}'), coalesce(array_agg(s), '{}')
+        FROM (SELECT method::text AS method, count(*) AS n, count(*) FILTER (WHERE success) AS s
+              FROM %I.api_call_log WHERE "timestamp" >= $1 AND "timestamp" < $2 GROUP BY method) m$q$, bot)
+        INTO methods, calls, ok USING since, until;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.api_counts_query(name, timestamptz, timestamptz) IS
+  'bot.api_call_log over [since, until) from one query: calls and successful calls (success = true) by method, in no particular order.';
+
+CREATE FUNCTION nezuko_analytics.group_counts_query(bot name, since timestamptz, until timestamptz, top integer,
+    OUT group_ids bigint[], OUT calls bigint[], OUT ok bigint[])
+RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    EXECUTE format($q$
+        SELECT coalesce(array_agg(group_id ORDER BY n DESC, group_id), '{}'), coalesce(array_agg(n ORDER BY n DESC, group_id), '{}'),
+               coalesce(array_agg(s ORDER BY n DESC, group_id), '{}')
+        FROM (SELECT group_id::bigint AS group_id, count(*) AS n, count(*) FILTER (WHERE status = 'verified') AS s
+              FROM %I.verification_log WHERE "timestamp" >= $1 AND "timestamp" < $2
+              GROUP BY group_id ORDER BY n DESC, group_id LIMIT $3) g$q$, bot)
+        INTO group_ids, calls, ok USING since, until, top;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.group_counts_query(name, timestamptz, timestamptz, integer) IS
+  'bot.verification_log over [since, until) from one query: the top groups by verifications (ties by group_id) with their verifications and verified ones.';
+
+CREATE FUNCTION nezuko_analytics.groups_status_query(bot name, OUT enabled bigint, OUT disabled bigint, OUT total bigint)
+RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    EXECUTE format('SELECT count(*) FILTER (WHERE enabled), count(*) FILTER (WHERE NOT enabled), count(*) FROM %I.protected_groups',
+                   bot) INTO enabled, disabled, total;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.groups_status_query(name) IS
+  'bot.protected_groups from one query: enabled, disabled (enabled = false) and total rows.';
+
+CREATE FUNCTION nezuko_analytics.members_chart_query(bot name, top integer)
+RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    result json;
+BEGIN
+    EXECUTE format($q$
+        SELECT json_build_object(
+            'channels', (SELECT coalesce(json_agg(json_build_object('name', name, 'members', members) ORDER BY members DESC, id), '[]'::json)
+                         FROM (SELECT channel_id AS id, coalesce(title, 'Channel ' || channel_id) AS name,
+                                      coalesce(subscriber_count, 0) AS members
+                               FROM %1$I.enforced_channels ORDER BY coalesce(subscriber_count, 0) DESC, channel_id LIMIT $1) c),
+            'groups', (SELECT coalesce(json_agg(json_build_object('name', name, 'members', members) ORDER BY members DESC, id), '[]'::json)
+                       FROM (SELECT group_id AS id, coalesce(title, 'Group ' || group_id) AS name,
+                                    coalesce(member_count, 0) AS members
+                             FROM %1$I.protected_groups ORDER BY coalesce(member_count, 0) DESC, group_id LIMIT $1) g))$q$,
+        bot) INTO result USING top;
+    RETURN result;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.members_chart_query(name, integer) IS
+  'get_members_chart_data''s document from one query: the top channels by subscriber_count and groups by member_count (ties by id, NULL as 0).';
