@@ -38,8 +38,14 @@ include $(PGXS)
 # clang's bitcode step (Debian builds PostgreSQL with LLVM) does not see PG_CXXFLAGS.
 COMPILE.cxx.bc += -std=c++17 -Wno-register
 
-$(EXT_SCRIPT): $(EXT_PARTS)
-	cat $^ > $@
+$(EXT_SCRIPT): $(EXT_PARTS) scripts/sql_parts.sh sql/shared sql/native
+	cat $(EXT_PARTS) > $@
+
+# The portable edition nezuko_analytics_sql for pg_tle and database.dev
+# (docs/portable.md): build/portable/.
+.PHONY: portable
+portable:
+	bash scripts/build_portable.sh
 
 # Recompile when a header or the version changes.
 $(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp) $(EXTENSION).control

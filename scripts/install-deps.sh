@@ -8,7 +8,8 @@ packages=(postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-1
 if [[ "${1:-}" == "--tests" ]]; then
     packages+=(googletest libgtest-dev postgresql-15-tdigest
                python3-sqlalchemy python3-alembic python3-asyncpg python3-aiosqlite
-               python3-pytest python3-pytest-asyncio python3-venv python3-pip python3-setuptools)
+               python3-pytest python3-pytest-asyncio python3-venv python3-pip python3-setuptools
+               flex bison libkrb5-dev)  # flex, bison, libkrb5-dev: building pg_tle (scripts/install-pgtle.sh)
 fi
 
 missing=()

@@ -95,6 +95,10 @@ fi
 # 5. SQLite fallback.
 run_suite sqlite bash test/sqlite/run_sqlite_tests.sh
 
+# 6. The portable edition through pg_tle, on a Supabase-like server of its own
+#    (builds pg_tle from the vendored source when it is missing).
+run_suite portable bash test/portable/run_portable_tests.sh
+
 echo "=== summary"
 printf '%s\n' "${summary[@]}"
 echo "total: $total_passed passed, $total_failed failed"

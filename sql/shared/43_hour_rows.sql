@@ -8,4 +8,4 @@ AS $$
     ORDER BY h.hour
 $$;
 COMMENT ON FUNCTION nezuko_analytics.hour_rows(jsonb) IS
-  'The hours of hourly_status_counts() or of dashboard()''s summary as rows: hour, label ''HH:00'', verifications (verified), restrictions, errors; read by name. Shared by hourly_activity() and dashboard().';
+  'The hours of hour_counts() or of dashboard()''s summary as rows: hour, label ''HH:00'', verifications (verified), restrictions, errors; read by name. Shared by hourly_activity() and dashboard().';

@@ -15,6 +15,9 @@
 COMMENT ON SCHEMA nezuko_analytics IS
   'nezuko_analytics: analytics for the Nezuko bot (functions, types, procedures and the extension''s own bookkeeping tables; the bot''s tables stay in their own schema)';
 
+COMMENT ON FUNCTION nezuko_analytics.hour_rows(jsonb) IS
+  'The hours of hour_counts() or of dashboard()''s summary as rows: hour, label ''HH:00'', verifications (verified), restrictions, errors; read by name. Shared by hourly_activity() and dashboard().';
+
 -- A contract now reports its period exactly as given.
 DROP FUNCTION nezuko_analytics.period_name(text, text);
 

@@ -1,0 +1,150 @@
+-- The portable engine of dashboard() and the trend contracts: the same keyed
+-- documents as the native edition's C++ aggregates (docs/dashboard.md), from
+-- one scan of the window with GROUPING SETS.  Percentiles are exact: from
+-- the count of each latency value, with percentile_cont's arithmetic.
+
+CREATE FUNCTION nezuko_analytics.percentile_of_counts(latencies integer[], counts bigint[], p float8)
+RETURNS float8
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- percentile_cont(p) of a multiset given as distinct values and their
+    -- counts: the values at ranks floor and ceil of p * (n - 1) (0-based),
+    -- interpolated as orderedsetaggs.c does (lo + (pct * (hi - lo))).
+    WITH c AS (SELECT u.v, sum(u.n) OVER (ORDER BY u.v) AS upto FROM unnest(latencies, counts) AS u(v, n)),
+         r AS (SELECT p * (max(c.upto) - 1)::float8 AS pos FROM c HAVING max(c.upto) > 0)
+    SELECT l.v::float8 + ((r.pos - floor(r.pos)) * (h.v::float8 - l.v::float8))
+    FROM r,
+         LATERAL (SELECT c.v FROM c WHERE c.upto > floor(r.pos) ORDER BY c.v LIMIT 1) l,
+         LATERAL (SELECT c.v FROM c WHERE c.upto > ceil(r.pos) ORDER BY c.v LIMIT 1) h
+$$;
+COMMENT ON FUNCTION nezuko_analytics.percentile_of_counts(integer[], bigint[], float8) IS
+  'percentile_cont(p) of the latencies given as distinct values (ascending) and their counts; NULL when the counts add up to 0.';
+
+CREATE FUNCTION nezuko_analytics.window_summary(since timestamptz, until timestamptz, tz text,
+                                                top_groups integer DEFAULT 10, recent_since timestamptz DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    edges integer[] := nezuko_analytics.default_latency_edges();
+    v jsonb;
+BEGIN
+    EXECUTE format($q$
+        WITH g AS MATERIALIZED (
+            -- one pass: by (local day, hour, status, cached, recent), by
+            -- group, and by (local day, latency)
+            SELECT GROUPING(r.day, r.hour, r.group_id, r.latency_ms) AS grouping_set,
+                   r.day, r.hour, r.status, r.cached, r.recent, r.group_id, r.latency_ms,
+                   count(*) AS n, count(*) FILTER (WHERE r.status = 1) AS verified,
+                   count(r.latency_ms) AS latency_count, sum(r.latency_ms) AS latency_sum
+            FROM (SELECT l::date AS day, date_part('hour', l)::integer AS hour,
+                         CASE v.status WHEN 'verified' THEN 1 WHEN 'restricted' THEN 2 WHEN 'error' THEN 3 ELSE 0 END AS status,
+                         coalesce(v.cached, false) AS cached, coalesce(v."timestamp" >= $5, false) AS recent,
+                         coalesce(v.group_id::bigint, 0) AS group_id, v.latency_ms
+                  FROM %I.verification_log v, LATERAL (SELECT v."timestamp" AT TIME ZONE $3 AS l) t
+                  WHERE v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp")) r
+            GROUP BY GROUPING SETS ((r.day, r.hour, r.status, r.cached, r.recent), (r.group_id), (r.day, r.latency_ms))),
+        rows_ AS (SELECT * FROM g WHERE grouping_set = 3),                                  -- day, hour, ...
+        groups_ AS (SELECT * FROM g WHERE grouping_set = 13),                               -- group_id
+        latencies AS (SELECT * FROM g WHERE grouping_set = 6 AND latency_ms IS NOT NULL),  -- day, latency
+        overall AS (SELECT latency_ms, sum(n)::bigint AS n FROM latencies GROUP BY latency_ms),
+        dist AS (SELECT array_agg(latency_ms ORDER BY latency_ms) AS v, array_agg(n ORDER BY latency_ms) AS n FROM overall)
+        SELECT jsonb_build_object(
+            'total', coalesce((SELECT sum(n) FROM rows_), 0),
+            'verified', coalesce((SELECT sum(n) FROM rows_ WHERE status = 1), 0),
+            'restricted', coalesce((SELECT sum(n) FROM rows_ WHERE status = 2), 0),
+            'error', coalesce((SELECT sum(n) FROM rows_ WHERE status = 3), 0),
+            'cached', coalesce((SELECT sum(n) FROM rows_ WHERE cached), 0),
+            'latency_count', coalesce((SELECT sum(n) FROM overall), 0),
+            'latency_sum', coalesce((SELECT sum(latency_ms::bigint * n) FROM overall), 0),
+            'min_latency', (SELECT min(latency_ms) FROM overall),
+            'buckets', (SELECT jsonb_agg(jsonb_build_object('bucket', labels[i], 'lower_ms', CASE WHEN i = 1 THEN 0 ELSE $6[i - 1] END,
+                                                            'upper_ms', $6[i], 'count', coalesce(b.n, 0)) ORDER BY i)
+                        FROM nezuko_analytics.latency_bucket_labels($6) labels,
+                             generate_series(1, cardinality($6) + 1) i
+                             LEFT JOIN (SELECT width_bucket(latency_ms, $6) + 1 AS i, sum(n) AS n FROM overall GROUP BY 1) b USING (i)),
+            'p50', (SELECT nezuko_analytics.percentile_of_counts(d.v, d.n, 0.5) FROM dist d),
+            'p95', (SELECT nezuko_analytics.percentile_of_counts(d.v, d.n, 0.95) FROM dist d),
+            'p99', (SELECT nezuko_analytics.percentile_of_counts(d.v, d.n, 0.99) FROM dist d),
+            'hours', (SELECT jsonb_agg(jsonb_build_object('hour', h, 'verified', coalesce(x.verified, 0),
+                                                          'restricted', coalesce(x.restricted, 0), 'error', coalesce(x.error, 0)) ORDER BY h)
+                      FROM generate_series(0, 23) h
+                      LEFT JOIN (SELECT hour, sum(n) FILTER (WHERE status = 1) AS verified, sum(n) FILTER (WHERE status = 2) AS restricted,
+                                        sum(n) FILTER (WHERE status = 3) AS error
+                                 FROM rows_ GROUP BY hour) x ON x.hour = h),
+            'groups', coalesce((SELECT jsonb_agg(jsonb_build_object('group_id', t.group_id, 'count', t.n, 'verified', t.verified)
+                                                 ORDER BY t.n DESC, t.group_id)
+                                FROM (SELECT group_id, n, verified FROM groups_ ORDER BY n DESC, group_id LIMIT $4) t), '[]'::jsonb),
+            'days', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                         'date', to_char(d.day, 'YYYY-MM-DD'), 'count', d.n, 'verified', d.verified, 'cached', d.cached,
+                                         'latency_count', coalesce(l.latency_count, 0), 'latency_sum', coalesce(l.latency_sum, 0),
+                                         'p95', nezuko_analytics.percentile_of_counts(l.v, l.n, 0.95)) ORDER BY d.day)
+                              FROM (SELECT day, sum(n) AS n, coalesce(sum(n) FILTER (WHERE status = 1), 0) AS verified,
+                                           coalesce(sum(n) FILTER (WHERE cached), 0) AS cached
+                                    FROM rows_ GROUP BY day) d
+                              LEFT JOIN (SELECT day, sum(n) AS latency_count, sum(latency_ms::bigint * n) AS latency_sum,
+                                                array_agg(latency_ms ORDER BY latency_ms) AS v, array_agg(n ORDER BY latency_ms) AS n
+                                         FROM latencies GROUP BY day) l USING (day)), '[]'::jsonb),
+            'recent', (SELECT jsonb_build_object('count', coalesce(sum(n), 0),
+                                                 'verified', coalesce(sum(n) FILTER (WHERE status = 1), 0),
+                                                 'cached', coalesce(sum(n) FILTER (WHERE cached), 0),
+                                                 'latency_count', coalesce(sum(latency_count), 0),
+                                                 'latency_sum', coalesce(sum(latency_sum), 0))
+                       FROM rows_ WHERE recent))$q$, nezuko_analytics.bot_schema())
+        INTO v USING since, until, tz, coalesce(top_groups, 10), recent_since, edges;
+    IF (v->>'min_latency')::integer < 0 THEN
+        RAISE EXCEPTION 'latency must not be negative, got % ms', v->>'min_latency' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF (v->>'total')::bigint > 0 AND top_groups < 1 THEN
+        RAISE EXCEPTION 'verification_summary: top_groups must be at least 1, not %', top_groups USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN v - 'min_latency';
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.window_summary(timestamptz, timestamptz, text, integer, timestamptz) IS
+  'The one-pass summary of verification_log in [since, until) with local hours and days in tz, every figure by name (docs/dashboard.md): the native edition''s document, built in SQL; shared by dashboard() and the trend contracts.';
+
+CREATE FUNCTION nezuko_analytics.api_window_summary(bot name, since timestamptz, until timestamptz)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    a jsonb;
+BEGIN
+    EXECUTE format($q$
+        WITH g AS MATERIALIZED (
+            SELECT GROUPING(r.method, r.latency_ms) AS grouping_set, r.method, r.latency_ms,
+                   count(*) AS n, count(*) FILTER (WHERE r.success) AS ok, count(*) FILTER (WHERE NOT r.success) AS failures,
+                   count(r.latency_ms) AS latency_count, sum(r.latency_ms) AS latency_sum
+            FROM (SELECT coalesce(a.method::text, '') AS method, a.success, a.latency_ms
+                  FROM %I.api_call_log a WHERE a."timestamp" >= $1 AND a."timestamp" < $2) r
+            GROUP BY GROUPING SETS ((r.method), (r.method, r.latency_ms))),
+        methods AS (SELECT * FROM g WHERE grouping_set = 1),
+        latencies AS (SELECT * FROM g WHERE grouping_set = 0 AND latency_ms IS NOT NULL),
+        overall AS (SELECT latency_ms, sum(n)::bigint AS n FROM latencies GROUP BY latency_ms)
+        SELECT jsonb_build_object(
+            'calls', coalesce((SELECT sum(n) FROM methods), 0),
+            'ok', coalesce((SELECT sum(ok) FROM methods), 0),
+            'failures', coalesce((SELECT sum(failures) FROM methods), 0),
+            'latency_count', coalesce((SELECT sum(latency_count) FROM methods), 0),
+            'latency_sum', coalesce((SELECT sum(latency_sum) FROM methods), 0),
+            'p95', (SELECT nezuko_analytics.percentile_of_counts(array_agg(latency_ms ORDER BY latency_ms), array_agg(n ORDER BY latency_ms), 0.95)
+                    FROM overall),
+            'methods', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                            'method', m.method, 'calls', m.n, 'failures', m.failures, 'ok', m.ok,
+                                            'latency_count', m.latency_count, 'latency_sum', coalesce(m.latency_sum, 0),
+                                            'p50', nezuko_analytics.percentile_of_counts(l.v, l.n, 0.5),
+                                            'p95', nezuko_analytics.percentile_of_counts(l.v, l.n, 0.95))
+                                        ORDER BY m.n DESC, m.method COLLATE "C")
+                                 FROM methods m
+                                 LEFT JOIN (SELECT method, array_agg(latency_ms ORDER BY latency_ms) AS v, array_agg(n ORDER BY latency_ms) AS n
+                                            FROM latencies GROUP BY method) l USING (method)), '[]'::jsonb))$q$, bot)
+        INTO a USING since, until;
+    RETURN a;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.api_window_summary(name, timestamptz, timestamptz) IS
+  'The one-pass summary of bot.api_call_log in [since, until), every figure by name (docs/dashboard.md): calls, ok, failures, latency_count, latency_sum, exact p95, and per method (most calls first) the same with p50; built in SQL. Used by dashboard().';

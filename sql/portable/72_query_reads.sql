@@ -1,0 +1,43 @@
+-- The fixed-window contracts' counts in the portable edition: always the one
+-- query (sql/shared/72_count_queries.sql); there are no native reads.
+
+CREATE FUNCTION nezuko_analytics.verification_counts(
+    bot name, since timestamptz, until timestamptz, today timestamptz,
+    with_status boolean, with_cached boolean, with_latency boolean,
+    OUT total bigint, OUT today_count bigint, OUT verified bigint, OUT restricted bigint, OUT error bigint,
+    OUT cached bigint, OUT latency_rows bigint, OUT latency_sum bigint)
+RETURNS record LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT * FROM nezuko_analytics.verification_counts_query(bot, since, until, today, with_status, with_cached, with_latency) $$;
+COMMENT ON FUNCTION nezuko_analytics.verification_counts(name, timestamptz, timestamptz, timestamptz, boolean, boolean, boolean) IS
+  'verification_counts_query(): the record the fixed-window contracts count from.';
+
+CREATE FUNCTION nezuko_analytics.api_counts(bot name, since timestamptz, until timestamptz,
+    OUT methods text[], OUT calls bigint[], OUT ok bigint[])
+RETURNS record LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT * FROM nezuko_analytics.api_counts_query(bot, since, until) $$;
+COMMENT ON FUNCTION nezuko_analytics.api_counts(name, timestamptz, timestamptz) IS
+  'api_counts_query(): calls and successful calls by method.';
+
+CREATE FUNCTION nezuko_analytics.group_counts(bot name, since timestamptz, until timestamptz, top integer,
+    OUT group_ids bigint[], OUT calls bigint[], OUT ok bigint[])
+RETURNS record LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT * FROM nezuko_analytics.group_counts_query(bot, since, until, top) $$;
+COMMENT ON FUNCTION nezuko_analytics.group_counts(name, timestamptz, timestamptz, integer) IS
+  'group_counts_query(): the top groups by verifications.';
+
+CREATE FUNCTION nezuko_analytics.groups_status_counts(bot name, OUT enabled bigint, OUT disabled bigint, OUT total bigint)
+RETURNS record LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT * FROM nezuko_analytics.groups_status_query(bot) $$;
+COMMENT ON FUNCTION nezuko_analytics.groups_status_counts(name) IS
+  'groups_status_query(): enabled, disabled and total protected groups.';
+
+CREATE FUNCTION nezuko_analytics.members_chart(bot name, top integer)
+RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT nezuko_analytics.members_chart_query(bot, top) $$;
+COMMENT ON FUNCTION nezuko_analytics.members_chart(name, integer) IS
+  'members_chart_query(): get_members_chart_data''s document.';

@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# The portable edition nezuko_analytics_sql on a Supabase-like server, against
+# the native edition on the same rows.
+#
+# The server preloads pg_cron and pg_tle (built from the vendored source by
+# scripts/install-pgtle.sh when missing; without it the suite fails).  As on
+# hosted Supabase, the database's owner app_owner is not a superuser: it is a
+# pgtle_admin, owns the bot's tables, and the API roles anon, authenticated
+# and service_role (BYPASSRLS) get ALL on its new tables by default
+# privileges.  app_owner registers the edition with build/portable/
+# install_pgtle.sql, creates it, applies the schema, and runs the charts,
+# contracts, retention and pg_cron scheduling; every shared call is compared
+# with the native edition in a copy of the same database.
+#   bash test/portable/run_portable_tests.sh      (after make install)
+set -uo pipefail
+here="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$here"
+source scripts/lib/pg_server.sh
+source test/lib/checks.sh
+
+if ! bash scripts/install-pgtle.sh; then
+    fail "pg_tle is installed (scripts/install-pgtle.sh)" "pg_tle could not be built or installed; the portable edition cannot be tested"
+    checks_summary portable
+    exit 1
+fi
+pass "pg_tle is installed"
+if ! make -s portable >/dev/null; then
+    fail "make portable builds the portable edition"
+    checks_summary portable
+    exit 1
+fi
+version="$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" nezuko_analytics.control)"
+check_eq "make portable writes the script, install_pgtle.sql and the database.dev layout" "ok" \
+    "$( [[ -s build/portable/nezuko_analytics_sql--$version.sql && -s build/portable/install_pgtle.sql && \
+          -s build/portable/dbdev/nezuko_analytics_sql.control && -s build/portable/dbdev/README.md ]] && echo ok)"
+
+dir="$(pg_make_dir)"
+work="$(mktemp -d)"
+trap 'pg_server_stop "$dir"; rm -rf "$dir" "$work"' EXIT
+pg_server_start "$dir" 54336 nz_portable || { fail "server starts"; checks_summary portable; exit 1; }
+echo "shared_preload_libraries = 'pg_cron,pg_tle'" >>"$dir/data/postgresql.conf"
+as_pg pg_ctl -D "$dir/data" -l "$dir/server.log" -w restart >/dev/null
+
+sup() { psql -qXAt -v ON_ERROR_STOP=1 "$@"; }                     # the platform (a superuser)
+app() { psql -qXAt -v ON_ERROR_STOP=1 -U app_owner -d nz_portable "$@"; }  # Supabase's "postgres"
+
+# Supabase's roles (the cluster's superuser stands for supabase_admin).
+sup -d postgres >/dev/null <<'SQL' || exit 1
+CREATE ROLE app_owner LOGIN CREATEROLE NOSUPERUSER;
+CREATE ROLE anon NOLOGIN;
+CREATE ROLE authenticated NOLOGIN;
+CREATE ROLE service_role NOLOGIN BYPASSRLS;
+GRANT anon, authenticated, service_role TO app_owner;  -- as Supabase grants them to postgres
+CREATE ROLE nz_reader LOGIN BYPASSRLS;  -- may read and delete, but owns nothing
+SQL
+
+# The rows, once: a database the native edition filled, then left (DROP
+# EXTENSION keeps the bot's tables); both databases are copies of it.
+anchor="$(sup -d postgres -c "SELECT date_trunc('day', now())")"
+sup -d postgres -c "CREATE DATABASE nz_seed" || exit 1
+sup -d nz_seed -c "CREATE EXTENSION nezuko_analytics" -c "SELECT count(*) FROM nezuko_analytics.apply_schema()" >/dev/null 2>&1
+sup -d nz_seed -v vrows=40000 -v arows=8000 -v groups=300 -v anchor="'$anchor'" -f test/data/generate_sample.sql >/dev/null
+sup -d nz_seed >/dev/null <<SQL
+-- edges: rows on the window bounds, future rows, NULL latencies and
+-- successes, an unknown status, a row stamped infinity, one large group
+INSERT INTO verification_log (user_id, group_id, status, latency_ms, cached, "timestamp") VALUES
+    (1, 42, 'verified', 40, true, '$anchor'::timestamptz - interval '7 days'),
+    (2, 42, 'verified', NULL, false, '$anchor'::timestamptz),
+    (3, 42, 'pending', 12, false, '$anchor'::timestamptz - interval '2 hours'),
+    (4, 43, 'error', 0, false, '$anchor'::timestamptz + interval '2 days'),
+    (5, 43, 'restricted', 100000, true, 'infinity');
+INSERT INTO verification_log (user_id, group_id, status, latency_ms, cached, "timestamp")
+SELECT g % 977, 7, CASE WHEN g % 5 = 0 THEN 'restricted' ELSE 'verified' END, g % 700, g % 3 = 0,
+       '$anchor'::timestamptz - g * interval '37 seconds'
+FROM generate_series(1, 3000) g;
+INSERT INTO api_call_log (method, success, latency_ms, "timestamp") VALUES
+    ('getChatMember', true, 10, '$anchor'::timestamptz + interval '1 day'),
+    ('oddMethod', NULL, NULL, '$anchor'::timestamptz - interval '3 hours'),
+    ('sendMessage', false, 250, '$anchor'::timestamptz - interval '1 hour');
+CREATE SCHEMA nz_edition;
+CREATE TABLE nz_edition.anchor AS SELECT '$anchor'::timestamptz AS at;
+DROP EXTENSION nezuko_analytics;
+VACUUM ANALYZE;
+SQL
+sup -d postgres -c "CREATE DATABASE nz_native TEMPLATE nz_seed" || exit 1
+sup -d nz_native -c "CREATE EXTENSION nezuko_analytics" -c "SELECT count(*) FROM nezuko_analytics.apply_schema()" >/dev/null 2>&1
+
+# The Supabase-like database: a non-superuser owner, the API roles, default
+# privileges, pg_tle and pg_cron installed by the platform.
+sup -d postgres >/dev/null <<'SQL' || exit 1
+CREATE DATABASE nz_portable TEMPLATE nz_seed OWNER app_owner;
+SQL
+sup -d nz_portable >/dev/null <<'SQL' || exit 1
+DO $$
+DECLARE r record;
+BEGIN
+    FOR r IN SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' LOOP
+        EXECUTE format('ALTER TABLE public.%I OWNER TO app_owner', r.relname);
+    END LOOP;
+END $$;
+ALTER SCHEMA nz_edition OWNER TO app_owner;
+ALTER TABLE nz_edition.anchor OWNER TO app_owner;
+GRANT ALL ON ALL TABLES IN SCHEMA public TO anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES FOR ROLE app_owner IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated, service_role;
+CREATE EXTENSION pg_tle;
+GRANT pgtle_admin TO app_owner;
+CREATE EXTENSION pg_cron;
+GRANT USAGE ON SCHEMA cron TO app_owner;
+SQL
+check_eq "app_owner is not a superuser" "f" "$(sup -d postgres -c "SELECT rolsuper FROM pg_roles WHERE rolname = 'app_owner'")"
+
+# 1. Registered and created by the non-superuser.
+out="$(app -f build/portable/install_pgtle.sql 2>&1)"
+check_match "install_pgtle.sql registers the edition as a pgtle_admin" "^t" "$out"
+out="$(app -f build/portable/install_pgtle.sql 2>&1)"
+check_match "install_pgtle.sql runs again without error" "t$" "$out"
+out="$(app -c "CREATE EXTENSION nezuko_analytics_sql" -c "SELECT nezuko_analytics.version()" 2>&1)"
+check_eq "CREATE EXTENSION nezuko_analytics_sql as app_owner" "$version" "$out"
+out="$(sup -d nz_portable -c "CREATE EXTENSION nezuko_analytics" 2>&1)"
+check_match "the native edition refuses a database with the portable one" "nezuko_analytics cannot be installed: the portable edition nezuko_analytics_sql is installed" "$out"
+out="$(sup -d nz_native -c "CREATE EXTENSION pg_tle" -f build/portable/install_pgtle.sql -c "CREATE EXTENSION nezuko_analytics_sql" 2>&1)"
+check_match "the portable edition refuses a database with the native one" "nezuko_analytics_sql cannot be installed: the native edition nezuko_analytics is installed" "$out"
+
+# 2. apply_schema as app_owner: the bot's existing tables, closed to the API roles.
+out="$(app -c "SELECT * FROM nezuko_analytics.apply_schema()" 2>&1)"
+check_match "apply_schema() as app_owner completes the bot's existing tables" "registered retention policy" "$out"
+check_eq "apply_schema() leaves row-level security on what it created for the API roles" "t" \
+    "$(app -c "SELECT relrowsecurity FROM pg_class WHERE oid = 'public.api_call_log'::regclass")"
+check_eq "the dashboard's functions are granted to the API roles" "t|t|t" \
+    "$(app -c "SELECT bool_and(has_function_privilege('anon', f, 'EXECUTE')), bool_and(has_function_privilege('authenticated', f, 'EXECUTE')), bool_and(has_function_privilege('service_role', f, 'EXECUTE')) FROM nezuko_analytics.dashboard_functions() f")"
+
+# 3. The same API: names, arguments, defaults, results, volatility, comments
+# present, and privileges (the owner's name aside), minus what needs C.
+api_sql="SELECT p.proname || '(' || pg_get_function_arguments(p.oid) || ') -> ' || pg_get_function_result(p.oid)
+                || ' ' || p.provolatile::text || p.proparallel::text || ' comment:' || (obj_description(p.oid, 'pg_proc') IS NOT NULL)
+                || ' acl:' || coalesce(replace(replace(p.proacl::text, 'app_owner', 'OWNER'), 'postgres', 'OWNER'), 'default')
+         FROM pg_proc p WHERE p.pronamespace = 'nezuko_analytics'::regnamespace AND p.prokind IN ('f', 'p')
+         ORDER BY 1"
+native_only="latency_dist|latency_bucket_counts|hourly_status_counts|verification_summary|api_summary|native_|latency_read|time_led_index|has_time_latency_index|tz_offsets|^percentile\(|^percentiles\(|^count\(|^mean\(|^merge\(|checked_latency_edges|percentile_of_counts"
+sup -d nz_native -c "$api_sql" | grep -vE "$native_only" >"$work/api_native"
+app -c "$api_sql" | grep -vE "$native_only" >"$work/api_portable"
+check_eq "the shared API lists hold the functions ($(wc -l <"$work/api_native" | tr -d ' ') of them)" "t" "$( (( $(wc -l <"$work/api_native") > 60 )) && echo t)"
+check_eq "the shared API is the same in both editions (signatures, defaults, results, privileges)" "" \
+    "$(diff "$work/api_native" "$work/api_portable" | head -20)"
+check_eq "every portable function has a COMMENT" "0" "$(app -c "SELECT count(*) FROM pg_proc p WHERE p.pronamespace = 'nezuko_analytics'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL")"
+
+# 4. Every shared call answers alike (results, and SQLSTATE and message of errors).
+sup -d nz_native -f test/portable/edition_calls.sql >"$work/calls_native" 2>"$work/calls_native.err"
+app -f test/portable/edition_calls.sql >"$work/calls_portable" 2>"$work/calls_portable.err"
+n_calls="$(wc -l <"$work/calls_native")"
+n_errors="$(grep -c ' => ERROR' "$work/calls_native")"
+check_match "the differential calls ran in both databases (${n_calls} calls, ${n_errors} of them errors)" "^[0-9]{3,}$" \
+    "$( (( n_calls > 300 && n_errors > 15 )) && [[ ! -s "$work/calls_native.err" && ! -s "$work/calls_portable.err" ]] && echo "$n_calls")"
+differ=0
+while IFS= read -r line_n && IFS= read -r line_p <&3; do
+    [[ "$line_n" == "$line_p" ]] || { differ=$((differ + 1)); (( differ <= 5 )) && printf '#   native:   %.400s\n#   portable: %.400s\n' "$line_n" "$line_p"; }
+done <"$work/calls_native" 3<"$work/calls_portable"
+[[ -n "${NZ_PORTABLE_KEEP:-}" ]] && cp "$work"/calls_* "$NZ_PORTABLE_KEEP"/  # for a closer look
+check_eq "every call of the native edition answers the same in the portable edition" "0 differences" "$differ differences"
+check_eq "the dashboard's windows hold rows (the comparison is not of empty documents)" "t" \
+    "$(app -c "SELECT (nezuko_analytics.dashboard(at - interval '30 days', at, 'Asia/Kathmandu')->'totals'->>'verifications')::int > 5000 FROM nz_edition.anchor")"
+
+# 5. The period contracts against the plain-SQL reference, in one snapshot.
+# (The reference, like the bot's originals, has no upper bound and so counts
+# a row stamped 'infinity'; the contracts read "timestamp" < 'infinity'.  That
+# row was compared above; it leaves before this comparison.)
+app -f test/reference/contracts_reference.sql >/dev/null 2>&1
+app -c "DELETE FROM public.verification_log WHERE \"timestamp\" = 'infinity'" >/dev/null
+out="$(app <<'SQL' 2>&1
+CREATE TEMP TABLE calls (call text);
+INSERT INTO calls VALUES ('get_dashboard_stats()'), ('get_verification_distribution()'), ('get_cache_breakdown()'),
+    ('get_api_calls_distribution()'), ('get_hourly_activity()'), ('get_members_chart_data()'), ('get_groups_status()'),
+    ('get_bot_health()'), ('get_top_groups()'), ('get_top_groups(3)'), ('get_analytics_overview()'), ('get_user_growth()');
+INSERT INTO calls SELECT format('%s(%L)', f, p)
+FROM unnest(ARRAY['get_latency_distribution', 'get_latency_trend', 'get_cache_hit_rate_trend', 'get_verification_trends',
+                  'get_analytics_overview', 'get_user_growth']) f, unnest(ARRAY['24h', '7d', '30d', '90d', 'bogus']) p;
+INSERT INTO calls SELECT format('get_user_growth(%L, %L)', p, g) FROM unnest(ARRAY['7d', '90d']) p, unnest(ARRAY['week', 'fortnight']) g;
+CREATE FUNCTION pg_temp.same(tz text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE c record; n jsonb; r jsonb;
+BEGIN
+    PERFORM set_config('TimeZone', tz, true);
+    FOR c IN SELECT call FROM calls LOOP
+        EXECUTE 'SELECT nezuko_analytics.' || c.call || '::jsonb' INTO n;
+        EXECUTE 'SELECT nz_contracts.' || c.call || '::jsonb' INTO r;
+        IF n IS DISTINCT FROM r THEN RETURN NEXT tz || ' ' || c.call; END IF;
+    END LOOP;
+END $$;
+BEGIN;
+SELECT count(*) FROM calls;
+SELECT coalesce(string_agg(d, ', '), 'none') FROM (SELECT pg_temp.same('UTC') d UNION ALL SELECT pg_temp.same('Asia/Kolkata')
+                                                   UNION ALL SELECT pg_temp.same('America/St_Johns')) x;
+COMMIT;
+SQL
+)"
+check_eq "every contract and period equals the reference in three time zones" "$(printf '46\nnone')" "$out"
+
+# 6. Row-level security and the API roles, as on Supabase.
+out="$(app -c "SET ROLE anon" -c "SELECT nezuko_analytics.get_verification_distribution()" 2>&1)"
+check_eq "anon sees no row through the contracts (row-level security)" '{"verified" : 0, "restricted" : 0, "error" : 0, "total" : 0}' "$out"
+out="$(app -c "SET ROLE service_role" -c "SELECT (nezuko_analytics.get_verification_distribution()->>'total')::int > 0" 2>&1)"
+check_eq "service_role (BYPASSRLS) sees the rows" "t" "$out"
+
+# 7. Retention as app_owner, and its refusal for a role that does not own the tables.
+app -c "INSERT INTO public.api_call_log (method, \"timestamp\") SELECT 'old', now() - interval '400 days' - g * interval '1 minute' FROM generate_series(1, 300) g" >/dev/null
+out="$(app -c "SELECT nezuko_analytics.set_retention('api_call_log', '200 days')" -c "CALL nezuko_analytics.prune(100)" \
+           -c "SELECT count(*) FROM public.api_call_log WHERE method = 'old'" 2>&1 | tail -1)"
+check_eq "CALL prune() as the tables' owner deletes the expired rows in batches" "0" "$out"
+sup -d nz_portable -c "GRANT USAGE ON SCHEMA nezuko_analytics TO nz_reader" -c "GRANT SELECT, DELETE ON public.api_call_log TO nz_reader" \
+   -c "GRANT EXECUTE ON FUNCTION nezuko_analytics.prune_batch(regclass, name, timestamptz, integer, boolean) TO nz_reader" >/dev/null
+out="$(psql -qXAt -U nz_reader -d nz_portable -c "SELECT nezuko_analytics.prune_batch('public.api_call_log', 'timestamp', now(), 10, true)" 2>&1)"
+check_match "prune_batch() refuses a role that does not own the table (no privilege boundary crossed)" \
+    "the portable edition deletes as the role that runs prune\(\), and nz_reader does not own table public.api_call_log" "$out"
+
+# 8. pg_cron runs the job as app_owner (pg_cron's database is this one).
+app -c "INSERT INTO public.api_call_log (method, \"timestamp\") SELECT 'old', now() - interval '400 days' - g * interval '1 minute' FROM generate_series(1, 300) g" >/dev/null
+out="$(app -c "SELECT nezuko_analytics.schedule_retention('* * * * *') > 0" 2>&1)"
+check_eq "schedule_retention() as app_owner schedules the job with pg_cron" "t" "$out"
+left=300
+for _ in $(seq 1 80); do
+    left="$(app -c "SELECT count(*) FROM public.api_call_log WHERE method = 'old'")"
+    [[ "$left" == 0 ]] && break
+    sleep 1
+done
+check_eq "the pg_cron job (run as app_owner) pruned the expired rows" "0" "$left"
+check_eq "the job's run is logged as succeeded, as app_owner" "succeeded|app_owner" \
+    "$(sup -d nz_portable -c "SELECT d.status || '|' || j.username FROM cron.job_run_details d JOIN cron.job j USING (jobid) ORDER BY d.start_time DESC LIMIT 1")"
+app -c "SELECT nezuko_analytics.unschedule_retention()" >/dev/null
+
+# 9. revert_schema and DROP EXTENSION keep the bot's rows.
+before="$(app -c "SELECT count(*) FROM public.verification_log")"
+app -c "SELECT count(*) FROM nezuko_analytics.revert_schema()" -c "DROP EXTENSION nezuko_analytics_sql" >/dev/null 2>&1
+check_eq "revert_schema() and DROP EXTENSION keep every row of the bot" "$before" "$(app -c "SELECT count(*) FROM public.verification_log")"
+out="$(app -c "CREATE EXTENSION nezuko_analytics_sql" -c "SELECT count(*) > 0 FROM nezuko_analytics.apply_schema()" 2>&1 | tail -1)"
+check_eq "the edition installs and applies again after that" "t" "$out"
+
+checks_summary portable
