@@ -3,7 +3,7 @@
 # Supabase builds) when the PostgreSQL installation lacks it: the portable
 # edition's tests register nezuko_analytics_sql through it, as on Supabase.
 # Source: $PG_TLE_SRC (a directory or a .tar.gz), else the vendored upstream
-# tarball ../shared/vendor/pg_tle-1.4.0.tar.gz beside the checkout.  Exits 1,
+# tarball shared/vendor/pg_tle-1.4.0.tar.gz beside the checkout.  Exits 1,
 # saying why, when neither is there.
 #   bash scripts/install-pgtle.sh
 set -euo pipefail
@@ -13,7 +13,18 @@ sharedir="$(pg_config --sharedir)/extension"
 if [[ -f "$libdir/pg_tle.so" && -f "$sharedir/pg_tle.control" ]]; then
     exit 0
 fi
-src="${PG_TLE_SRC:-$here/../shared/vendor/pg_tle-1.4.0.tar.gz}"
+# PG_TLE_SRC, else shared/vendor/pg_tle-1.4.0.tar.gz beside the checkout
+# (../shared from the project root) or beside one of its parents (a clone
+# made deeper under the same tree).
+src="${PG_TLE_SRC:-}"
+if [[ -z "$src" ]]; then
+    d="$here"
+    while [[ "$d" != / ]]; do
+        d="$(dirname "$d")"
+        [[ -f "$d/shared/vendor/pg_tle-1.4.0.tar.gz" ]] && { src="$d/shared/vendor/pg_tle-1.4.0.tar.gz"; break; }
+    done
+    src="${src:-$here/../shared/vendor/pg_tle-1.4.0.tar.gz}"
+fi
 if [[ ! -e "$src" ]]; then
     echo "install-pgtle: pg_tle is not installed and its source is missing: $src (set PG_TLE_SRC to a pg_tle 1.4.0 source directory or tarball)" >&2
     exit 1

@@ -50,10 +50,11 @@ class Analytics:
         self.engine = engine
         self._native = None
 
-    async def _use_native(self, conn):
+    async def _use_extension(self, conn):
         if self._native is None:
             self._native = conn.dialect.name == "postgresql" and bool((await conn.execute(text(
-                "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'nezuko_analytics')"))).scalar())
+                "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname IN ('nezuko_analytics', 'nezuko_analytics_sql'))"
+            ))).scalar())
         return self._native
 
     @staticmethod
@@ -70,7 +71,7 @@ class Analytics:
         """Every chart of [since, until) in one document (the keys of nezuko_analytics.dashboard())."""
         since, until = self._window(since, until)
         async with self.engine.connect() as conn:
-            if await self._use_native(conn):
+            if await self._use_extension(conn):
                 raw = (await conn.execute(text("SELECT nezuko_analytics.dashboard(:since, :until, :tz)::text"),
                                           {"since": since, "until": until, "tz": tz})).scalar()
                 doc = _decimals(json.loads(raw, parse_float=Decimal))
@@ -82,7 +83,7 @@ class Analytics:
         """[{bucket, lower_ms, upper_ms, count, percentage}] for every bucket of edges."""
         since, until = self._window(since, until)
         async with self.engine.connect() as conn:
-            if await self._use_native(conn):
+            if await self._use_extension(conn):
                 rows = await conn.execute(text(
                     "SELECT bucket, lower_ms, upper_ms, count, percentage "
                     "FROM nezuko_analytics.latency_histogram(:since, :until, :edges, :source)"),
@@ -94,7 +95,7 @@ class Analytics:
         """API calls by method, most calls first: calls, failures, rates, avg, exact p50 and p95."""
         since, until = self._window(since, until)
         async with self.engine.connect() as conn:
-            if await self._use_native(conn):
+            if await self._use_extension(conn):
                 rows = await conn.execute(text("SELECT * FROM nezuko_analytics.method_distribution(:since, :until)"),
                                           {"since": since, "until": until})
                 return [dict(r._mapping) for r in rows]
@@ -103,7 +104,7 @@ class Analytics:
     async def prune_preview(self):
         """What the retention prune would delete now: [{table_name, cutoff, rows_to_delete}]."""
         async with self.engine.connect() as conn:
-            if await self._use_native(conn):
+            if await self._use_extension(conn):
                 rows = await conn.execute(text("SELECT * FROM nezuko_analytics.prune_preview()"))
                 return [dict(r._mapping) for r in rows]
             return await plain_charts.prune_preview(conn)

@@ -1,11 +1,13 @@
 """The schema steps of the Alembic migration, per back end.
 
-PostgreSQL with nezuko_analytics available: CREATE EXTENSION and
-apply_schema() (downgrade: revert_schema() and DROP EXTENSION).
-PostgreSQL without it (hosted Supabase allows no C extensions): the same
-tables, columns and indexes as plain DDL, from spec_data (generated from the
-extension's own spec functions, sql/ext/20_schema_spec.sql); each object it
-adds is marked with a comment so the downgrade removes exactly those.
+PostgreSQL: the first edition of the extension that can be created here --
+the native nezuko_analytics where the server has it and the role may create
+it, else the portable nezuko_analytics_sql where pg_tle has it registered
+(hosted Supabase) -- then apply_schema() (downgrade: revert_schema() and DROP
+EXTENSION).  With neither: the same tables, columns and indexes as plain
+DDL, from spec_data (generated from the extension's own spec functions,
+sql/shared/20_schema_spec.sql); each object it adds is marked with a comment
+so the downgrade removes exactly those.
 SQLite: the package's sqlite_schema.sql (sql/sqlite/nezuko_analytics.sql),
 run by the sqlite3 CLI (it uses its dot-commands); the downgrade is the
 spec's downgrade."""
@@ -46,29 +48,52 @@ def downgrade(conn):
 
 # ---------------------------------------------------------------- PostgreSQL
 
-def _extension_installed(conn):
-    return conn.execute(text("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'nezuko_analytics')")).scalar()
+# The editions in the order the migration tries them.
+EDITIONS = ("nezuko_analytics", "nezuko_analytics_sql")
+
+
+def installed_edition(conn):
+    """The edition of the extension installed in this database, or None."""
+    return conn.execute(text("SELECT extname FROM pg_extension WHERE extname IN ('nezuko_analytics', 'nezuko_analytics_sql')")
+                        ).scalar()
+
+
+def _can_create(conn, edition):
+    if edition == "nezuko_analytics":
+        return conn.execute(text(
+            "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'nezuko_analytics')")).scalar()
+    # a Trusted Language Extension: registered with pg_tle in this database
+    return conn.execute(text(
+        "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_tle') "
+        "AND EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'available_extensions' "
+        "            AND pronamespace = to_regnamespace('pgtle'))")).scalar() and conn.execute(text(
+        "SELECT EXISTS (SELECT 1 FROM pgtle.available_extensions() WHERE name = 'nezuko_analytics_sql')")).scalar()
+
+
+def _create_edition(conn):
+    """Creates the first edition that can be created here; its name, or None."""
+    for edition in EDITIONS:
+        if not _can_create(conn, edition):
+            log.info("nezuko_analytics: %s is not available here", edition)
+            continue
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql(f"CREATE EXTENSION IF NOT EXISTS {edition}")
+            return edition
+        except DBAPIError as error:  # typically: permission denied (not a superuser, no C extensions)
+            log.warning("nezuko_analytics: %s is available but cannot be created here (%s)",
+                        edition, str(error.orig).splitlines()[0])
+    return None
 
 
 def _upgrade_postgresql(conn):
-    if not _extension_installed(conn):
-        available = conn.execute(text(
-            "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'nezuko_analytics')")).scalar()
-        if available:
-            try:
-                with conn.begin_nested():
-                    conn.execute(text("CREATE EXTENSION IF NOT EXISTS nezuko_analytics"))
-            except DBAPIError as error:  # typically: permission denied (not a superuser)
-                log.warning("nezuko_analytics: the extension is available but cannot be created here (%s); "
-                            "applying the schema as plain DDL, without the native functions",
-                            str(error.orig).splitlines()[0])
-                _apply_plain_ddl(conn)
-                return
-        else:
-            log.warning("nezuko_analytics: the extension is not available on this server; applying the schema as "
-                        "plain DDL, without the native functions")
-            _apply_plain_ddl(conn)
-            return
+    edition = installed_edition(conn) or _create_edition(conn)
+    if edition is None:
+        log.warning("nezuko_analytics: no edition of the extension can be created here; applying the schema as "
+                    "plain DDL, without the analytics functions")
+        _apply_plain_ddl(conn)
+        return
+    log.info("nezuko_analytics: using the %s edition", edition)
     for (line,) in conn.execute(text("SELECT * FROM nezuko_analytics.apply_schema(current_schema())")):
         log.info("nezuko_analytics: %s", line)
 
@@ -116,10 +141,11 @@ def _apply_plain_ddl(conn):
 
 
 def _downgrade_postgresql(conn):
-    if _extension_installed(conn):
+    edition = installed_edition(conn)
+    if edition is not None:
         for (line,) in conn.execute(text("SELECT * FROM nezuko_analytics.revert_schema()")):
             log.info("nezuko_analytics: %s", line)
-        conn.execute(text("DROP EXTENSION nezuko_analytics"))
+        conn.exec_driver_sql(f"DROP EXTENSION {edition}")
         return
     _remove_plain_ddl(conn)
 

@@ -1,6 +1,6 @@
 """The schema spec as data, for the plain-DDL and SQLite paths of the
 migration.  GENERATED from the extension's spec_columns(), spec_indexes() and
-base_table_ddl() (sql/ext/20_schema_spec.sql, the one source) by
+base_table_ddl() (sql/shared/20_schema_spec.sql, the one source) by
 python/tests/render_spec_data.py; do not edit: test_rules.py fails when this
 module and the SQL differ.
 

@@ -1,5 +1,5 @@
 """Renders python/nezuko_analytics/spec_data.py from the extension's own
-spec functions (sql/ext/20_schema_spec.sql), the one source of the spec's
+spec functions (sql/shared/20_schema_spec.sql), the one source of the spec's
 tables, columns and indexes.  test_rules.py renders it again and fails when
 the committed module differs.  To regenerate after changing the SQL:
 
@@ -20,7 +20,7 @@ QUERIES = {
 
 HEADER = '''"""The schema spec as data, for the plain-DDL and SQLite paths of the
 migration.  GENERATED from the extension's spec_columns(), spec_indexes() and
-base_table_ddl() (sql/ext/20_schema_spec.sql, the one source) by
+base_table_ddl() (sql/shared/20_schema_spec.sql, the one source) by
 python/tests/render_spec_data.py; do not edit: test_rules.py fails when this
 module and the SQL differ.
 

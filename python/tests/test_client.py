@@ -80,9 +80,9 @@ WINDOWS = [
 async def test_the_native_path_is_used_on_postgresql(engines):
     pg, lite = engines
     async with pg.engine.connect() as conn:
-        assert await pg._use_native(conn)
+        assert await pg._use_extension(conn)
     async with lite.engine.connect() as conn:
-        assert not await lite._use_native(conn)
+        assert not await lite._use_extension(conn)
 
 
 @pytest.mark.parametrize("since,until,tz", WINDOWS)

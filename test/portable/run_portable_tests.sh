@@ -233,4 +233,11 @@ check_eq "revert_schema() and DROP EXTENSION keep every row of the bot" "$before
 out="$(app -c "CREATE EXTENSION nezuko_analytics_sql" -c "SELECT count(*) > 0 FROM nezuko_analytics.apply_schema()" 2>&1 | tail -1)"
 check_eq "the edition installs and applies again after that" "t" "$out"
 
+# 10. The bot's side: the Alembic migration picks the portable edition where
+# the native one is refused, and Analytics works on it unchanged.
+out="$(cd python && NZ_PGTLE_SERVER=1 /usr/bin/python3 -m pytest -q tests/test_portable_edition.py 2>&1)"
+check_match "the migration falls back to nezuko_analytics_sql and Analytics works on it (pytest)" "^2 passed" \
+    "$(grep -E '[0-9]+ (passed|failed|skipped|error)' <<<"$out" | tail -1)"
+grep -q "2 passed" <<<"$out" || echo "$out" | tail -30 | sed 's/^/#   /'
+
 checks_summary portable
