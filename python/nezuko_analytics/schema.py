@@ -74,7 +74,7 @@ def _create_edition(conn):
     """Creates the first edition that can be created here; its name, or None."""
     for edition in EDITIONS:
         if not _can_create(conn, edition):
-            log.info("nezuko_analytics: %s is not available here", edition)
+            log.info("nezuko_analytics edition %s is not available here", edition)
             continue
         try:
             with conn.begin_nested():
@@ -93,7 +93,7 @@ def _upgrade_postgresql(conn):
                     "plain DDL, without the analytics functions")
         _apply_plain_ddl(conn)
         return
-    log.info("nezuko_analytics: using the %s edition", edition)
+    log.info("nezuko_analytics edition in use: %s", edition)
     for (line,) in conn.execute(text("SELECT * FROM nezuko_analytics.apply_schema(current_schema())")):
         log.info("nezuko_analytics: %s", line)
 

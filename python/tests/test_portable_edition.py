@@ -64,7 +64,7 @@ def test_the_migration_falls_back_to_the_portable_edition(supabase_db, tmp_path)
     result = ok(alembic(url, "upgrade", "head", cwd=tmp_path))
     assert "nezuko_analytics is available but cannot be created here" in result.stderr
     assert "permission denied for language c" in result.stderr
-    assert "using the nezuko_analytics_sql edition" in result.stderr
+    assert "nezuko_analytics edition in use: nezuko_analytics_sql" in result.stderr
     assert psql(db, "SELECT extname || ' ' || extowner::regrole FROM pg_extension WHERE extname LIKE 'nezuko%'") == \
         f"nezuko_analytics_sql {role}"
     assert psql(db, "SELECT count(*) FROM nezuko_analytics.schema_changes") != "0"

@@ -23,3 +23,21 @@ bench_start() {
     } >>"$dir/data/postgresql.conf"
     as_pg pg_ctl -D "$dir/data" -l "$dir/server.log" -w restart >/dev/null
 }
+
+# load_sample_database DB VROWS AROWS: DB with the bot's tables (made by the
+# extension's apply_schema(), which then leaves: DROP EXTENSION keeps them)
+# and the generated rows, loaded without secondary indexes and indexed after
+# (much faster than maintaining them row by row); sets $anchor.
+load_sample_database() {
+    local db="$1" vrows="$2" arows="$3"
+    local qq=(psql -qXAt -v ON_ERROR_STOP=1 -d "$db")
+    psql -qX -d postgres -c "CREATE DATABASE $db" >/dev/null
+    "${qq[@]}" -c "CREATE EXTENSION nezuko_analytics" -c "SELECT count(*) FROM nezuko_analytics.apply_schema()" >/dev/null 2>&1
+    "${qq[@]}" -c "CREATE TABLE nz_indexes AS SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND indexname NOT LIKE '%_pkey' AND indexname NOT LIKE '%_key'" \
+        -c "DO \$\$DECLARE r record; BEGIN FOR r IN SELECT * FROM nz_indexes LOOP EXECUTE format('DROP INDEX %I', r.indexname); END LOOP; END\$\$"
+    anchor="$("${qq[@]}" -c "SELECT date_trunc('day', now())")"
+    echo "generating $vrows verifications and $arows API calls (anchor $anchor) ..." >&2
+    "${qq[@]}" -v vrows="$vrows" -v arows="$arows" -v groups=2000 -v anchor="'$anchor'" -f test/data/generate_sample.sql >/dev/null
+    "${qq[@]}" -c "DO \$\$DECLARE r record; BEGIN FOR r IN SELECT * FROM nz_indexes LOOP EXECUTE r.indexdef; END LOOP; END\$\$" \
+        -c "DROP TABLE nz_indexes" -c "DROP EXTENSION nezuko_analytics" -c "VACUUM ANALYZE"
+}

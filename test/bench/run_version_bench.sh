@@ -49,15 +49,7 @@ trap 'pg_server_stop "$dir"; rm -rf "$dir"; uninstall_base' EXIT
 q() { psql -qXAt -v ON_ERROR_STOP=1 "$@"; }
 
 # One database with the bot's tables and rows, copied twice.
-psql -qX -d postgres -c "CREATE DATABASE nz_data" >/dev/null
-q -d nz_data -c "CREATE EXTENSION nezuko_analytics" -c "SELECT count(*) FROM nezuko_analytics.apply_schema()" >/dev/null
-q -d nz_data -c "CREATE TABLE nz_indexes AS SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND indexname NOT LIKE '%_pkey' AND indexname NOT LIKE '%_key'" \
-  -c "DO \$\$DECLARE r record; BEGIN FOR r IN SELECT * FROM nz_indexes LOOP EXECUTE format('DROP INDEX %I', r.indexname); END LOOP; END\$\$"
-anchor="$(q -d nz_data -c "SELECT date_trunc('day', now())")"
-echo "generating $vrows verifications and $arows API calls (anchor $anchor) ..." >&2
-q -d nz_data -v vrows="$vrows" -v arows="$arows" -v groups=2000 -v anchor="'$anchor'" -f test/data/generate_sample.sql >/dev/null
-q -d nz_data -c "DO \$\$DECLARE r record; BEGIN FOR r IN SELECT * FROM nz_indexes LOOP EXECUTE r.indexdef; END LOOP; END\$\$" \
-  -c "DROP TABLE nz_indexes" -c "DROP EXTENSION nezuko_analytics" -c "VACUUM ANALYZE"
+load_sample_database nz_data "$vrows" "$arows"
 for db in nz_before nz_after; do
     psql -qX -d postgres -c "CREATE DATABASE $db TEMPLATE nz_data" >/dev/null
     q -d "$db" -f test/bench/bench_harness.sql >/dev/null

@@ -77,6 +77,10 @@ INSERT INTO api_call_log (method, success, latency_ms, "timestamp") VALUES
     ('getChatMember', true, 10, '$anchor'::timestamptz + interval '1 day'),
     ('oddMethod', NULL, NULL, '$anchor'::timestamptz - interval '3 hours'),
     ('sendMessage', false, 250, '$anchor'::timestamptz - interval '1 hour');
+-- get_cache_hit_rate_trend's current_rate covers the 24 hours before now():
+-- no row within an hour of that bound, so both editions, run seconds apart,
+-- count the same rows.
+DELETE FROM verification_log WHERE "timestamp" BETWEEN now() - interval '25 hours' AND now() - interval '23 hours';
 CREATE SCHEMA nz_edition;
 CREATE TABLE nz_edition.anchor AS SELECT '$anchor'::timestamptz AS at;
 DROP EXTENSION nezuko_analytics;
@@ -233,7 +237,25 @@ check_eq "revert_schema() and DROP EXTENSION keep every row of the bot" "$before
 out="$(app -c "CREATE EXTENSION nezuko_analytics_sql" -c "SELECT count(*) > 0 FROM nezuko_analytics.apply_schema()" 2>&1 | tail -1)"
 check_eq "the edition installs and applies again after that" "t" "$out"
 
-# 10. The bot's side: the Alembic migration picks the portable edition where
+# 10. pg_dump and pg_restore: the registration travels with the database
+# (pg_tle keeps it in the database), the extension is created again, the
+# bot's rows and the extension's bookkeeping come back once.
+# (pg_cron can live in one database only, Supabase's postgres: it leaves first.)
+sup -d nz_portable -c "DROP EXTENSION pg_cron" >/dev/null
+dump="$dir/nz_portable.dump"
+as_pg pg_dump -h "$dir" -p 54336 -U postgres -Fc -f "$dump" nz_portable || fail "pg_dump of the portable database"
+sup -d postgres -c "CREATE DATABASE nz_restored OWNER app_owner" >/dev/null
+# restored by the platform (a superuser), as a dump of the native edition is
+as_pg pg_restore -h "$dir" -p 54336 -U postgres -d nz_restored "$dump" >"$work/restore.log" 2>&1
+check_eq "pg_restore of the portable database reports no error" "" "$(grep -i 'error' "$work/restore.log" | head -3)"
+check_eq "the restored database has the edition, the bot's rows and the schema record" \
+    "nezuko_analytics_sql|$(app -c "SELECT count(*) FROM public.verification_log")|$(app -c "SELECT count(*) FROM nezuko_analytics.schema_changes")" \
+    "$(sup -d nz_restored -c "SELECT (SELECT extname FROM pg_extension WHERE extname LIKE 'nezuko%') || '|' || (SELECT count(*) FROM public.verification_log) || '|' || (SELECT count(*) FROM nezuko_analytics.schema_changes)" 2>&1)"
+check_eq "the restored edition answers as the original" \
+    "$(app -c "SELECT nezuko_analytics.dashboard(at - interval '30 days', at, 'UTC')::text FROM nz_edition.anchor" | md5sum)" \
+    "$(sup -d nz_restored -c "SELECT nezuko_analytics.dashboard(at - interval '30 days', at, 'UTC')::text FROM nz_edition.anchor" 2>&1 | md5sum)"
+
+# 11. The bot's side: the Alembic migration picks the portable edition where
 # the native one is refused, and Analytics works on it unchanged.
 out="$(cd python && NZ_PGTLE_SERVER=1 /usr/bin/python3 -m pytest -q tests/test_portable_edition.py 2>&1)"
 check_match "the migration falls back to nezuko_analytics_sql and Analytics works on it (pytest)" "^2 passed" \
