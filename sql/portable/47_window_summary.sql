@@ -1,7 +1,8 @@
 -- The portable engine of dashboard() and the trend contracts: the same keyed
 -- documents as the native edition's C++ aggregates (docs/dashboard.md), from
--- one scan of the window with GROUPING SETS.  Percentiles are exact: from
--- the count of each latency value, with percentile_cont's arithmetic.
+-- grouped reads of the window (by local hour, by latency and local day, by
+-- group).  Percentiles are exact: from the count of each latency value, with
+-- percentile_cont's arithmetic.
 
 CREATE FUNCTION nezuko_analytics.percentile_of_counts(latencies integer[], counts bigint[], p float8)
 RETURNS float8
@@ -32,23 +33,29 @@ DECLARE
     v jsonb;
 BEGIN
     EXECUTE format($q$
-        WITH g AS MATERIALIZED (
-            -- one pass: by (local day, hour, status, cached, recent), by
-            -- group, and by (local day, latency)
-            SELECT GROUPING(r.day, r.hour, r.group_id, r.latency_ms) AS grouping_set,
-                   r.day, r.hour, r.status, r.cached, r.recent, r.group_id, r.latency_ms,
-                   count(*) AS n, count(*) FILTER (WHERE r.status = 1) AS verified,
-                   count(r.latency_ms) AS latency_count, sum(r.latency_ms) AS latency_sum
-            FROM (SELECT l::date AS day, date_part('hour', l)::integer AS hour,
-                         CASE v.status WHEN 'verified' THEN 1 WHEN 'restricted' THEN 2 WHEN 'error' THEN 3 ELSE 0 END AS status,
-                         coalesce(v.cached, false) AS cached, coalesce(v."timestamp" >= $5, false) AS recent,
-                         coalesce(v.group_id::bigint, 0) AS group_id, v.latency_ms
-                  FROM %I.verification_log v, LATERAL (SELECT v."timestamp" AT TIME ZONE $3 AS l) t
-                  WHERE v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp")) r
-            GROUP BY GROUPING SETS ((r.day, r.hour, r.status, r.cached, r.recent), (r.group_id), (r.day, r.latency_ms))),
-        rows_ AS (SELECT * FROM g WHERE grouping_set = 3),                                  -- day, hour, ...
-        groups_ AS (SELECT * FROM g WHERE grouping_set = 13),                               -- group_id
-        latencies AS (SELECT * FROM g WHERE grouping_set = 6 AND latency_ms IS NOT NULL),  -- day, latency
+        -- three grouped reads of the window (each one parallel where the
+        -- planner likes), every row placed in its local hour and day by the
+        -- zone's offsets: see local_shift_sql()
+        WITH rows_ AS MATERIALIZED (
+            SELECT date_bin('1 hour', %2$s, timestamptz '2000-01-01 00:00:00+00') AT TIME ZONE 'UTC' AS local_hour,
+                   CASE v.status WHEN 'verified' THEN 1 WHEN 'restricted' THEN 2 WHEN 'error' THEN 3 ELSE 0 END AS status,
+                   coalesce(v.cached, false) AS cached, coalesce(v."timestamp" >= $5, false) AS recent,
+                   count(*) AS n, count(v.latency_ms) AS latency_count, sum(v.latency_ms) AS latency_sum
+            FROM %1$I.verification_log v
+            WHERE v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp")
+            GROUP BY 1, 2, 3, 4),
+        latencies AS MATERIALIZED (
+            SELECT (date_bin('1 day', %2$s, timestamptz '2000-01-01 00:00:00+00') AT TIME ZONE 'UTC')::date AS day,
+                   v.latency_ms, count(*) AS n
+            FROM %1$I.verification_log v
+            WHERE v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp") AND v.latency_ms IS NOT NULL
+            GROUP BY 1, 2),
+        groups_ AS MATERIALIZED (
+            SELECT coalesce(v.group_id::bigint, 0) AS group_id, count(*) AS n,
+                   count(*) FILTER (WHERE v.status = 'verified') AS verified
+            FROM %1$I.verification_log v
+            WHERE v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp")
+            GROUP BY 1 ORDER BY n DESC, group_id LIMIT $4),
         overall AS (SELECT latency_ms, sum(n)::bigint AS n FROM latencies GROUP BY latency_ms),
         dist AS (SELECT array_agg(latency_ms ORDER BY latency_ms) AS v, array_agg(n ORDER BY latency_ms) AS n FROM overall)
         SELECT jsonb_build_object(
@@ -71,19 +78,18 @@ BEGIN
             'hours', (SELECT jsonb_agg(jsonb_build_object('hour', h, 'verified', coalesce(x.verified, 0),
                                                           'restricted', coalesce(x.restricted, 0), 'error', coalesce(x.error, 0)) ORDER BY h)
                       FROM generate_series(0, 23) h
-                      LEFT JOIN (SELECT hour, sum(n) FILTER (WHERE status = 1) AS verified, sum(n) FILTER (WHERE status = 2) AS restricted,
-                                        sum(n) FILTER (WHERE status = 3) AS error
-                                 FROM rows_ GROUP BY hour) x ON x.hour = h),
+                      LEFT JOIN (SELECT date_part('hour', local_hour)::integer AS hour, sum(n) FILTER (WHERE status = 1) AS verified,
+                                        sum(n) FILTER (WHERE status = 2) AS restricted, sum(n) FILTER (WHERE status = 3) AS error
+                                 FROM rows_ GROUP BY 1) x ON x.hour = h),
             'groups', coalesce((SELECT jsonb_agg(jsonb_build_object('group_id', t.group_id, 'count', t.n, 'verified', t.verified)
-                                                 ORDER BY t.n DESC, t.group_id)
-                                FROM (SELECT group_id, n, verified FROM groups_ ORDER BY n DESC, group_id LIMIT $4) t), '[]'::jsonb),
+                                                 ORDER BY t.n DESC, t.group_id) FROM groups_ t), '[]'::jsonb),
             'days', coalesce((SELECT jsonb_agg(jsonb_build_object(
                                          'date', to_char(d.day, 'YYYY-MM-DD'), 'count', d.n, 'verified', d.verified, 'cached', d.cached,
                                          'latency_count', coalesce(l.latency_count, 0), 'latency_sum', coalesce(l.latency_sum, 0),
                                          'p95', nezuko_analytics.percentile_of_counts(l.v, l.n, 0.95)) ORDER BY d.day)
-                              FROM (SELECT day, sum(n) AS n, coalesce(sum(n) FILTER (WHERE status = 1), 0) AS verified,
+                              FROM (SELECT local_hour::date AS day, sum(n) AS n, coalesce(sum(n) FILTER (WHERE status = 1), 0) AS verified,
                                            coalesce(sum(n) FILTER (WHERE cached), 0) AS cached
-                                    FROM rows_ GROUP BY day) d
+                                    FROM rows_ GROUP BY 1) d
                               LEFT JOIN (SELECT day, sum(n) AS latency_count, sum(latency_ms::bigint * n) AS latency_sum,
                                                 array_agg(latency_ms ORDER BY latency_ms) AS v, array_agg(n ORDER BY latency_ms) AS n
                                          FROM latencies GROUP BY day) l USING (day)), '[]'::jsonb),
@@ -92,7 +98,8 @@ BEGIN
                                                  'cached', coalesce(sum(n) FILTER (WHERE cached), 0),
                                                  'latency_count', coalesce(sum(latency_count), 0),
                                                  'latency_sum', coalesce(sum(latency_sum), 0))
-                       FROM rows_ WHERE recent))$q$, nezuko_analytics.bot_schema())
+                       FROM rows_ WHERE recent))$q$,
+        nezuko_analytics.bot_schema(), nezuko_analytics.local_shift_sql(nezuko_analytics.window_tz_offsets(since, until, tz)))
         INTO v USING since, until, tz, coalesce(top_groups, 10), recent_since, edges;
     IF (v->>'min_latency')::integer < 0 THEN
         RAISE EXCEPTION 'latency must not be negative, got % ms', v->>'min_latency' USING ERRCODE = 'invalid_parameter_value';
@@ -115,15 +122,16 @@ DECLARE
     a jsonb;
 BEGIN
     EXECUTE format($q$
-        WITH g AS MATERIALIZED (
-            SELECT GROUPING(r.method, r.latency_ms) AS grouping_set, r.method, r.latency_ms,
-                   count(*) AS n, count(*) FILTER (WHERE r.success) AS ok, count(*) FILTER (WHERE NOT r.success) AS failures,
-                   count(r.latency_ms) AS latency_count, sum(r.latency_ms) AS latency_sum
-            FROM (SELECT coalesce(a.method::text, '') AS method, a.success, a.latency_ms
-                  FROM %I.api_call_log a WHERE a."timestamp" >= $1 AND a."timestamp" < $2) r
-            GROUP BY GROUPING SETS ((r.method), (r.method, r.latency_ms))),
-        methods AS (SELECT * FROM g WHERE grouping_set = 1),
-        latencies AS (SELECT * FROM g WHERE grouping_set = 0 AND latency_ms IS NOT NULL),
+        WITH methods AS MATERIALIZED (
+            SELECT coalesce(a.method::text, '') AS method, count(*) AS n, count(*) FILTER (WHERE a.success) AS ok,
+                   count(*) FILTER (WHERE NOT a.success) AS failures,
+                   count(a.latency_ms) AS latency_count, sum(a.latency_ms) AS latency_sum
+            FROM %1$I.api_call_log a WHERE a."timestamp" >= $1 AND a."timestamp" < $2
+            GROUP BY 1),
+        latencies AS MATERIALIZED (
+            SELECT coalesce(a.method::text, '') AS method, a.latency_ms, count(*) AS n
+            FROM %1$I.api_call_log a WHERE a."timestamp" >= $1 AND a."timestamp" < $2 AND a.latency_ms IS NOT NULL
+            GROUP BY 1, 2),
         overall AS (SELECT latency_ms, sum(n)::bigint AS n FROM latencies GROUP BY latency_ms)
         SELECT jsonb_build_object(
             'calls', coalesce((SELECT sum(n) FROM methods), 0),

@@ -13,14 +13,18 @@ BEGIN
         SELECT jsonb_agg(jsonb_build_object('hour', h, 'verified', coalesce(x.verified, 0),
                                             'restricted', coalesce(x.restricted, 0), 'error', coalesce(x.error, 0)) ORDER BY h)
         FROM generate_series(0, 23) h
-        LEFT JOIN (SELECT date_part('hour', v."timestamp" AT TIME ZONE $3)::integer AS hour,
-                          count(*) FILTER (WHERE v.status = 'verified') AS verified,
-                          count(*) FILTER (WHERE v.status = 'restricted') AS restricted,
-                          count(*) FILTER (WHERE v.status = 'error') AS error
-                   FROM %I.verification_log v
-                   WHERE v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp")
-                   GROUP BY 1) x ON x.hour = h$q$, bot)
-        INTO hours USING since, until, tz;
+        LEFT JOIN (SELECT date_part('hour', b.local_hour AT TIME ZONE 'UTC')::integer AS hour,
+                          sum(b.verified) AS verified, sum(b.restricted) AS restricted, sum(b.error) AS error
+                   FROM (SELECT date_bin('1 hour', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_hour,
+                                count(*) FILTER (WHERE v.status = 'verified') AS verified,
+                                count(*) FILTER (WHERE v.status = 'restricted') AS restricted,
+                                count(*) FILTER (WHERE v.status = 'error') AS error
+                         FROM %1$I.verification_log v
+                         WHERE v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp")
+                         GROUP BY 1) b
+                   GROUP BY 1) x ON x.hour = h$q$,
+        bot, nezuko_analytics.local_shift_sql(nezuko_analytics.window_tz_offsets(since, until, tz)))
+        INTO hours USING since, until;
     RETURN hours;
 END;
 $$;

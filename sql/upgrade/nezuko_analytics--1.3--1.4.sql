@@ -18,6 +18,12 @@ COMMENT ON SCHEMA nezuko_analytics IS
 COMMENT ON FUNCTION nezuko_analytics.hour_rows(jsonb) IS
   'The hours of hour_counts() or of dashboard()''s summary as rows: hour, label ''HH:00'', verifications (verified), restrictions, errors; read by name. Shared by hourly_activity() and dashboard().';
 
+-- Local time's offsets serve both editions' engines now.
+COMMENT ON FUNCTION nezuko_analytics.tz_offsets(timestamptz, timestamptz, text) IS
+  'The UTC offsets of time zone tz over [since, until) as (segment start, offset) pairs in microseconds (starts since 2000-01-01 UTC), found to the quarter hour; what the engines use to place each row in its local hour and day.';
+COMMENT ON FUNCTION nezuko_analytics.window_tz_offsets(timestamptz, timestamptz, text) IS
+  'tz_offsets() for a window [since, until): over the window itself when both ends are finite and at most 400 days apart, else over the span of the bot''s verification_log rows in it (NULL when none), within 1900 to 2100 (a row outside takes the offset of the nearest end), so the per-day work is bounded; checks USAGE and SELECT first. What both editions place rows in local hours and days with.';
+
 -- A contract now reports its period exactly as given.
 DROP FUNCTION nezuko_analytics.period_name(text, text);
 

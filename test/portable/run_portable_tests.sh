@@ -134,13 +134,14 @@ check_eq "the dashboard's functions are granted to the API roles" "t|t|t" \
     "$(app -c "SELECT bool_and(has_function_privilege('anon', f, 'EXECUTE')), bool_and(has_function_privilege('authenticated', f, 'EXECUTE')), bool_and(has_function_privilege('service_role', f, 'EXECUTE')) FROM nezuko_analytics.dashboard_functions() f")"
 
 # 3. The same API: names, arguments, defaults, results, volatility, comments
-# present, and privileges (the owner's name aside), minus what needs C.
+# present, and privileges (the owner's name aside), minus what needs C and
+# the portable edition's own helpers.
 api_sql="SELECT p.proname || '(' || pg_get_function_arguments(p.oid) || ') -> ' || pg_get_function_result(p.oid)
                 || ' ' || p.provolatile::text || p.proparallel::text || ' comment:' || (obj_description(p.oid, 'pg_proc') IS NOT NULL)
                 || ' acl:' || coalesce(replace(replace(p.proacl::text, 'app_owner', 'OWNER'), 'postgres', 'OWNER'), 'default')
          FROM pg_proc p WHERE p.pronamespace = 'nezuko_analytics'::regnamespace AND p.prokind IN ('f', 'p')
          ORDER BY 1"
-native_only="latency_dist|latency_bucket_counts|hourly_status_counts|verification_summary|api_summary|native_|latency_read|time_led_index|has_time_latency_index|tz_offsets|^percentile\(|^percentiles\(|^count\(|^mean\(|^merge\(|checked_latency_edges|percentile_of_counts"
+native_only="latency_dist|latency_bucket_counts|hourly_status_counts|verification_summary|api_summary|native_|latency_read|time_led_index|has_time_latency_index|tz_offsets|^percentile\(|^percentiles\(|^count\(|^mean\(|^merge\(|checked_latency_edges|percentile_of_counts|local_shift_sql"
 sup -d nz_native -c "$api_sql" | grep -vE "$native_only" >"$work/api_native"
 app -c "$api_sql" | grep -vE "$native_only" >"$work/api_portable"
 check_eq "the shared API lists hold the functions ($(wc -l <"$work/api_native" | tr -d ' ') of them)" "t" "$( (( $(wc -l <"$work/api_native") > 60 )) && echo t)"

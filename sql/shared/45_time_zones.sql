@@ -1,6 +1,8 @@
 -- Local time: the UTC offsets of a time zone over a window, found here in
--- SQL (PostgreSQL's own time-zone rules) and applied to each row in C++
--- (src/core/local_time.hpp) by the aggregates that group by local hour or day.
+-- SQL (PostgreSQL's own time-zone rules) and applied to each row by the
+-- engine that groups by local hour or day: in C++ by the native edition's
+-- aggregates (src/core/local_time.hpp), in SQL by the portable edition
+-- (local_shift_sql()).  Both editions place every row by the same offsets.
 
 CREATE FUNCTION nezuko_analytics.tz_offsets(since timestamptz, until timestamptz, tz text)
 RETURNS bigint[]
@@ -37,7 +39,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.tz_offsets(timestamptz, timestamptz, text) IS
-  'The UTC offsets of time zone tz over [since, until) as (segment start, offset) pairs in microseconds (starts since 2000-01-01 UTC), found to the quarter hour; what the dashboard aggregate uses to place each row in its local hour and day.';
+  'The UTC offsets of time zone tz over [since, until) as (segment start, offset) pairs in microseconds (starts since 2000-01-01 UTC), found to the quarter hour; what the engines use to place each row in its local hour and day.';
 
 CREATE FUNCTION nezuko_analytics.window_tz_offsets(since timestamptz, until timestamptz, tz text)
 RETURNS bigint[]
@@ -75,4 +77,4 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.window_tz_offsets(timestamptz, timestamptz, text) IS
-  'tz_offsets() for a window [since, until): over the window itself when both ends are finite and at most 400 days apart, else over the span of the bot''s verification_log rows in it (NULL when none), within 1900 to 2100 (a row outside takes the offset of the nearest end), so the per-day work is bounded; checks USAGE and SELECT first. What hourly_status_counts() and verification_summary() place rows in local hours and days with.';
+  'tz_offsets() for a window [since, until): over the window itself when both ends are finite and at most 400 days apart, else over the span of the bot''s verification_log rows in it (NULL when none), within 1900 to 2100 (a row outside takes the offset of the nearest end), so the per-day work is bounded; checks USAGE and SELECT first. What both editions place rows in local hours and days with.';
