@@ -22,22 +22,20 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.percentile_of_counts(integer[], bigint[], float8) IS
   'percentile_cont(p) of the latencies given as distinct values (ascending) and their counts; NULL when the counts add up to 0.';
 
-CREATE FUNCTION nezuko_analytics.window_summary(since timestamptz, until timestamptz, tz text,
-                                                top_groups integer DEFAULT 10, recent_since timestamptz DEFAULT NULL)
-RETURNS jsonb
+CREATE FUNCTION nezuko_analytics.window_summary_pass(since timestamptz, until timestamptz, tz text,
+                                                     top_groups integer, recent_since timestamptz)
+RETURNS SETOF jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    edges integer[] := nezuko_analytics.default_latency_edges();
-    v jsonb;
 BEGIN
-    EXECUTE format($q$
+    -- RETURN QUERY: its reads may run in parallel (EXECUTE ... INTO runs serially)
+    RETURN QUERY EXECUTE format($q$
         -- three grouped reads of the window (each one parallel where the
         -- planner likes), every row placed in its local hour and day by the
         -- zone's offsets: see local_shift_sql()
         WITH rows_ AS MATERIALIZED (
-            SELECT date_bin('1 hour', %2$s, timestamptz '2000-01-01 00:00:00+00') AT TIME ZONE 'UTC' AS local_hour,
+            SELECT date_bin('1 hour', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_hour,
                    CASE v.status WHEN 'verified' THEN 1 WHEN 'restricted' THEN 2 WHEN 'error' THEN 3 ELSE 0 END AS status,
                    coalesce(v.cached, false) AS cached, coalesce(v."timestamp" >= $5, false) AS recent,
                    count(*) AS n, count(v.latency_ms) AS latency_count, sum(v.latency_ms) AS latency_sum
@@ -45,7 +43,7 @@ BEGIN
             WHERE v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp")
             GROUP BY 1, 2, 3, 4),
         latencies AS MATERIALIZED (
-            SELECT (date_bin('1 day', %2$s, timestamptz '2000-01-01 00:00:00+00') AT TIME ZONE 'UTC')::date AS day,
+            SELECT date_bin('1 day', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_day,
                    v.latency_ms, count(*) AS n
             FROM %1$I.verification_log v
             WHERE v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp") AND v.latency_ms IS NOT NULL
@@ -56,6 +54,7 @@ BEGIN
             FROM %1$I.verification_log v
             WHERE v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp")
             GROUP BY 1 ORDER BY n DESC, group_id LIMIT $4),
+        latency_days AS (SELECT (local_day AT TIME ZONE 'UTC')::date AS day, latency_ms, n FROM latencies),
         overall AS (SELECT latency_ms, sum(n)::bigint AS n FROM latencies GROUP BY latency_ms),
         dist AS (SELECT array_agg(latency_ms ORDER BY latency_ms) AS v, array_agg(n ORDER BY latency_ms) AS n FROM overall)
         SELECT jsonb_build_object(
@@ -78,7 +77,7 @@ BEGIN
             'hours', (SELECT jsonb_agg(jsonb_build_object('hour', h, 'verified', coalesce(x.verified, 0),
                                                           'restricted', coalesce(x.restricted, 0), 'error', coalesce(x.error, 0)) ORDER BY h)
                       FROM generate_series(0, 23) h
-                      LEFT JOIN (SELECT date_part('hour', local_hour)::integer AS hour, sum(n) FILTER (WHERE status = 1) AS verified,
+                      LEFT JOIN (SELECT date_part('hour', local_hour AT TIME ZONE 'UTC')::integer AS hour, sum(n) FILTER (WHERE status = 1) AS verified,
                                         sum(n) FILTER (WHERE status = 2) AS restricted, sum(n) FILTER (WHERE status = 3) AS error
                                  FROM rows_ GROUP BY 1) x ON x.hour = h),
             'groups', coalesce((SELECT jsonb_agg(jsonb_build_object('group_id', t.group_id, 'count', t.n, 'verified', t.verified)
@@ -87,12 +86,12 @@ BEGIN
                                          'date', to_char(d.day, 'YYYY-MM-DD'), 'count', d.n, 'verified', d.verified, 'cached', d.cached,
                                          'latency_count', coalesce(l.latency_count, 0), 'latency_sum', coalesce(l.latency_sum, 0),
                                          'p95', nezuko_analytics.percentile_of_counts(l.v, l.n, 0.95)) ORDER BY d.day)
-                              FROM (SELECT local_hour::date AS day, sum(n) AS n, coalesce(sum(n) FILTER (WHERE status = 1), 0) AS verified,
+                              FROM (SELECT (local_hour AT TIME ZONE 'UTC')::date AS day, sum(n) AS n, coalesce(sum(n) FILTER (WHERE status = 1), 0) AS verified,
                                            coalesce(sum(n) FILTER (WHERE cached), 0) AS cached
                                     FROM rows_ GROUP BY 1) d
                               LEFT JOIN (SELECT day, sum(n) AS latency_count, sum(latency_ms::bigint * n) AS latency_sum,
                                                 array_agg(latency_ms ORDER BY latency_ms) AS v, array_agg(n ORDER BY latency_ms) AS n
-                                         FROM latencies GROUP BY day) l USING (day)), '[]'::jsonb),
+                                         FROM latency_days GROUP BY day) l USING (day)), '[]'::jsonb),
             'recent', (SELECT jsonb_build_object('count', coalesce(sum(n), 0),
                                                  'verified', coalesce(sum(n) FILTER (WHERE status = 1), 0),
                                                  'cached', coalesce(sum(n) FILTER (WHERE cached), 0),
@@ -100,7 +99,22 @@ BEGIN
                                                  'latency_sum', coalesce(sum(latency_sum), 0))
                        FROM rows_ WHERE recent))$q$,
         nezuko_analytics.bot_schema(), nezuko_analytics.local_shift_sql(nezuko_analytics.window_tz_offsets(since, until, tz)))
-        INTO v USING since, until, tz, coalesce(top_groups, 10), recent_since, edges;
+        USING since, until, tz, top_groups, recent_since, nezuko_analytics.default_latency_edges();
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.window_summary_pass(timestamptz, timestamptz, text, integer, timestamptz) IS
+  'The reads behind window_summary(), as one row (with min_latency, which window_summary() checks and drops).';
+
+CREATE FUNCTION nezuko_analytics.window_summary(since timestamptz, until timestamptz, tz text,
+                                                top_groups integer DEFAULT 10, recent_since timestamptz DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb;
+BEGIN
+    SELECT p INTO v FROM nezuko_analytics.window_summary_pass(since, until, tz, coalesce(top_groups, 10), recent_since) p;
     IF (v->>'min_latency')::integer < 0 THEN
         RAISE EXCEPTION 'latency must not be negative, got % ms', v->>'min_latency' USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -113,15 +127,14 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.window_summary(timestamptz, timestamptz, text, integer, timestamptz) IS
   'The one-pass summary of verification_log in [since, until) with local hours and days in tz, every figure by name (docs/dashboard.md): the native edition''s document, built in SQL; shared by dashboard() and the trend contracts.';
 
-CREATE FUNCTION nezuko_analytics.api_window_summary(bot name, since timestamptz, until timestamptz)
-RETURNS jsonb
+CREATE FUNCTION nezuko_analytics.api_window_summary_pass(bot name, since timestamptz, until timestamptz)
+RETURNS SETOF jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    a jsonb;
 BEGIN
-    EXECUTE format($q$
+    -- RETURN QUERY: its reads may run in parallel (EXECUTE ... INTO runs serially)
+    RETURN QUERY EXECUTE format($q$
         WITH methods AS MATERIALIZED (
             SELECT coalesce(a.method::text, '') AS method, count(*) AS n, count(*) FILTER (WHERE a.success) AS ok,
                    count(*) FILTER (WHERE NOT a.success) AS failures,
@@ -150,9 +163,88 @@ BEGIN
                                  FROM methods m
                                  LEFT JOIN (SELECT method, array_agg(latency_ms ORDER BY latency_ms) AS v, array_agg(n ORDER BY latency_ms) AS n
                                             FROM latencies GROUP BY method) l USING (method)), '[]'::jsonb))$q$, bot)
-        INTO a USING since, until;
-    RETURN a;
+        USING since, until;
 END;
 $$;
+COMMENT ON FUNCTION nezuko_analytics.api_window_summary_pass(name, timestamptz, timestamptz) IS
+  'The reads behind api_window_summary(), as one row.';
+
+CREATE FUNCTION nezuko_analytics.api_window_summary(bot name, since timestamptz, until timestamptz)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT p FROM nezuko_analytics.api_window_summary_pass(bot, since, until) p $$;
 COMMENT ON FUNCTION nezuko_analytics.api_window_summary(name, timestamptz, timestamptz) IS
   'The one-pass summary of bot.api_call_log in [since, until), every figure by name (docs/dashboard.md): calls, ok, failures, latency_count, latency_sum, exact p95, and per method (most calls first) the same with p50; built in SQL. Used by dashboard().';
+
+CREATE FUNCTION nezuko_analytics.day_summary_pass(since timestamptz, until timestamptz, tz text, recent_since timestamptz,
+                                                  with_latency boolean)
+RETURNS SETOF jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- one read by local day (with the recent totals as FILTERs), and one by
+    -- local day and latency only when the latencies are asked for
+    RETURN QUERY EXECUTE format($q$
+        WITH days_ AS MATERIALIZED (
+            SELECT date_bin('1 day', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_day,
+                   count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified,
+                   count(*) FILTER (WHERE v.cached) AS cached,
+                   count(v.latency_ms) AS latency_count, sum(v.latency_ms) AS latency_sum, min(v.latency_ms) AS min_latency,
+                   count(*) FILTER (WHERE v."timestamp" >= $3) AS recent_n,
+                   count(*) FILTER (WHERE v."timestamp" >= $3 AND v.status = 'verified') AS recent_verified,
+                   count(*) FILTER (WHERE v."timestamp" >= $3 AND v.cached) AS recent_cached,
+                   count(v.latency_ms) FILTER (WHERE v."timestamp" >= $3) AS recent_latency_count,
+                   sum(v.latency_ms) FILTER (WHERE v."timestamp" >= $3) AS recent_latency_sum
+            FROM %1$I.verification_log v
+            WHERE v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp")
+            GROUP BY 1),
+        latencies AS MATERIALIZED (
+            SELECT date_bin('1 day', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_day, v.latency_ms, count(*) AS n
+            FROM %1$I.verification_log v
+            WHERE $4 AND v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp") AND v.latency_ms IS NOT NULL
+            GROUP BY 1, 2)
+        SELECT jsonb_build_object(
+            'days', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                         'date', to_char((d.local_day AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD'), 'count', d.n,
+                                         'verified', d.verified, 'cached', d.cached, 'latency_count', d.latency_count,
+                                         'latency_sum', coalesce(d.latency_sum, 0),
+                                         'p95', nezuko_analytics.percentile_of_counts(l.v, l.n, 0.95)) ORDER BY d.local_day)
+                              FROM days_ d
+                              LEFT JOIN (SELECT local_day, array_agg(latency_ms ORDER BY latency_ms) AS v,
+                                                array_agg(n ORDER BY latency_ms) AS n
+                                         FROM latencies GROUP BY local_day) l USING (local_day)), '[]'::jsonb),
+            'latency_count', coalesce((SELECT sum(latency_count) FROM days_), 0),
+            'latency_sum', coalesce((SELECT sum(latency_sum) FROM days_), 0),
+            'min_latency', (SELECT min(min_latency) FROM days_),
+            'recent', (SELECT jsonb_build_object('count', coalesce(sum(recent_n), 0), 'verified', coalesce(sum(recent_verified), 0),
+                                                 'cached', coalesce(sum(recent_cached), 0),
+                                                 'latency_count', coalesce(sum(recent_latency_count), 0),
+                                                 'latency_sum', coalesce(sum(recent_latency_sum), 0))
+                       FROM days_))$q$,
+        nezuko_analytics.bot_schema(), nezuko_analytics.local_shift_sql(nezuko_analytics.window_tz_offsets(since, until, tz)))
+        USING since, until, recent_since, with_latency;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.day_summary_pass(timestamptz, timestamptz, text, timestamptz, boolean) IS
+  'The reads behind day_summary(), as one row (with min_latency, which day_summary() checks and drops).';
+
+CREATE FUNCTION nezuko_analytics.day_summary(since timestamptz, until timestamptz, tz text, recent_since timestamptz,
+                                             with_latency boolean)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb;
+BEGIN
+    SELECT p INTO v FROM nezuko_analytics.day_summary_pass(since, until, tz, recent_since, coalesce(with_latency, true)) p;
+    IF (v->>'min_latency')::integer < 0 THEN
+        RAISE EXCEPTION 'latency must not be negative, got % ms', v->>'min_latency' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN v - 'min_latency';
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.day_summary(timestamptz, timestamptz, text, timestamptz, boolean) IS
+  'Engine of the trend contracts: of window_summary(), what they read by name: days (date, count, verified, cached, latency_count, latency_sum, p95; p95 only with_latency), the window''s latency_count and latency_sum, and recent (totals at or after recent_since); one read by local day, and one by day and latency only with_latency.';

@@ -1,15 +1,14 @@
 -- The portable engine of hourly_activity() and method_distribution(): one
 -- query each.
 
-CREATE FUNCTION nezuko_analytics.hour_counts(bot name, since timestamptz, until timestamptz, tz text)
-RETURNS jsonb
+CREATE FUNCTION nezuko_analytics.hour_counts_pass(bot name, since timestamptz, until timestamptz, tz text)
+RETURNS SETOF jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    hours jsonb;
 BEGIN
-    EXECUTE format($q$
+    -- RETURN QUERY: its read may run in parallel (EXECUTE ... INTO runs serially)
+    RETURN QUERY EXECUTE format($q$
         SELECT jsonb_agg(jsonb_build_object('hour', h, 'verified', coalesce(x.verified, 0),
                                             'restricted', coalesce(x.restricted, 0), 'error', coalesce(x.error, 0)) ORDER BY h)
         FROM generate_series(0, 23) h
@@ -24,10 +23,17 @@ BEGIN
                          GROUP BY 1) b
                    GROUP BY 1) x ON x.hour = h$q$,
         bot, nezuko_analytics.local_shift_sql(nezuko_analytics.window_tz_offsets(since, until, tz)))
-        INTO hours USING since, until;
-    RETURN hours;
+        USING since, until;
 END;
 $$;
+COMMENT ON FUNCTION nezuko_analytics.hour_counts_pass(name, timestamptz, timestamptz, text) IS
+  'The read behind hour_counts(), as one row.';
+
+CREATE FUNCTION nezuko_analytics.hour_counts(bot name, since timestamptz, until timestamptz, tz text)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT p FROM nezuko_analytics.hour_counts_pass(bot, since, until, tz) p $$;
 COMMENT ON FUNCTION nezuko_analytics.hour_counts(name, timestamptz, timestamptz, text) IS
   'Engine of hourly_activity(): [{hour 0-23, verified, restricted, error}] for all 24 local hours (tz) of bot.verification_log rows in [since, until) with a finite time; one query.';
 

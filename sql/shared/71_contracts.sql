@@ -56,11 +56,11 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM nezuko_analytics.check_window(since, until);
-    RETURN nezuko_analytics.window_summary(since, until, current_setting('TimeZone'), 1, now() - interval '1 day');
+    RETURN nezuko_analytics.day_summary(since, until, current_setting('TimeZone'), now() - interval '1 day', true);
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.trend_summary(timestamptz, timestamptz) IS
-  'The window_summary() of a trend contract: [since, until) checked, local days in the session TimeZone, and the last 24 hours as its recent totals. Shared by latency_trend() and cache_hit_rate_trend().';
+  'The day_summary() of get_latency_trend: [since, until) checked, local days in the session TimeZone with their latencies, and the last 24 hours as its recent totals.';
 
 CREATE FUNCTION nezuko_analytics.latency_trend(since timestamptz, until timestamptz, period text)
 RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -81,7 +81,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.latency_trend(timestamptz, timestamptz, text) IS
-  'The body of get_latency_trend over [since, until): the days (in the session TimeZone) and the whole window of one window_summary() pass.';
+  'The body of get_latency_trend over [since, until): the days (in the session TimeZone) and the whole window of one day_summary().';
 
 CREATE FUNCTION nezuko_analytics.get_latency_trend(p_period text DEFAULT '30d')
 RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
@@ -102,8 +102,10 @@ CREATE FUNCTION nezuko_analytics.cache_hit_rate_trend(since timestamptz, until t
 RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE v jsonb := nezuko_analytics.trend_summary(since, until);
+DECLARE v jsonb;
 BEGIN
+    PERFORM nezuko_analytics.check_window(since, until);
+    v := nezuko_analytics.day_summary(since, until, current_setting('TimeZone'), now() - interval '1 day', false);
     RETURN (
         SELECT json_build_object(
             'period', period,
@@ -116,7 +118,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.cache_hit_rate_trend(timestamptz, timestamptz, text) IS
-  'The body of get_cache_hit_rate_trend over [since, until): the days (in the session TimeZone) and the last 24 hours of one window_summary() pass.';
+  'The body of get_cache_hit_rate_trend over [since, until): the days (in the session TimeZone) and the last 24 hours of one day_summary(), without latencies.';
 
 CREATE FUNCTION nezuko_analytics.get_cache_hit_rate_trend(p_period text DEFAULT '30d')
 RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
@@ -146,7 +148,7 @@ BEGIN
     END IF;
     IF granularity = 'day' THEN
         -- the days of one native pass: no per-row time-zone arithmetic
-        v := nezuko_analytics.window_summary(since, until, current_setting('TimeZone'), 1);
+        v := nezuko_analytics.day_summary(since, until, current_setting('TimeZone'), NULL, false);
         RETURN (
             SELECT json_build_object(
                 'period', period,
@@ -177,7 +179,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.verification_trends(timestamptz, timestamptz, text, text) IS
-  'The body of get_verification_trends over [since, until): one scan, by day from window_summary(), by hour or week grouped in SQL.';
+  'The body of get_verification_trends over [since, until): one scan, by day from day_summary(), by hour or week grouped in SQL.';
 
 CREATE FUNCTION nezuko_analytics.get_verification_trends(p_period text DEFAULT '7d', p_granularity text DEFAULT 'day')
 RETURNS json LANGUAGE sql STABLE PARALLEL SAFE

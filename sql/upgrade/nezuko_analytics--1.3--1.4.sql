@@ -15,17 +15,23 @@
 COMMENT ON SCHEMA nezuko_analytics IS
   'nezuko_analytics: analytics for the Nezuko bot (functions, types, procedures and the extension''s own bookkeeping tables; the bot''s tables stay in their own schema)';
 
-COMMENT ON FUNCTION nezuko_analytics.hour_rows(jsonb) IS
-  'The hours of hour_counts() or of dashboard()''s summary as rows: hour, label ''HH:00'', verifications (verified), restrictions, errors; read by name. Shared by hourly_activity() and dashboard().';
-
--- Local time's offsets serve both editions' engines now.
-COMMENT ON FUNCTION nezuko_analytics.tz_offsets(timestamptz, timestamptz, text) IS
-  'The UTC offsets of time zone tz over [since, until) as (segment start, offset) pairs in microseconds (starts since 2000-01-01 UTC), found to the quarter hour; what the engines use to place each row in its local hour and day.';
-COMMENT ON FUNCTION nezuko_analytics.window_tz_offsets(timestamptz, timestamptz, text) IS
-  'tz_offsets() for a window [since, until): over the window itself when both ends are finite and at most 400 days apart, else over the span of the bot''s verification_log rows in it (NULL when none), within 1900 to 2100 (a row outside takes the offset of the nearest end), so the per-day work is bounded; checks USAGE and SELECT first. What both editions place rows in local hours and days with.';
-
 -- A contract now reports its period exactly as given.
 DROP FUNCTION nezuko_analytics.period_name(text, text);
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.hour_rows(hours jsonb)
+RETURNS TABLE (hour integer, label text, verifications bigint, restrictions bigint, errors bigint)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT h.hour, lpad(h.hour::text, 2, '0') || ':00', h.verified, h.restricted, h.error
+    FROM jsonb_to_recordset(hours) AS h(hour integer, verified bigint, restricted bigint, error bigint)
+    ORDER BY h.hour
+$$;
+COMMENT ON FUNCTION nezuko_analytics.hour_rows(jsonb) IS
+  'The hours of hour_counts() or of dashboard()''s summary as rows: hour, label ''HH:00'', verifications (verified), restrictions, errors; read by name. Shared by hourly_activity() and dashboard().';
+-- The one-pass status counter behind hourly_activity(): each row goes to its
+-- local hour through the time zone's offsets (tz_offsets(), in
+-- 70_dashboard.sql's words), in the same C++ code as dashboard()'s hours.
 
 -- The native engine of the latency charts (the portable edition has its own,
 -- in SQL, with the same names and results).
@@ -60,8 +66,87 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.percentile_values(name, text, timestamptz, timestamptz, float8[]) IS
   'Engine of latency_percentiles(): percentile_cont(percentiles) of latency_ms over bot.source rows in [since, until) (NULL without latencies), through a latency_dist.';
 -- Local time: the UTC offsets of a time zone over a window, found here in
--- SQL (PostgreSQL's own time-zone rules) and applied to each row in C++
--- (src/core/local_time.hpp) by the aggregates that group by local hour or day.
+-- SQL (PostgreSQL's own time-zone rules) and applied to each row by the
+-- engine that groups by local hour or day: in C++ by the native edition's
+-- aggregates (src/core/local_time.hpp), in SQL by the portable edition
+-- (local_shift_sql()).  Both editions place every row by the same offsets.
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.tz_offsets(since timestamptz, until timestamptz, tz text)
+RETURNS bigint[]
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    result bigint[];
+    prev_offset bigint;
+    day_start timestamptz;
+    q timestamptz;
+    q_offset bigint;
+BEGIN
+    -- offset(t) = local wall clock - UTC wall clock, in microseconds; the
+    -- start of each segment in microseconds since 2000-01-01 UTC.
+    FOR day_start IN SELECT generate_series(date_trunc('day', since, 'UTC') - interval '1 day',
+                                            until + interval '1 day', interval '1 day') LOOP
+        q_offset := (extract(epoch FROM (day_start AT TIME ZONE tz) - (day_start AT TIME ZONE 'UTC')) * 1000000)::bigint;
+        IF prev_offset IS NULL THEN
+            result := ARRAY[((extract(epoch FROM day_start) - 946684800) * 1000000)::bigint, q_offset];
+        ELSIF q_offset <> prev_offset THEN
+            -- the offset changed during the previous day: find each quarter hour where it did
+            FOR q IN SELECT generate_series(day_start - interval '1 day' + interval '15 minutes', day_start, interval '15 minutes') LOOP
+                q_offset := (extract(epoch FROM (q AT TIME ZONE tz) - (q AT TIME ZONE 'UTC')) * 1000000)::bigint;
+                IF q_offset <> prev_offset THEN
+                    result := result || ARRAY[((extract(epoch FROM q) - 946684800) * 1000000)::bigint, q_offset];
+                    prev_offset := q_offset;
+                END IF;
+            END LOOP;
+        END IF;
+        prev_offset := q_offset;
+    END LOOP;
+    RETURN result;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.tz_offsets(timestamptz, timestamptz, text) IS
+  'The UTC offsets of time zone tz over [since, until) as (segment start, offset) pairs in microseconds (starts since 2000-01-01 UTC), found to the quarter hour; what the engines use to place each row in its local hour and day.';
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.window_tz_offsets(since timestamptz, until timestamptz, tz text)
+RETURNS bigint[]
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bot name := nezuko_analytics.bot_schema();
+    first_row timestamptz;
+    last_row timestamptz;
+BEGIN
+    -- Privileges before any per-day work: a role that may not read the
+    -- table gets the query's error at once, whatever the window.
+    PERFORM nezuko_analytics.require_select(bot, 'verification_log');
+    IF isfinite(since) AND isfinite(until) AND until - since <= interval '400 days' THEN
+        RETURN nezuko_analytics.tz_offsets(since, until, tz);
+    END IF;
+    -- An open window (the contracts' "since now() - period") or a long one:
+    -- only the span that holds rows needs offsets, found by two index
+    -- probes, so the per-day work is bounded by the data present.  Rows at
+    -- +-infinity belong to no local hour or day.
+    EXECUTE format('SELECT min(v."timestamp"), max(v."timestamp") FROM %I.verification_log v'
+                   ' WHERE v."timestamp" >= $1 AND v."timestamp" < $2'
+                   ' AND v."timestamp" > ''-infinity'' AND v."timestamp" < ''infinity''', bot)
+        INTO first_row, last_row USING since, until;
+    IF first_row IS NULL THEN
+        RETURN NULL;  -- no rows: local time is never asked for
+    END IF;
+    -- Offsets are looked up from 1900 to 2100 at most (a row outside takes
+    -- the offset of the nearest end): at most 200 years of per-day work,
+    -- whatever timestamps the table holds.
+    first_row := least(greatest(first_row, timestamptz '1900-01-01 00:00+00'), timestamptz '2100-01-01 00:00+00');
+    last_row := least(greatest(last_row, first_row), timestamptz '2100-01-01 00:00+00');
+    RETURN nezuko_analytics.tz_offsets(first_row, last_row, tz);
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.window_tz_offsets(timestamptz, timestamptz, text) IS
+  'tz_offsets() for a window [since, until): over the window itself when both ends are finite and at most 400 days apart, else over the span of the bot''s verification_log rows in it (NULL when none), within 1900 to 2100 (a row outside takes the offset of the nearest end), so the per-day work is bounded; checks USAGE and SELECT first. What both editions place rows in local hours and days with.';
+-- The latency charts: validation and shaping here, the counting in the
+-- edition's engine (bucket_counts(), percentile_values()).
 
 CREATE OR REPLACE FUNCTION nezuko_analytics.latency_histogram(
     since timestamptz,
@@ -139,6 +224,15 @@ END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.api_window_summary(name, timestamptz, timestamptz) IS
   'The one-pass summary of bot.api_call_log in [since, until), every figure by name (docs/dashboard.md): calls, ok, failures, latency_count, latency_sum, exact p95, and per method (most calls first) the same with p50. Used by dashboard().';
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.day_summary(since timestamptz, until timestamptz, tz text, recent_since timestamptz,
+                                             with_latency boolean)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT nezuko_analytics.window_summary(since, until, tz, 1, recent_since) $$;
+COMMENT ON FUNCTION nezuko_analytics.day_summary(timestamptz, timestamptz, text, timestamptz, boolean) IS
+  'Engine of the trend contracts: of window_summary(), what they read by name: days (date, count, verified, cached, latency_count, latency_sum, p95), the window''s latency_count and latency_sum, and recent (totals at or after recent_since). The native edition gives the whole summary of its one pass (with_latency asks nothing less of it).';
 -- The native engine of hourly_activity() and method_distribution(): one
 -- pass through the C++ aggregates.  The portable edition defines the same
 -- functions in SQL (sql/portable/48_chart_engine.sql).
@@ -340,6 +434,19 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.get_latency_distribution(timestamptz, timestamptz) IS
   'get_latency_distribution over the window [since, until); a NULL or inverted window is an ERROR.';
 
+-- The trends: one scan, grouped by day in the session TimeZone.
+CREATE OR REPLACE FUNCTION nezuko_analytics.trend_summary(since timestamptz, until timestamptz)
+RETURNS jsonb LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM nezuko_analytics.check_window(since, until);
+    RETURN nezuko_analytics.day_summary(since, until, current_setting('TimeZone'), now() - interval '1 day', true);
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.trend_summary(timestamptz, timestamptz) IS
+  'The day_summary() of get_latency_trend: [since, until) checked, local days in the session TimeZone with their latencies, and the last 24 hours as its recent totals.';
+
 CREATE OR REPLACE FUNCTION nezuko_analytics.latency_trend(since timestamptz, until timestamptz, period text)
 RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -359,7 +466,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.latency_trend(timestamptz, timestamptz, text) IS
-  'The body of get_latency_trend over [since, until): the days (in the session TimeZone) and the whole window of one window_summary() pass.';
+  'The body of get_latency_trend over [since, until): the days (in the session TimeZone) and the whole window of one day_summary().';
 
 CREATE OR REPLACE FUNCTION nezuko_analytics.get_latency_trend(p_period text DEFAULT '30d')
 RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
@@ -369,6 +476,28 @@ AS $$ SELECT nezuko_analytics.latency_trend(now() - nezuko_analytics.period_inte
 COMMENT ON FUNCTION nezuko_analytics.get_latency_trend(text) IS
   'Contract get_latency_trend: {period, series: [{date ''YYYY-MM-DD'', avg_latency, p95_latency (percentile_cont(0.95) rounded to 0)}] per day with latencies, current_avg (average over the whole period, round(.., 0), 0 when none)} over p_period (unknown: 30d, reported as given).';
 
+CREATE OR REPLACE FUNCTION nezuko_analytics.cache_hit_rate_trend(since timestamptz, until timestamptz, period text)
+RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE v jsonb;
+BEGIN
+    PERFORM nezuko_analytics.check_window(since, until);
+    v := nezuko_analytics.day_summary(since, until, current_setting('TimeZone'), now() - interval '1 day', false);
+    RETURN (
+        SELECT json_build_object(
+            'period', period,
+            'series', coalesce(json_agg(json_build_object('date', day, 'value', value, 'total_count', n) ORDER BY day), '[]'::json),
+            'current_rate', nezuko_analytics.percent((v->'recent'->>'cached')::numeric, (v->'recent'->>'count')::numeric),
+            'average_rate', coalesce(round(avg(value), 1), 0))
+        FROM (SELECT to_char(d.date, 'YYYY-MM-DD') AS day, d.verifications AS n,
+                     nezuko_analytics.percent(d.cached, d.verifications) AS value
+              FROM nezuko_analytics.summary_days(v) d) d);
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.cache_hit_rate_trend(timestamptz, timestamptz, text) IS
+  'The body of get_cache_hit_rate_trend over [since, until): the days (in the session TimeZone) and the last 24 hours of one day_summary(), without latencies.';
+
 CREATE OR REPLACE FUNCTION nezuko_analytics.get_cache_hit_rate_trend(p_period text DEFAULT '30d')
 RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -376,6 +505,52 @@ AS $$ SELECT nezuko_analytics.cache_hit_rate_trend(now() - nezuko_analytics.peri
                                                    p_period) $$;
 COMMENT ON FUNCTION nezuko_analytics.get_cache_hit_rate_trend(text) IS
   'Contract get_cache_hit_rate_trend: {period, series: [{date, value (daily hit rate), total_count}], current_rate (last 24 hours), average_rate (mean of the daily rates, 1 decimal)} over p_period (unknown: 30d, reported as given).';
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.verification_trends(since timestamptz, until timestamptz, period text, granularity text)
+RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE result json; v jsonb;
+BEGIN
+    PERFORM nezuko_analytics.check_window(since, until);
+    IF granularity IS NULL OR granularity NOT IN ('hour', 'day', 'week') THEN
+        RAISE EXCEPTION 'granularity must be ''hour'', ''day'' or ''week'', not %', coalesce(quote_literal(granularity), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF granularity = 'day' THEN
+        -- the days of one native pass: no per-row time-zone arithmetic
+        v := nezuko_analytics.day_summary(since, until, current_setting('TimeZone'), NULL, false);
+        RETURN (
+            SELECT json_build_object(
+                'period', period,
+                'series', coalesce(json_agg(json_build_object('timestamp', bucket::text, 'total', total,
+                                                              'successful', successful, 'failed', total - successful)
+                                            ORDER BY bucket), '[]'::json),
+                'summary', json_build_object('total_verifications', coalesce(sum(total), 0),
+                                             'success_rate', nezuko_analytics.percent(sum(successful), sum(total))))
+            FROM (SELECT (d.date::timestamp AT TIME ZONE current_setting('TimeZone')) AS bucket,
+                         d.verifications AS total, d.verified AS successful
+                  FROM nezuko_analytics.summary_days(v) d) d);
+    END IF;
+    EXECUTE format($q$
+        WITH buckets AS (
+            SELECT date_trunc($4, "timestamp") AS bucket, count(*) AS total,
+                   count(*) FILTER (WHERE status = 'verified') AS successful
+            FROM %I.verification_log WHERE "timestamp" >= $1 AND "timestamp" < $2
+            GROUP BY 1)
+        SELECT json_build_object(
+            'period', $3,
+            'series', coalesce(json_agg(json_build_object('timestamp', bucket::text, 'total', total,
+                                                          'successful', successful, 'failed', total - successful)
+                                        ORDER BY bucket), '[]'::json),
+            'summary', json_build_object('total_verifications', coalesce(sum(total), 0),
+                                         'success_rate', nezuko_analytics.percent(sum(successful), sum(total))))
+        FROM buckets$q$, nezuko_analytics.bot_schema()) INTO result USING since, until, period, granularity;
+    RETURN result;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.verification_trends(timestamptz, timestamptz, text, text) IS
+  'The body of get_verification_trends over [since, until): one scan, by day from day_summary(), by hour or week grouped in SQL.';
 
 CREATE OR REPLACE FUNCTION nezuko_analytics.get_verification_trends(p_period text DEFAULT '7d', p_granularity text DEFAULT 'day')
 RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
