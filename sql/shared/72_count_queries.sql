@@ -82,17 +82,20 @@ AS $$
 DECLARE
     result json;
 BEGIN
-    EXECUTE format($q$
-        SELECT json_build_object(
-            'channels', (SELECT coalesce(json_agg(json_build_object('name', name, 'members', members) ORDER BY members DESC, id), '[]'::json)
-                         FROM (SELECT channel_id AS id, coalesce(title, 'Channel ' || channel_id) AS name,
-                                      coalesce(subscriber_count, 0) AS members
-                               FROM %1$I.enforced_channels ORDER BY coalesce(subscriber_count, 0) DESC, channel_id LIMIT $1) c),
-            'groups', (SELECT coalesce(json_agg(json_build_object('name', name, 'members', members) ORDER BY members DESC, id), '[]'::json)
-                       FROM (SELECT group_id AS id, coalesce(title, 'Group ' || group_id) AS name,
-                                    coalesce(member_count, 0) AS members
-                             FROM %1$I.protected_groups ORDER BY coalesce(member_count, 0) DESC, group_id LIMIT $1) g))$q$,
-        bot) INTO result USING top;
+    -- A static query (its plan cached, as the original's is): the bot's
+    -- schema joins the path after pg_catalog, for its two tables only, and
+    -- the SET clause above puts the path back when the function returns.
+    PERFORM set_config('search_path', format('pg_catalog, %I, pg_temp', bot), true);
+    SELECT json_build_object(
+        'channels', (SELECT coalesce(json_agg(json_build_object('name', c.name, 'members', c.members) ORDER BY c.members DESC, c.id), '[]'::json)
+                     FROM (SELECT e.channel_id AS id, coalesce(e.title, 'Channel ' || e.channel_id) AS name,
+                                  coalesce(e.subscriber_count, 0) AS members
+                           FROM enforced_channels e ORDER BY coalesce(e.subscriber_count, 0) DESC, e.channel_id LIMIT top) c),
+        'groups', (SELECT coalesce(json_agg(json_build_object('name', g.name, 'members', g.members) ORDER BY g.members DESC, g.id), '[]'::json)
+                   FROM (SELECT p.group_id AS id, coalesce(p.title, 'Group ' || p.group_id) AS name,
+                                coalesce(p.member_count, 0) AS members
+                         FROM protected_groups p ORDER BY coalesce(p.member_count, 0) DESC, p.group_id LIMIT top) g))
+    INTO result;
     RETURN result;
 END;
 $$;
