@@ -6,18 +6,40 @@
 
 CREATE FUNCTION nezuko_analytics.percentile_of_counts(latencies integer[], counts bigint[], p float8)
 RETURNS float8
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    -- percentile_cont(p) of a multiset given as distinct values and their
-    -- counts: the values at ranks floor and ceil of p * (n - 1) (0-based),
-    -- interpolated as orderedsetaggs.c does (lo + (pct * (hi - lo))).
-    WITH c AS (SELECT u.v, sum(u.n) OVER (ORDER BY u.v) AS upto FROM unnest(latencies, counts) AS u(v, n)),
-         r AS (SELECT p * (max(c.upto) - 1)::float8 AS pos FROM c HAVING max(c.upto) > 0)
-    SELECT l.v::float8 + ((r.pos - floor(r.pos)) * (h.v::float8 - l.v::float8))
-    FROM r,
-         LATERAL (SELECT c.v FROM c WHERE c.upto > floor(r.pos) ORDER BY c.v LIMIT 1) l,
-         LATERAL (SELECT c.v FROM c WHERE c.upto > ceil(r.pos) ORDER BY c.v LIMIT 1) h
+DECLARE
+    -- percentile_cont(p) of a multiset given as distinct values (ascending)
+    -- and their counts: the values at ranks floor and ceil of p * (n - 1)
+    -- (0-based), interpolated as orderedsetaggs.c does (lo + (pct * (hi - lo))).
+    n bigint := 0;
+    upto bigint := 0;
+    pos float8;
+    lo_rank bigint;
+    hi_rank bigint;
+    lo float8;
+BEGIN
+    FOR i IN 1 .. coalesce(cardinality(counts), 0) LOOP
+        n := n + counts[i];
+    END LOOP;
+    IF n = 0 THEN
+        RETURN NULL;
+    END IF;
+    pos := p * (n - 1)::float8;
+    lo_rank := floor(pos)::bigint;
+    hi_rank := ceil(pos)::bigint;
+    FOR i IN 1 .. cardinality(counts) LOOP
+        upto := upto + counts[i];
+        IF lo IS NULL AND upto > lo_rank THEN
+            lo := latencies[i];
+        END IF;
+        IF upto > hi_rank THEN
+            RETURN lo + ((pos - floor(pos)) * (latencies[i]::float8 - lo));
+        END IF;
+    END LOOP;
+    RETURN NULL;  -- not reached: the counts add up to n
+END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.percentile_of_counts(integer[], bigint[], float8) IS
   'percentile_cont(p) of the latencies given as distinct values (ascending) and their counts; NULL when the counts add up to 0.';
