@@ -45,8 +45,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT nezuko_analytics.user_growth(now() - len, 'infinity', now() - len / 2,
                                         CASE WHEN p_granularity = 'week' THEN 'week' ELSE 'day' END, p_period, p_granularity)
-    FROM (SELECT CASE p_period WHEN '7d' THEN interval '7 days' WHEN '90d' THEN interval '90 days'
-                               ELSE interval '30 days' END AS len) l
+    FROM (SELECT nezuko_analytics.period_interval(CASE WHEN p_period IN ('7d', '30d', '90d') THEN p_period END, '30d') AS len) l
 $$;
 COMMENT ON FUNCTION nezuko_analytics.get_user_growth(text, text) IS
   'Contract get_user_growth: {period, granularity (both as given), series: [{date ''YYYY-MM-DD'' (bucket start), new_users (distinct user_id in the bucket), total_users (running sum of new_users)}], summary: {total_new_users (distinct users in the window), growth_rate (distinct users of the second half over the first, minus 1, times 100, round(.., 1); 0 when the first half has none)}} over p_period ''7d'', ''30d'' or ''90d'' (else 30d) by p_granularity week (else day).';
