@@ -61,11 +61,11 @@ BEGIN
                    count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified,
                    count(*) FILTER (WHERE v.status = 'restricted') AS restricted,
                    count(*) FILTER (WHERE v.status = 'error') AS error, count(*) FILTER (WHERE v.cached) AS cached,
-                   count(*) FILTER (WHERE v."timestamp" >= $5) AS recent_n,
-                   count(*) FILTER (WHERE v."timestamp" >= $5 AND v.status = 'verified') AS recent_verified,
-                   count(*) FILTER (WHERE v."timestamp" >= $5 AND v.cached) AS recent_cached,
-                   count(v.latency_ms) FILTER (WHERE v."timestamp" >= $5) AS recent_latency_count,
-                   sum(v.latency_ms) FILTER (WHERE v."timestamp" >= $5) AS recent_latency_sum
+                   count(*) FILTER (WHERE v."timestamp" >= $4) AS recent_n,
+                   count(*) FILTER (WHERE v."timestamp" >= $4 AND v.status = 'verified') AS recent_verified,
+                   count(*) FILTER (WHERE v."timestamp" >= $4 AND v.cached) AS recent_cached,
+                   count(v.latency_ms) FILTER (WHERE v."timestamp" >= $4) AS recent_latency_count,
+                   sum(v.latency_ms) FILTER (WHERE v."timestamp" >= $4) AS recent_latency_sum
             FROM %1$I.verification_log v
             WHERE v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp")
             GROUP BY 1),
@@ -80,7 +80,7 @@ BEGIN
                    count(*) FILTER (WHERE v.status = 'verified') AS verified
             FROM %1$I.verification_log v
             WHERE v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp")
-            GROUP BY 1 ORDER BY n DESC, group_id LIMIT $4),
+            GROUP BY 1 ORDER BY n DESC, group_id LIMIT $3),
         latency_days AS (SELECT (local_day AT TIME ZONE 'UTC')::date AS day, latency_ms, n FROM latencies),
         overall AS (SELECT latency_ms, sum(n)::bigint AS n FROM latencies GROUP BY latency_ms),
         dist AS (SELECT array_agg(latency_ms ORDER BY latency_ms) AS v, array_agg(n ORDER BY latency_ms) AS n FROM overall)
@@ -93,11 +93,11 @@ BEGIN
             'latency_count', coalesce((SELECT sum(n) FROM overall), 0),
             'latency_sum', coalesce((SELECT sum(latency_ms::bigint * n) FROM overall), 0),
             'min_latency', (SELECT min(latency_ms) FROM overall),
-            'buckets', (SELECT jsonb_agg(jsonb_build_object('bucket', labels[i], 'lower_ms', CASE WHEN i = 1 THEN 0 ELSE $6[i - 1] END,
-                                                            'upper_ms', $6[i], 'count', coalesce(b.n, 0)) ORDER BY i)
-                        FROM nezuko_analytics.latency_bucket_labels($6) labels,
-                             generate_series(1, cardinality($6) + 1) i
-                             LEFT JOIN (SELECT width_bucket(latency_ms, $6) + 1 AS i, sum(n) AS n FROM overall GROUP BY 1) b USING (i)),
+            'buckets', (SELECT jsonb_agg(jsonb_build_object('bucket', labels[i], 'lower_ms', CASE WHEN i = 1 THEN 0 ELSE $5[i - 1] END,
+                                                            'upper_ms', $5[i], 'count', coalesce(b.n, 0)) ORDER BY i)
+                        FROM nezuko_analytics.latency_bucket_labels($5) labels,
+                             generate_series(1, cardinality($5) + 1) i
+                             LEFT JOIN (SELECT width_bucket(latency_ms, $5) + 1 AS i, sum(n) AS n FROM overall GROUP BY 1) b USING (i)),
             'p50', (SELECT nezuko_analytics.percentile_of_counts(d.v, d.n, 0.5) FROM dist d),
             'p95', (SELECT nezuko_analytics.percentile_of_counts(d.v, d.n, 0.95) FROM dist d),
             'p99', (SELECT nezuko_analytics.percentile_of_counts(d.v, d.n, 0.99) FROM dist d),
@@ -126,7 +126,7 @@ BEGIN
                                                  'latency_sum', coalesce(sum(recent_latency_sum), 0))
                        FROM rows_))$q$,
         nezuko_analytics.bot_schema(), nezuko_analytics.local_shift_sql(nezuko_analytics.window_tz_offsets(since, until, tz)))
-        USING since, until, tz, top_groups, recent_since, nezuko_analytics.default_latency_edges();
+        USING since, until, top_groups, recent_since, nezuko_analytics.default_latency_edges();
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.window_summary_pass(timestamptz, timestamptz, text, integer, timestamptz) IS
