@@ -206,7 +206,11 @@ out="$(app -c "SET ROLE service_role" -c "SELECT (nezuko_analytics.get_verificat
 check_eq "service_role (BYPASSRLS) sees the rows" "t" "$out"
 
 # 7. Retention as app_owner, and its refusal for a role that does not own the tables.
-app -c "INSERT INTO public.api_call_log (method, \"timestamp\") SELECT 'old', now() - interval '400 days' - g * interval '1 minute' FROM generate_series(1, 300) g" >/dev/null
+# add_expired_rows: 300 API calls 400 days old, past any policy below
+add_expired_rows() {
+    app -c "INSERT INTO public.api_call_log (method, \"timestamp\") SELECT 'old', now() - interval '400 days' - g * interval '1 minute' FROM generate_series(1, 300) g" >/dev/null
+}
+add_expired_rows
 out="$(app -c "SELECT nezuko_analytics.set_retention('api_call_log', '200 days')" -c "CALL nezuko_analytics.prune(100)" \
            -c "SELECT count(*) FROM public.api_call_log WHERE method = 'old'" 2>&1 | tail -1)"
 check_eq "CALL prune() as the tables' owner deletes the expired rows in batches" "0" "$out"
@@ -217,7 +221,7 @@ check_match "prune_batch() refuses a role that does not own the table (no privil
     "the portable edition deletes as the role that runs prune\(\), and nz_reader does not own table public.api_call_log" "$out"
 
 # 8. pg_cron runs the job as app_owner (pg_cron's database is this one).
-app -c "INSERT INTO public.api_call_log (method, \"timestamp\") SELECT 'old', now() - interval '400 days' - g * interval '1 minute' FROM generate_series(1, 300) g" >/dev/null
+add_expired_rows
 out="$(app -c "SELECT nezuko_analytics.schedule_retention('* * * * *') > 0" 2>&1)"
 check_eq "schedule_retention() as app_owner schedules the job with pg_cron" "t" "$out"
 left=300
