@@ -47,10 +47,15 @@ void require_args(FunctionCallInfo fcinfo, int count, const char* function_name)
 }
 
 // The bytes of a text or varchar value; detoasted (a call) only when it is
-// compressed or stored out of line, which short values never are.
+// compressed or stored out of line, which short values never are.  A visitor
+// runs in the scan's memory context: it hands a detoasted copy back to
+// free_plain_text() when done with it.
 inline text* plain_text(Datum d) {
     auto* v = reinterpret_cast<struct varlena*>(DatumGetPointer(d));
     return VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v) ? pg_detoast_datum_packed(v) : v;
+}
+inline void free_plain_text(text* t, Datum d) {
+    if (t != reinterpret_cast<text*>(DatumGetPointer(d))) pfree(t);
 }
 
 ArrayType* int8_array(const int64* values, int count) {
@@ -90,6 +95,7 @@ void count_verification(void* acc, const Datum* values, const bool* isnull) {
             case nz::VerificationStatus::error: ++c->n.error; break;
             case nz::VerificationStatus::other: break;
         }
+        free_plain_text(status, values[c->status_at]);
     }
     if (c->cached_at >= 0 && !isnull[c->cached_at] && DatumGetBool(values[c->cached_at])) ++c->n.cached;
     if (c->latency_at >= 0 && !isnull[c->latency_at]) {
@@ -212,6 +218,7 @@ void count_api_call(void* acc, const Datum* values, const bool* isnull) {
         if (i == a->count) {
             if (a->count == kMaxMethods) {
                 a->leave_to_sql = true;
+                free_plain_text(method, values[0]);
                 return;
             }
             a->methods[i].name = static_cast<char*>(MemoryContextAlloc(a->keep, len ? len : 1));
@@ -222,6 +229,7 @@ void count_api_call(void* acc, const Datum* values, const bool* isnull) {
         }
         a->last = i;
     }
+    free_plain_text(method, values[0]);
     ++a->methods[i].calls;
     if (!isnull[1] && DatumGetBool(values[1])) ++a->methods[i].ok;
 }
@@ -294,6 +302,7 @@ void count_group(void* acc, const Datum* values, const bool* isnull) {
         text* status = plain_text(values[1]);
         if (nz::classify_status(VARDATA_ANY(status), VARSIZE_ANY_EXHDR(status)) == nz::VerificationStatus::verified)
             ++entry->ok;
+        free_plain_text(status, values[1]);
     }
 }
 
@@ -423,6 +432,7 @@ void rank_member(void* acc, const Datum* values, const bool* isnull) {
         char* copy = static_cast<char*>(palloc(r.title_len + 1));
         std::memcpy(copy, VARDATA_ANY(title), r.title_len);
         r.title = copy;
+        free_plain_text(title, values[1]);
     }
     if (t->count < t->limit) ++t->count;
 }

@@ -4,6 +4,9 @@
 
 #include "settings.hpp"
 
+#include <array>
+#include <utility>
+
 extern "C" {
 #include "access/genam.h"
 #include "access/heapam.h"
@@ -39,8 +42,7 @@ namespace nz::pg {
 
 namespace {
 
-// How many rows between checks for a cancel request and resets of the
-// per-row memory context (detoasted values, rare).
+// How many rows between checks for a cancel request.
 constexpr int kRowsPerCheck = 4096;
 
 bool index_holds(Form_pg_index index, AttrNumber col) {
@@ -156,26 +158,23 @@ struct RunningScan {
     const WindowScan& w;
     Relation index;
     Snapshot snapshot;
-    MemoryContext row_context;  // the visitor's allocations (a detoasted value, rarely)
-    int rows = 0;
+    int until_check = kRowsPerCheck;  // rows left before the next check for a cancel request
     Datum values[kMaxScanColumns + 1] = {};
     bool isnull[kMaxScanColumns + 1] = {};
 };
 
-// Every kRowsPerCheck rows (visited or passed over), checks for a cancel
-// request and empties the per-row context.
+// Every kRowsPerCheck rows (visited or passed over), checks for a cancel request.
 inline void count_row(RunningScan& r) {
-    if (++r.rows % kRowsPerCheck == 0) {
+    if (--r.until_check == 0) {
+        r.until_check = kRowsPerCheck;
         CHECK_FOR_INTERRUPTS();
-        MemoryContextReset(r.row_context);
     }
 }
 
-// Passes the row in r.values / r.isnull to the visitor.
+// Passes the row in r.values / r.isnull to the visitor (which runs in the
+// scan's memory context and frees what it allocates: see RowVisitor).
 inline void visit_row(RunningScan& r) {
-    MemoryContext scan_context = MemoryContextSwitchTo(r.row_context);
     r.w.visit(r.w.acc, r.values, r.isnull);
-    MemoryContextSwitchTo(scan_context);
     count_row(r);
 }
 
@@ -220,28 +219,87 @@ EntryColumn lay_out(TupleDesc desc, int attnum) {
     return c;
 }
 
-// values[i], isnull[i] = column cols[i] of the entry.
-inline void read_entry(IndexTuple entry, TupleDesc desc, const EntryColumn* cols, int ncols, Datum* values,
-                       bool* isnull) {
+// values = the column at `c` of an entry without NULLs whose data starts at `data`.
+inline void read_column(const char* data, IndexTuple entry, TupleDesc desc, const EntryColumn& c, Datum& value,
+                        bool& isnull) {
+    const char* at = data + c.offset;
+    isnull = false;
+    switch (c.fetch) {
+        case EntryFetch::word8: value = Int64GetDatum(*reinterpret_cast<const int64*>(at)); break;
+        case EntryFetch::word4: value = Int32GetDatum(*reinterpret_cast<const int32*>(at)); break;
+        case EntryFetch::word2: value = Int16GetDatum(*reinterpret_cast<const int16*>(at)); break;
+        case EntryFetch::byte: value = CharGetDatum(*at); break;
+        case EntryFetch::pointer: value = PointerGetDatum(at); break;
+        case EntryFetch::generic: value = index_getattr(entry, c.attnum, desc, &isnull); break;
+    }
+}
+
+// values[i], isnull[i] = column cols[i] of the entry, for the N columns read
+// (N known when compiled: the columns are read one after the other, with no
+// loop to run per entry).
+template <std::size_t... I>
+inline void read_entry(IndexTuple entry, TupleDesc desc, const EntryColumn* cols, Datum* values, bool* isnull,
+                       std::index_sequence<I...> columns) {
     if (IndexTupleHasNulls(entry)) {
-        for (int i = 0; i < ncols; ++i) values[i] = index_getattr(entry, cols[i].attnum, desc, &isnull[i]);
+        for (std::size_t i = 0; i < columns.size(); ++i)
+            values[i] = index_getattr(entry, cols[i].attnum, desc, &isnull[i]);
         return;
     }
     // without NULLs, the data follows the header (IndexInfoFindDataOffset)
     const char* data = reinterpret_cast<const char*>(entry) + MAXALIGN(sizeof(IndexTupleData));
-    for (int i = 0; i < ncols; ++i) {
-        const char* at = data + cols[i].offset;
-        isnull[i] = false;
-        switch (cols[i].fetch) {
-            case EntryFetch::word8: values[i] = Int64GetDatum(*reinterpret_cast<const int64*>(at)); break;
-            case EntryFetch::word4: values[i] = Int32GetDatum(*reinterpret_cast<const int32*>(at)); break;
-            case EntryFetch::word2: values[i] = Int16GetDatum(*reinterpret_cast<const int16*>(at)); break;
-            case EntryFetch::byte: values[i] = CharGetDatum(*at); break;
-            case EntryFetch::pointer: values[i] = PointerGetDatum(at); break;
-            case EntryFetch::generic: values[i] = index_getattr(entry, cols[i].attnum, desc, &isnull[i]); break;
-        }
-    }
+    (read_column(data, entry, desc, cols[I], values[I], isnull[I]), ...);
 }
+
+// How the entries of one index-only read are taken.
+struct EntryRead {
+    IndexScanDesc scan;
+    ScanDirection direction;
+    bool open_ended;  // stop at the first entry before since (read backwards)
+    int ts_at;        // where "timestamp" is in r.values (open-ended reads)
+    TupleTableSlot* slot;
+    const EntryColumn* cols;
+};
+
+// The loop of the index-only path, for entries of N wanted columns.
+template <std::size_t N>
+void read_entries(RunningScan& r, const EntryRead& e) {
+    const WindowScan& w = r.w;
+    IndexScanDesc scan = e.scan;
+    Buffer vm_buffer = InvalidBuffer;
+    for (ItemPointer tid; (tid = index_getnext_tid(scan, e.direction)) != nullptr;) {
+        read_entry(scan->xs_itup, scan->xs_itupdesc, e.cols, r.values, r.isnull, std::make_index_sequence<N>{});
+        if (e.open_ended) {
+            if (r.isnull[e.ts_at]) continue;
+            TimestampTz ts = DatumGetTimestampTz(r.values[e.ts_at]);
+            if (ts < w.since) break;
+            // "timestamp" < 'infinity', as the query has it: a row stamped
+            // infinity is in no window (they come first, read backwards)
+            if (TIMESTAMP_IS_NOEND(ts)) continue;
+        }
+        // As nodeIndexonlyscan.c does, for every entry: the entry alone is
+        // enough when the visibility map says every row of its table page is
+        // visible to everyone; otherwise the row itself decides.  (The map's
+        // page stays pinned in vm_buffer: a check is a bit test.)  The check
+        // must come while the entry's index page is still the one read:
+        // VACUUM may free the entry's row, and set the bit, once the scan
+        // has moved on.
+        if (!VM_ALL_VISIBLE(w.rel, ItemPointerGetBlockNumber(tid), &vm_buffer)) {
+            if (!index_fetch_heap(scan, e.slot)) continue;
+            if (scan->xs_heap_continue)
+                ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                                errmsg("nezuko_analytics: a non-MVCC snapshot cannot read an index alone")));
+        }
+        visit_row(r);
+    }
+    if (vm_buffer != InvalidBuffer) ReleaseBuffer(vm_buffer);
+}
+
+// read_entries<N> for N = 1 .. kMaxScanColumns + 1, by N - 1.
+template <std::size_t... I>
+constexpr std::array<void (*)(RunningScan&, const EntryRead&), sizeof...(I)> entry_loops(std::index_sequence<I...>) {
+    return {&read_entries<I + 1>...};
+}
+constexpr auto kEntryLoops = entry_loops(std::make_index_sequence<kMaxScanColumns + 1>{});
 
 // The index-only path: the wanted columns come from the index entries.
 void scan_index_entries(RunningScan& r) {
@@ -251,7 +309,6 @@ void scan_index_entries(RunningScan& r) {
     // first entry before `since`: btree then checks no key on each entry.
     // (NULL times sort last, so they come first and are skipped.)
     bool open_ended = TIMESTAMP_IS_NOEND(w.until);
-    ScanDirection direction = open_ended ? BackwardScanDirection : ForwardScanDirection;
     ScanKeyData keys[2];
     int nkeys = window_keys(keys, w.since, w.until, !open_ended);
 
@@ -270,38 +327,14 @@ void scan_index_entries(RunningScan& r) {
         ts_at = nread;
         cols[nread++] = lay_out(desc, 1);
     }
+    if (nread < 1) ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg_internal("nezuko_analytics: an index-only read of no column")));
 
     TupleTableSlot* slot = table_slot_create(w.rel, nullptr);
     IndexScanDesc scan = index_beginscan(w.rel, r.index, r.snapshot, nkeys, 0);
     scan->xs_want_itup = true;
     index_rescan(scan, keys, nkeys, nullptr, 0);
-    Buffer vm_buffer = InvalidBuffer;
-    for (ItemPointer tid; (tid = index_getnext_tid(scan, direction)) != nullptr;) {
-        read_entry(scan->xs_itup, scan->xs_itupdesc, cols, nread, r.values, r.isnull);
-        if (open_ended) {
-            if (r.isnull[ts_at]) continue;
-            TimestampTz ts = DatumGetTimestampTz(r.values[ts_at]);
-            if (ts < w.since) break;
-            // "timestamp" < 'infinity', as the query has it: a row stamped
-            // infinity is in no window (they come first, read backwards)
-            if (TIMESTAMP_IS_NOEND(ts)) continue;
-        }
-        // As nodeIndexonlyscan.c does, for every entry: the entry alone is
-        // enough when the visibility map says every row of its table page is
-        // visible to everyone; otherwise the row itself decides.  (The map's
-        // page stays pinned in vm_buffer: a check is a bit test.)  The check
-        // must come while the entry's index page is still the one read:
-        // VACUUM may free the entry's row, and set the bit, once the scan
-        // has moved on.
-        if (!VM_ALL_VISIBLE(w.rel, ItemPointerGetBlockNumber(tid), &vm_buffer)) {
-            if (!index_fetch_heap(scan, slot)) continue;
-            if (scan->xs_heap_continue)
-                ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                                errmsg("nezuko_analytics: a non-MVCC snapshot cannot read an index alone")));
-        }
-        visit_row(r);
-    }
-    if (vm_buffer != InvalidBuffer) ReleaseBuffer(vm_buffer);
+    EntryRead e{scan, open_ended ? BackwardScanDirection : ForwardScanDirection, open_ended, ts_at, slot, cols};
+    kEntryLoops[nread - 1](r, e);
     index_endscan(scan);
     ExecDropSingleTupleTableSlot(slot);
 }
@@ -369,13 +402,11 @@ void read_window(const WindowScan& w) {
     Assert(w.ncols <= kMaxScanColumns);
     ereport(DEBUG1, (errmsg_internal("nezuko_analytics: %s through %s%s", w.what, index_name(w.plan.index),
                                      w.plan.index_only ? " (index only)" : " and the table")));
-    RunningScan r{w, index_open(w.plan.index, AccessShareLock), GetActiveSnapshot(),
-                  AllocSetContextCreate(CurrentMemoryContext, "nezuko_analytics window scan", ALLOCSET_SMALL_SIZES)};
+    RunningScan r{w, index_open(w.plan.index, AccessShareLock), GetActiveSnapshot()};
     if (w.plan.index_only)
         scan_index_entries(r);
     else
         scan_window_pages(r);
-    MemoryContextDelete(r.row_context);
     index_close(r.index, AccessShareLock);
 }
 

@@ -48,6 +48,8 @@ Oid leading_index(Relation rel, AttrNumber leading, int ncols, const AttrNumber*
 
 // Called once per visible row with values[i], isnull[i] of cols[i]; the
 // values point into a buffer or index page and are valid for the call only.
+// It runs in the scan's memory context, once per row of a window that may
+// hold millions: what it allocates for one row (a detoasted value) it frees.
 using RowVisitor = void (*)(void* acc, const Datum* values, const bool* isnull);
 
 constexpr int kMaxScanColumns = 8;
