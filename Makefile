@@ -19,7 +19,10 @@ OBJS      = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 EXT_SCRIPT  = $(EXTENSION)--$(EXT_VERSION).sql
 EXT_PARTS   = $(shell bash scripts/sql_parts.sh native)
 DATA_built  = $(EXT_SCRIPT)
-DATA        = $(wildcard sql/versions/*.sql sql/versions/*.control) $(wildcard sql/upgrade/*.sql)
+# (nezuko_analytics--*: the portable edition's frozen and upgrade scripts,
+# nezuko_analytics_sql--*, go to pg_tle through `make portable`, never here)
+DATA        = $(wildcard sql/versions/nezuko_analytics--*.sql sql/versions/nezuko_analytics--*.control) \
+              $(wildcard sql/upgrade/nezuko_analytics--*.sql)
 EXTRA_CLEAN = build results regression.diffs regression.out
 
 # pg_regress tests: the same list the test runner uses (test/regress_schedule).

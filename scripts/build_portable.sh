@@ -28,19 +28,41 @@ if grep -qF -e '$_pgtle_o_$' -e '$_pgtle_i_$' -e '$nz_portable$' "$script"; then
     exit 1
 fi
 
+# Every version's script: the frozen ones of shipped versions, then this one.
+scripts=()
+while IFS= read -r frozen; do
+    [[ -n "$frozen" && "$frozen" != */"$name--$version.sql" ]] && scripts+=("$frozen")
+done < <(ls sql/versions/"$name"--*.sql 2>/dev/null | sort -V)
+scripts+=("$script")
+
 description="Analytics for the Nezuko Telegram bot in SQL and PL/pgSQL (portable edition of nezuko_analytics): dashboard charts, data contracts, retention"
 {
-    echo "-- Registers $name $version with pg_tle (Trusted Language Extensions)."
+    echo "-- Registers $name with pg_tle (Trusted Language Extensions): every version"
+    echo "-- up to $version (the default), and the upgrade paths between them."
     echo "-- Run it with psql as a member of pgtle_admin (no superuser needed):"
     echo "--   psql -v ON_ERROR_STOP=1 -f install_pgtle.sql"
     echo "-- then, in each database that wants it: CREATE EXTENSION $name;"
     echo "-- Running it again is harmless: a version already registered is left as it is."
     echo "\\set ON_ERROR_STOP on"
-    echo "SELECT pgtle.install_extension('$name', '$version', '$description',"
-    echo "\$nz_portable\$"
-    cat "$script"
-    echo "\$nz_portable\$)"
-    echo "WHERE NOT EXISTS (SELECT 1 FROM pgtle.available_extension_versions() WHERE name = '$name' AND version = '$version');"
+    # Every version: the first one registers the extension, each later one
+    # is added to it (a database that registered 1.4 with an earlier
+    # install_pgtle.sql then gets 1.5 and the path there).
+    first=1
+    for v_script in "${scripts[@]}"; do
+        v="${v_script##*/$name--}"; v="${v%.sql}"
+        if (( first )); then
+            echo "SELECT pgtle.install_extension('$name', '$v', '$description', \$nz_portable\$"
+            cat "$v_script"
+            echo "\$nz_portable\$)"
+            echo "WHERE NOT EXISTS (SELECT 1 FROM pgtle.available_extensions() WHERE name = '$name');"
+            first=0
+        else
+            echo "SELECT pgtle.install_extension_version_sql('$name', '$v', \$nz_portable\$"
+            cat "$v_script"
+            echo "\$nz_portable\$)"
+            echo "WHERE NOT EXISTS (SELECT 1 FROM pgtle.available_extension_versions() WHERE name = '$name' AND version = '$v');"
+        fi
+    done
     for up in sql/upgrade/"$name"--*--*.sql; do
         [[ -e "$up" ]] || continue
         from_to="${up##*/$name--}"; from_to="${from_to%.sql}"
@@ -53,7 +75,7 @@ description="Analytics for the Nezuko Telegram bot in SQL and PL/pgSQL (portable
 } >"$out/install_pgtle.sql"
 
 # database.dev: control file, versioned scripts, README
-cp "$script" "$out/dbdev/"
+cp "${scripts[@]}" "$out/dbdev/"
 for up in sql/upgrade/"$name"--*--*.sql; do [[ -e "$up" ]] && cp "$up" "$out/dbdev/"; done
 cat >"$out/dbdev/$name.control" <<CONTROL
 # $name: the portable edition of nezuko_analytics (SQL and PL/pgSQL)

@@ -125,6 +125,44 @@ check_match "the native edition refuses a database with the portable one" "nezuk
 out="$(sup -d nz_native -c "CREATE EXTENSION pg_tle" -f build/portable/install_pgtle.sql -c "CREATE EXTENSION nezuko_analytics_sql" 2>&1)"
 check_match "the portable edition refuses a database with the native one" "nezuko_analytics_sql cannot be installed: the native edition nezuko_analytics is installed" "$out"
 
+# 1b. Every earlier version that shipped, created through pg_tle and updated
+# with ALTER EXTENSION (the paths install_pgtle.sql registers), is the same
+# extension as a fresh install of this one: functions (bodies, settings,
+# results, comments, privileges), relations and extension members.
+objects_sql="SELECT 'function ' || p.oid::regprocedure || ' | ' || concat_ws(' | ', md5(p.prosrc), p.prolang, p.provolatile,
+                    p.proparallel, p.prosecdef, p.proconfig::text, pg_get_function_arguments(p.oid), pg_get_function_result(p.oid),
+                    obj_description(p.oid, 'pg_proc'), p.proacl::text)
+             FROM pg_proc p WHERE p.pronamespace = 'nezuko_analytics'::regnamespace
+             UNION ALL
+             SELECT 'relation ' || c.oid::regclass || ' | ' || concat_ws(' | ', c.relkind, obj_description(c.oid, 'pg_class'), c.relacl::text,
+                    (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
+                     FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped))
+             FROM pg_class c WHERE c.relnamespace = 'nezuko_analytics'::regnamespace
+             UNION ALL
+             SELECT 'member ' || pg_describe_object(d.classid, d.objid, d.objsubid)
+             FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
+             WHERE d.refclassid = 'pg_extension'::regclass AND e.extname = 'nezuko_analytics_sql' AND d.deptype = 'e'
+             ORDER BY 1"
+sup -d postgres -c "CREATE DATABASE nz_upgrade OWNER app_owner" >/dev/null && sup -d nz_upgrade -c "CREATE EXTENSION pg_tle" >/dev/null || exit 1
+upg() { psql -qXAt -v ON_ERROR_STOP=1 -U app_owner -d nz_upgrade "$@"; }
+upg -f build/portable/install_pgtle.sql >/dev/null
+upg -c "CREATE EXTENSION nezuko_analytics_sql" -c "$objects_sql" >"$work/objects_fresh"
+upg -c "DROP EXTENSION nezuko_analytics_sql CASCADE"
+earlier=()
+while IFS= read -r v; do [[ -n "$v" && "$v" != "$version" ]] && earlier+=("$v"); done \
+    < <(ls sql/versions/nezuko_analytics_sql--*.sql 2>/dev/null | sed 's/.*--\(.*\)\.sql$/\1/' | sort -V)
+check_eq "earlier portable versions to update from (sql/versions/nezuko_analytics_sql--*.sql)" "t" \
+    "$( (( ${#earlier[@]} > 0 )) && (( $(wc -l <"$work/objects_fresh") > 80 )) && echo t)"
+for v in "${earlier[@]}"; do
+    got="$(upg -c "CREATE EXTENSION nezuko_analytics_sql VERSION '$v'" -c "ALTER EXTENSION nezuko_analytics_sql UPDATE" \
+               -c "SELECT extversion FROM pg_extension WHERE extname = 'nezuko_analytics_sql'" 2>&1)"
+    check_eq "ALTER EXTENSION nezuko_analytics_sql UPDATE takes $v to $version through pg_tle" "$version" "$got"
+    upg -c "$objects_sql" >"$work/objects_from_$v"
+    check_eq "the portable edition updated from $v is the same as a fresh $version" "" \
+        "$(diff "$work/objects_fresh" "$work/objects_from_$v" | head -20)"
+    upg -c "DROP EXTENSION nezuko_analytics_sql CASCADE"
+done
+
 # 2. apply_schema as app_owner: the bot's existing tables, closed to the API roles.
 out="$(app -c "SELECT * FROM nezuko_analytics.apply_schema()" 2>&1)"
 check_match "apply_schema() as app_owner completes the bot's existing tables" "registered retention policy" "$out"
