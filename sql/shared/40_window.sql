@@ -36,18 +36,23 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.check_latency_source(text, text) IS
   'Raises a clear ERROR unless source is one of the tables with latencies (verification_log, api_call_log).';
 
+-- The two rounding rules below are called once per row of a document.  They
+-- carry no SET search_path, so the planner inlines them into the caller's
+-- query (a function with SET is called through fmgr each time, its body
+-- planned again); instead every name in them is schema-qualified, which
+-- keeps them safe under any search_path when they are called on their own.
+
 -- percentage = round(100 * part / whole, 1), 0 when whole is 0
 CREATE FUNCTION nezuko_analytics.percent(part numeric, whole numeric) RETURNS numeric
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$ SELECT CASE WHEN whole IS NULL OR whole = 0 THEN 0::numeric ELSE round(100.0 * part / whole, 1) END $$;
+AS $$ SELECT CASE WHEN whole IS NULL OR whole OPERATOR(pg_catalog.=) 0 THEN 0::pg_catalog.numeric
+                  ELSE pg_catalog.round((100.0 OPERATOR(pg_catalog.*) part) OPERATOR(pg_catalog./) whole, 1) END $$;
 COMMENT ON FUNCTION nezuko_analytics.percent(numeric, numeric) IS
   'round(100 * part / whole, 1), and 0 (not NULL) when whole is 0: the contracts'' percentage rule.';
 
 CREATE FUNCTION nezuko_analytics.round_ms(ms float8) RETURNS numeric
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$ SELECT round(ms::numeric, 2) $$;
+AS $$ SELECT pg_catalog.round(ms::pg_catalog.numeric, 2) $$;
 COMMENT ON FUNCTION nezuko_analytics.round_ms(float8) IS
   'A latency percentile as the documents give it: numeric, rounded to 0.01 ms (no binary artifacts such as 381.79999999999995); NULL stays NULL.';
 
