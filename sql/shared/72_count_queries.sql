@@ -78,6 +78,7 @@ COMMENT ON FUNCTION nezuko_analytics.groups_status_query(name) IS
 CREATE FUNCTION nezuko_analytics.members_chart_query(bot name, top integer)
 RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     result json;
@@ -85,15 +86,19 @@ BEGIN
     -- A static query (its plan cached, as the original's is): the bot's
     -- schema joins the path after pg_catalog, for its two tables only, and
     -- the SET clause above puts the path back when the function returns.
+    -- Its plan is the generic one: with LIMIT top unknown, the planner
+    -- would otherwise find a custom plan cheaper each time and plan the
+    -- query again on every call, which costs more than running it.  The
+    -- names are made for the rows kept only.
     PERFORM set_config('search_path', format('pg_catalog, %I, pg_temp', bot), true);
     SELECT json_build_object(
-        'channels', (SELECT coalesce(json_agg(json_build_object('name', c.name, 'members', c.members) ORDER BY c.members DESC, c.id), '[]'::json)
-                     FROM (SELECT e.channel_id AS id, coalesce(e.title, 'Channel ' || e.channel_id) AS name,
-                                  coalesce(e.subscriber_count, 0) AS members
+        'channels', (SELECT coalesce(json_agg(json_build_object('name', coalesce(c.title, 'Channel ' || c.id), 'members', c.members)
+                                              ORDER BY c.members DESC, c.id), '[]'::json)
+                     FROM (SELECT e.channel_id AS id, e.title, coalesce(e.subscriber_count, 0) AS members
                            FROM enforced_channels e ORDER BY coalesce(e.subscriber_count, 0) DESC, e.channel_id LIMIT top) c),
-        'groups', (SELECT coalesce(json_agg(json_build_object('name', g.name, 'members', g.members) ORDER BY g.members DESC, g.id), '[]'::json)
-                   FROM (SELECT p.group_id AS id, coalesce(p.title, 'Group ' || p.group_id) AS name,
-                                coalesce(p.member_count, 0) AS members
+        'groups', (SELECT coalesce(json_agg(json_build_object('name', coalesce(g.title, 'Group ' || g.id), 'members', g.members)
+                                            ORDER BY g.members DESC, g.id), '[]'::json)
+                   FROM (SELECT p.group_id AS id, p.title, coalesce(p.member_count, 0) AS members
                          FROM protected_groups p ORDER BY coalesce(p.member_count, 0) DESC, p.group_id LIMIT top) g))
     INTO result;
     RETURN result;
