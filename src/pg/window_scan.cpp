@@ -181,13 +181,13 @@ inline void visit_row(RunningScan& r) {
 // Where one wanted column sits in an index entry.  In an entry without NULLs
 // whose columns before this one are all fixed-width, the column starts at the
 // same offset from the entry's data in every entry (what index_getattr's
-// attcacheoff caches): it is then read straight from there, without
-// index_getattr's per-call checks.
-enum class EntryFetch : uint8 { generic, word8, word4, word2, byte, pointer };
+// attcacheoff caches): it is then read straight from there with fetch_att,
+// without index_getattr's per-call checks.  offset < 0: not at a fixed offset.
 struct EntryColumn {
     int attnum;  // in the index
-    int offset = 0;
-    EntryFetch fetch = EntryFetch::generic;
+    int offset = -1;
+    bool byval = false;
+    int16 len = 0;
 };
 
 EntryColumn lay_out(TupleDesc desc, int attnum) {
@@ -199,22 +199,12 @@ EntryColumn lay_out(TupleDesc desc, int attnum) {
         // A variable-width value is aligned only when its header is long:
         // its start is fixed only where `off` is aligned already.
         if (att->attlen < 0 && (i < attnum - 1 || aligned != off)) return c;
-        off = aligned;
-        if (i < attnum - 1) {
-            off += att->attlen;
-            continue;
+        off = aligned + (i < attnum - 1 ? att->attlen : 0);
+        if (i == attnum - 1) {
+            c.offset = off;
+            c.byval = att->attbyval;
+            c.len = att->attlen;
         }
-        c.offset = off;
-        if (!att->attbyval)
-            c.fetch = EntryFetch::pointer;
-        else if (att->attlen == 8)
-            c.fetch = EntryFetch::word8;
-        else if (att->attlen == 4)
-            c.fetch = EntryFetch::word4;
-        else if (att->attlen == 2)
-            c.fetch = EntryFetch::word2;
-        else if (att->attlen == 1)
-            c.fetch = EntryFetch::byte;
     }
     return c;
 }
@@ -222,16 +212,8 @@ EntryColumn lay_out(TupleDesc desc, int attnum) {
 // values = the column at `c` of an entry without NULLs whose data starts at `data`.
 inline void read_column(const char* data, IndexTuple entry, TupleDesc desc, const EntryColumn& c, Datum& value,
                         bool& isnull) {
-    const char* at = data + c.offset;
     isnull = false;
-    switch (c.fetch) {
-        case EntryFetch::word8: value = Int64GetDatum(*reinterpret_cast<const int64*>(at)); break;
-        case EntryFetch::word4: value = Int32GetDatum(*reinterpret_cast<const int32*>(at)); break;
-        case EntryFetch::word2: value = Int16GetDatum(*reinterpret_cast<const int16*>(at)); break;
-        case EntryFetch::byte: value = CharGetDatum(*at); break;
-        case EntryFetch::pointer: value = PointerGetDatum(at); break;
-        case EntryFetch::generic: value = index_getattr(entry, c.attnum, desc, &isnull); break;
-    }
+    value = c.offset >= 0 ? fetch_att(data + c.offset, c.byval, c.len) : index_getattr(entry, c.attnum, desc, &isnull);
 }
 
 // values[i], isnull[i] = column cols[i] of the entry, for the N columns read
@@ -246,7 +228,7 @@ inline void read_entry(IndexTuple entry, TupleDesc desc, const EntryColumn* cols
         return;
     }
     // without NULLs, the data follows the header (IndexInfoFindDataOffset)
-    const char* data = reinterpret_cast<const char*>(entry) + MAXALIGN(sizeof(IndexTupleData));
+    [[maybe_unused]] const char* data = reinterpret_cast<const char*>(entry) + MAXALIGN(sizeof(IndexTupleData));
     (read_column(data, entry, desc, cols[I], values[I], isnull[I]), ...);
 }
 
@@ -294,12 +276,12 @@ void read_entries(RunningScan& r, const EntryRead& e) {
     if (vm_buffer != InvalidBuffer) ReleaseBuffer(vm_buffer);
 }
 
-// read_entries<N> for N = 1 .. kMaxScanColumns + 1, by N - 1.
+// read_entries<N> for N = 0 .. kMaxScanColumns + 1, by N.
 template <std::size_t... I>
 constexpr std::array<void (*)(RunningScan&, const EntryRead&), sizeof...(I)> entry_loops(std::index_sequence<I...>) {
-    return {&read_entries<I + 1>...};
+    return {&read_entries<I>...};
 }
-constexpr auto kEntryLoops = entry_loops(std::make_index_sequence<kMaxScanColumns + 1>{});
+constexpr auto kEntryLoops = entry_loops(std::make_index_sequence<kMaxScanColumns + 2>{});
 
 // The index-only path: the wanted columns come from the index entries.
 void scan_index_entries(RunningScan& r) {
@@ -327,14 +309,13 @@ void scan_index_entries(RunningScan& r) {
         ts_at = nread;
         cols[nread++] = lay_out(desc, 1);
     }
-    if (nread < 1) ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg_internal("nezuko_analytics: an index-only read of no column")));
 
     TupleTableSlot* slot = table_slot_create(w.rel, nullptr);
     IndexScanDesc scan = index_beginscan(w.rel, r.index, r.snapshot, nkeys, 0);
     scan->xs_want_itup = true;
     index_rescan(scan, keys, nkeys, nullptr, 0);
     EntryRead e{scan, open_ended ? BackwardScanDirection : ForwardScanDirection, open_ended, ts_at, slot, cols};
-    kEntryLoops[nread - 1](r, e);
+    kEntryLoops[nread](r, e);
     index_endscan(scan);
     ExecDropSingleTupleTableSlot(slot);
 }
