@@ -10,7 +10,7 @@ stage="$(pg_make_dir)"
 trap 'rm -rf "$stage"' EXIT
 # pg_regress runs as the server's user: give it a copy it can read and write.
 cp -r "$here/sql" "$here/expected" "$here/test/regress_schedule" "$stage/"
-mkdir -p "$stage/test" && cp -r "$here/test/data" "$here/test/reference" "$stage/test/"
+mkdir -p "$stage/test" && cp -r "$here/test/data" "$here/test/reference" "$here/test/lib" "$stage/test/"
 mkdir -p "$stage/out"
 cat >"$stage/temp.conf" <<CONF
 shared_preload_libraries = 'pg_cron'

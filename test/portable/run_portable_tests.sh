@@ -129,23 +129,12 @@ check_match "the portable edition refuses a database with the native one" "nezuk
 # with ALTER EXTENSION (the paths install_pgtle.sql registers), is the same
 # extension as a fresh install of this one: functions (bodies, settings,
 # results, comments, privileges), relations and extension members.
-objects_sql="SELECT 'function ' || p.oid::regprocedure || ' | ' || concat_ws(' | ', md5(p.prosrc), p.prolang, p.provolatile,
-                    p.proparallel, p.prosecdef, p.proconfig::text, pg_get_function_arguments(p.oid), pg_get_function_result(p.oid),
-                    obj_description(p.oid, 'pg_proc'), p.proacl::text)
-             FROM pg_proc p WHERE p.pronamespace = 'nezuko_analytics'::regnamespace
-             UNION ALL
-             SELECT 'relation ' || c.oid::regclass || ' | ' || concat_ws(' | ', c.relkind, obj_description(c.oid, 'pg_class'), c.relacl::text,
-                    (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
-                     FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped))
-             FROM pg_class c WHERE c.relnamespace = 'nezuko_analytics'::regnamespace
-             UNION ALL
-             SELECT 'member ' || pg_describe_object(d.classid, d.objid, d.objsubid)
-             FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
-             WHERE d.refclassid = 'pg_extension'::regclass AND e.extname = 'nezuko_analytics_sql' AND d.deptype = 'e'
-             ORDER BY 1"
+# (upgrade_check.extension_objects(): the same listing extension_upgrade
+# compares for the native edition.)
+objects_sql="SELECT * FROM upgrade_check.extension_objects('nezuko_analytics_sql') ORDER BY 1, 2, 3"
 sup -d postgres -c "CREATE DATABASE nz_upgrade OWNER app_owner" >/dev/null && sup -d nz_upgrade -c "CREATE EXTENSION pg_tle" >/dev/null || exit 1
 upg() { psql -qXAt -v ON_ERROR_STOP=1 -U app_owner -d nz_upgrade "$@"; }
-upg -f build/portable/install_pgtle.sql >/dev/null
+upg -f build/portable/install_pgtle.sql -c "CREATE SCHEMA upgrade_check" -f test/lib/extension_objects.sql >/dev/null
 upg -c "CREATE EXTENSION nezuko_analytics_sql" -c "$objects_sql" >"$work/objects_fresh"
 upg -c "DROP EXTENSION nezuko_analytics_sql CASCADE"
 earlier=()
