@@ -20,6 +20,7 @@ from sqlalchemy import text
 
 from . import plain_charts
 from .rules import DEFAULT_EDGES
+from .schema import INSTALLED_EDITION_SQL
 
 # The figures of the documents that are numeric in SQL: Decimal on every back
 # end, also when JSON carries them without a fraction (round(x, 0) prints 120).
@@ -48,14 +49,14 @@ def _aware(value):
 class Analytics:
     def __init__(self, engine):
         self.engine = engine
-        self._native = None
+        self._extension = None
 
     async def _use_extension(self, conn):
-        if self._native is None:
-            self._native = conn.dialect.name == "postgresql" and bool((await conn.execute(text(
-                "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname IN ('nezuko_analytics', 'nezuko_analytics_sql'))"
-            ))).scalar())
-        return self._native
+        """Whether an edition of the extension (native or portable) answers here."""
+        if self._extension is None:
+            self._extension = conn.dialect.name == "postgresql" and (
+                await conn.execute(text(INSTALLED_EDITION_SQL))).scalar() is not None
+        return self._extension
 
     @staticmethod
     def _window(since, until):

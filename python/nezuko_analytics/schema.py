@@ -50,12 +50,14 @@ def downgrade(conn):
 
 # The editions in the order the migration tries them.
 EDITIONS = ("nezuko_analytics", "nezuko_analytics_sql")
+# The edition installed in this database (no row when none is); the client asks it too.
+INSTALLED_EDITION_SQL = "SELECT extname FROM pg_extension WHERE extname IN ({})".format(
+    ", ".join(f"'{edition}'" for edition in EDITIONS))
 
 
 def installed_edition(conn):
     """The edition of the extension installed in this database, or None."""
-    return conn.execute(text("SELECT extname FROM pg_extension WHERE extname IN ('nezuko_analytics', 'nezuko_analytics_sql')")
-                        ).scalar()
+    return conn.execute(text(INSTALLED_EDITION_SQL)).scalar()
 
 
 def _can_create(conn, edition):
