@@ -88,6 +88,7 @@ if pg_server_start "$server_dir" 54329 nz_test; then
     run_suite concurrency bash test/retention/run_concurrency_test.sh
     run_suite native_reads bash test/concurrency/run_native_reads_test.sh
     run_suite cron bash test/retention/run_cron_integration.sh
+    run_suite rollups bash test/rollups/run_rollups_integration.sh
 else
     record server 0 1
 fi

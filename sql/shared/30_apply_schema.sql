@@ -271,6 +271,10 @@ DECLARE
     has_rows boolean;
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('nezuko_analytics.apply_schema'));
+    -- the rollups (native edition) first: their triggers are on the bot's tables
+    IF to_regprocedure('nezuko_analytics.disable_rollups()') IS NOT NULL THEN
+        RETURN QUERY EXECUTE 'SELECT * FROM nezuko_analytics.disable_rollups()';
+    END IF;
     FOR change IN
         SELECT * FROM nezuko_analytics.schema_changes ORDER BY step DESC
     LOOP
@@ -326,4 +330,4 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.revert_schema() IS
-  'The spec''s downgrade: undoes exactly what apply_schema() did (the pg_cron job, retention policies, spec indexes, spec columns, api_call_log when apply_schema() created it, and base tables it created that are still empty), in reverse order; keeps every row of the bot''s original columns.';
+  'The spec''s downgrade: turns the rollups off where there are any (disable_rollups()), then undoes exactly what apply_schema() did (the pg_cron job, retention policies, spec indexes, spec columns, api_call_log when apply_schema() created it, and base tables it created that are still empty), in reverse order; keeps every row of the bot''s original columns.';

@@ -8,8 +8,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$ SELECT 'nezuko_analytics_retention'::text $$;
 COMMENT ON FUNCTION nezuko_analytics.retention_job_name() IS 'The name of the pg_cron job that runs prune().';
 
--- How to schedule from pg_cron's own database when it is not this one.
-CREATE FUNCTION nezuko_analytics.retention_schedule_hint(schedule text)
+-- How to schedule a job from pg_cron's own database when it is not this one.
+CREATE FUNCTION nezuko_analytics.cron_schedule_hint(job_name text, schedule text, command text, local_call text)
 RETURNS text LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -18,7 +18,7 @@ AS $$
         -- database owner on a managed host has no such right): name no database
         WHEN NOT pg_has_role(current_user, 'pg_read_all_settings', 'USAGE') THEN
             format('in pg_cron''s database (its cron.database_name) run: SELECT cron.schedule_in_database(%L, %L, %L, %L);',
-                   nezuko_analytics.retention_job_name(), schedule, 'CALL nezuko_analytics.prune()', current_database())
+                   job_name, schedule, command, current_database())
         ELSE
             CASE
             WHEN current_setting('shared_preload_libraries') !~ 'pg_cron' THEN
@@ -26,16 +26,26 @@ AS $$
             ELSE '' END
             || CASE
             WHEN coalesce(current_setting('cron.database_name', true), 'postgres') = current_database() THEN
-                format('run CREATE EXTENSION pg_cron; and SELECT nezuko_analytics.schedule_retention(%L);', schedule)
+                format('run CREATE EXTENSION pg_cron; and SELECT %s;', local_call)
             ELSE
                 format('in database %s (cron.database_name) run: SELECT cron.schedule_in_database(%L, %L, %L, %L);',
                        quote_ident(coalesce(current_setting('cron.database_name', true), 'postgres')),
-                       nezuko_analytics.retention_job_name(), schedule, 'CALL nezuko_analytics.prune()', current_database())
+                       job_name, schedule, command, current_database())
             END
         END
 $$;
+COMMENT ON FUNCTION nezuko_analytics.cron_schedule_hint(text, text, text, text) IS
+  'The steps that schedule pg_cron job job_name (schedule, command) when pg_cron is not installed in this database: local_call where pg_cron can be installed here, else the cron.schedule_in_database() call for pg_cron''s database (naming that database only to a role that may read its settings).';
+
+CREATE FUNCTION nezuko_analytics.retention_schedule_hint(schedule text)
+RETURNS text LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT nezuko_analytics.cron_schedule_hint(nezuko_analytics.retention_job_name(), schedule, 'CALL nezuko_analytics.prune()',
+                                               format('nezuko_analytics.schedule_retention(%L)', schedule))
+$$;
 COMMENT ON FUNCTION nezuko_analytics.retention_schedule_hint(text) IS
-  'The steps that schedule prune() when pg_cron is not installed in this database (naming pg_cron''s database only to a role that may read its settings).';
+  'The steps that schedule prune() when pg_cron is not installed in this database (cron_schedule_hint()).';
 
 CREATE FUNCTION nezuko_analytics.schedule_retention(schedule text DEFAULT '17 3 * * *')
 RETURNS bigint

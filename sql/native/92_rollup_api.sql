@@ -1,0 +1,232 @@
+-- The rollups' API (docs/rollups.md): enable_rollups(), disable_rollups(),
+-- refresh_rollups(), rollup_status(), and the pg_cron job that refreshes.
+
+CREATE FUNCTION nezuko_analytics.rollups_job_name()
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT 'nezuko_analytics_rollups'::text $$;
+COMMENT ON FUNCTION nezuko_analytics.rollups_job_name() IS 'The name of the pg_cron job that runs refresh_rollups() every minute.';
+
+CREATE FUNCTION nezuko_analytics.rollup_trigger_names()
+RETURNS TABLE (trigger_name name, event text, transition text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    VALUES ('nezuko_analytics_rollups_insert'::name, 'INSERT', 'REFERENCING NEW TABLE AS new_rows'),
+           ('nezuko_analytics_rollups_update', 'UPDATE', 'REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows'),
+           ('nezuko_analytics_rollups_delete', 'DELETE', 'REFERENCING OLD TABLE AS old_rows'),
+           ('nezuko_analytics_rollups_truncate', 'TRUNCATE', '')
+$$;
+COMMENT ON FUNCTION nezuko_analytics.rollup_trigger_names() IS
+  'The statement-level triggers enable_rollups() puts on each log table: one per event (a trigger with transition tables serves one event only).';
+
+CREATE FUNCTION nezuko_analytics.refresh_rollups(max_runtime interval DEFAULT '1 minute')
+RETURNS bigint LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    started timestamptz := clock_timestamp();
+    src text;
+    n bigint := 0;
+    per_source bigint;
+BEGIN
+    IF max_runtime IS NULL OR max_runtime <= interval '0' THEN
+        RAISE EXCEPTION 'refresh_rollups: max_runtime must be a positive interval, not %', coalesce(max_runtime::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM nezuko_analytics.rollup_state) THEN
+        RAISE EXCEPTION 'refresh_rollups: rollups are not enabled in this database'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Run SELECT * FROM nezuko_analytics.enable_rollups(); first.';
+    END IF;
+    -- One refresh at a time; the job runs every minute, so a second one skips.
+    IF NOT pg_try_advisory_xact_lock(hashtext('nezuko_analytics.refresh_rollups')) THEN
+        RAISE NOTICE 'refresh_rollups: another refresh is running; this one skipped';
+        RETURN 0;
+    END IF;
+    PERFORM nezuko_analytics.require_rollup_read(s.source) FROM nezuko_analytics.rollup_state s;
+    FOR src IN SELECT s.source FROM nezuko_analytics.rollup_state s ORDER BY 1 LOOP
+        per_source := nezuko_analytics.refresh_rollup_source(src, started + max_runtime, false);
+        n := n + per_source;
+        UPDATE nezuko_analytics.rollup_state s
+           SET last_refresh = started, last_refresh_buckets = per_source,
+               last_refresh_ms = extract(epoch FROM clock_timestamp() - started) * 1000
+         WHERE s.source = src;
+    END LOOP;
+    RETURN n;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.refresh_rollups(max_runtime interval) IS
+  'Brings the rollups up to date: computes again the pending quarter hours (not the frozen ones, older than the raw retention), materializes the new ones up to the current quarter hour a day at a time until max_runtime (the next run resumes from the watermark), and drops rollups older than keep; returns how many quarter hours it computed. A second concurrent call skips with a NOTICE and returns 0. The pg_cron job nezuko_analytics_rollups runs it every minute.';
+
+CREATE FUNCTION nezuko_analytics.require_rollup_read(source text)
+RETURNS regclass LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    target regclass := to_regclass(format('%I.%I', nezuko_analytics.bot_schema(), source));
+BEGIN
+    IF target IS NULL THEN
+        RAISE EXCEPTION 'rollups: table %.% does not exist', quote_ident(nezuko_analytics.bot_schema()), quote_ident(source)
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    IF NOT has_table_privilege(target, 'SELECT') THEN
+        RAISE EXCEPTION 'rollups: permission denied to read table %', target
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Enable and refresh the rollups as the table''s owner.';
+    END IF;
+    IF row_security_active(target) THEN
+        RAISE EXCEPTION 'rollups: table % has row-level security for role %', target, current_user
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Rollups must count every row: enable and refresh them as the table''s owner or as a role that bypasses row-level security.';
+    END IF;
+    RETURN target;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.require_rollup_read(text) IS
+  'The bot''s table source, after checking that the current role reads every row of it (SELECT, no row-level security); an ERROR otherwise: rollups of the rows one role may see would be wrong for every other.';
+
+CREATE FUNCTION nezuko_analytics.enable_rollups(keep interval DEFAULT '400 days')
+RETURNS SETOF text LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    src text;
+    target regclass;
+    t record;
+    oldest timestamptz;
+    job bigint;
+    n bigint;
+BEGIN
+    IF keep IS NULL OR keep <= interval '0' THEN
+        RAISE EXCEPTION 'enable_rollups: keep must be a positive interval, not %', coalesce(keep::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- waits for a running refresh; the next ones wait for this
+    PERFORM pg_advisory_xact_lock(hashtext('nezuko_analytics.refresh_rollups'));
+    PERFORM nezuko_analytics.require_rollup_read(x.table_name) FROM unnest(ARRAY['verification_log', 'api_call_log']) x(table_name);
+    FOREACH src IN ARRAY ARRAY['verification_log', 'api_call_log'] LOOP
+        target := nezuko_analytics.require_rollup_read(src);
+        -- The triggers first: from here on every change is recorded.
+        FOR t IN SELECT * FROM nezuko_analytics.rollup_trigger_names() LOOP
+            CONTINUE WHEN EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = target AND g.tgname = t.trigger_name);
+            EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s %s FOR EACH STATEMENT EXECUTE FUNCTION nezuko_analytics.rollup_invalidate(%L, %L)',
+                           t.trigger_name, t.event, target, t.transition, src, 'timestamp');
+            -- DROP EXTENSION takes the trigger along (pg_dump keeps the mark)
+            EXECUTE format('ALTER TRIGGER %I ON %s DEPENDS ON EXTENSION nezuko_analytics', t.trigger_name, target);
+            RETURN NEXT format('created trigger %I on %s', t.trigger_name, target);
+        END LOOP;
+        IF EXISTS (SELECT 1 FROM nezuko_analytics.rollup_state s WHERE s.source = src) THEN
+            UPDATE nezuko_analytics.rollup_state s SET keep = enable_rollups.keep
+            WHERE s.source = src AND s.keep IS DISTINCT FROM enable_rollups.keep;
+            IF FOUND THEN
+                RETURN NEXT format('rollups of %s now keep %s', src, keep);
+            END IF;
+            CONTINUE;
+        END IF;
+        EXECUTE format('SELECT min("timestamp") FROM %s WHERE "timestamp" > ''-infinity''', target) INTO oldest;
+        oldest := date_bin('15 minutes', least(coalesce(oldest, now()), now()), nezuko_analytics.rollup_origin());
+        INSERT INTO nezuko_analytics.rollup_state (source, keep, built_from, watermark) VALUES (src, keep, oldest, oldest);
+        DELETE FROM nezuko_analytics.rollup_pending p WHERE p.source = src;
+        n := nezuko_analytics.refresh_rollup_source(src, 'infinity', true);
+        RETURN NEXT format('built rollups of %s: %s quarter hours from %s', src, n, oldest);
+    END LOOP;
+    IF to_regprocedure('cron.schedule(text, text, text)') IS NOT NULL THEN
+        EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO job
+            USING nezuko_analytics.rollups_job_name(), '* * * * *', 'SELECT nezuko_analytics.refresh_rollups()';
+        RETURN NEXT format('scheduled pg_cron job %s (every minute, job %s)', nezuko_analytics.rollups_job_name(), job);
+    ELSE
+        RAISE NOTICE 'nezuko_analytics: the rollups'' refresh is not scheduled: pg_cron is not installed in this database'
+            USING HINT = nezuko_analytics.cron_schedule_hint(nezuko_analytics.rollups_job_name(), '* * * * *',
+                                                             'SELECT nezuko_analytics.refresh_rollups()',
+                                                             'nezuko_analytics.enable_rollups()')
+                         || ' Or run SELECT nezuko_analytics.refresh_rollups(); from any scheduler.';
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.enable_rollups(keep interval) IS
+  'Turns rollups on for verification_log and api_call_log: puts the invalidation triggers on both (statement level, transition tables), builds the rollups from the existing rows a day at a time (NOTICEs report progress), and schedules pg_cron job nezuko_analytics_rollups every minute where pg_cron is installed (else a NOTICE says how). Rollups keep keep (default 400 days) of history, past the raw rows'' retention. Idempotent: a second call only changes keep. Run it as the tables'' owner; it holds a lock that makes the bot''s writes wait until it commits.';
+
+CREATE FUNCTION nezuko_analytics.disable_rollups()
+RETURNS SETOF text LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    src text;
+    target regclass;
+    t record;
+    job bigint;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('nezuko_analytics.refresh_rollups'));
+    IF to_regclass('cron.job') IS NOT NULL THEN
+        EXECUTE 'SELECT jobid FROM cron.job WHERE jobname = $1 AND username = current_user' INTO job
+            USING nezuko_analytics.rollups_job_name();
+        IF job IS NOT NULL THEN
+            EXECUTE 'SELECT cron.unschedule($1)' USING job;
+            RETURN NEXT format('unscheduled pg_cron job %s', nezuko_analytics.rollups_job_name());
+        END IF;
+    END IF;
+    FOREACH src IN ARRAY ARRAY['verification_log', 'api_call_log'] LOOP
+        -- (no schema recorded: apply_schema() never ran or was reverted; no triggers)
+        SELECT to_regclass(format('%I.%I', s.target_schema, src)) INTO target FROM nezuko_analytics.schema_state s;
+        CONTINUE WHEN target IS NULL;
+        FOR t IN SELECT * FROM nezuko_analytics.rollup_trigger_names() LOOP
+            CONTINUE WHEN NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = target AND g.tgname = t.trigger_name);
+            EXECUTE format('DROP TRIGGER %I ON %s', t.trigger_name, target);
+            RETURN NEXT format('dropped trigger %I on %s', t.trigger_name, target);
+        END LOOP;
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM nezuko_analytics.rollup_state) THEN
+        DELETE FROM nezuko_analytics.rollup_verifications;
+        DELETE FROM nezuko_analytics.rollup_verification_groups;
+        DELETE FROM nezuko_analytics.rollup_api_calls;
+        DELETE FROM nezuko_analytics.rollup_pending;
+        DELETE FROM nezuko_analytics.rollup_state;
+        RETURN NEXT 'removed the rollups';
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.disable_rollups() IS
+  'Turns rollups off: unschedules the pg_cron job, drops the triggers from the log tables and deletes every rollup (their history older than the raw rows is gone with them). Does nothing when they are off. revert_schema() calls it.';
+
+CREATE FUNCTION nezuko_analytics.rollup_status()
+RETURNS TABLE (source text, keep interval, materialized_from timestamptz, watermark timestamptz, frozen_before timestamptz,
+               pending_buckets bigint,
+               last_refresh timestamptz, last_refresh_ms float8, last_refresh_buckets bigint, rollup_rows bigint, rollup_bytes bigint)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT s.source, s.keep, s.built_from, s.watermark, s.frozen_before,
+           (SELECT count(DISTINCT p.bucket) FROM nezuko_analytics.rollup_pending p WHERE p.source = s.source),
+           s.last_refresh, s.last_refresh_ms, s.last_refresh_buckets,
+           CASE s.source
+               WHEN 'verification_log' THEN (SELECT count(*) FROM nezuko_analytics.rollup_verifications)
+                                            + (SELECT count(*) FROM nezuko_analytics.rollup_verification_groups)
+               ELSE (SELECT count(*) FROM nezuko_analytics.rollup_api_calls) END,
+           CASE s.source
+               WHEN 'verification_log' THEN pg_total_relation_size('nezuko_analytics.rollup_verifications')
+                                            + pg_total_relation_size('nezuko_analytics.rollup_verification_groups')
+               ELSE pg_total_relation_size('nezuko_analytics.rollup_api_calls') END
+    FROM nezuko_analytics.rollup_state s
+    ORDER BY s.source
+$$;
+COMMENT ON FUNCTION nezuko_analytics.rollup_status() IS
+  'Per table with rollups: keep, the materialized range [materialized_from, watermark) (later quarter hours are read raw), frozen_before (older quarter hours are never computed again: history kept past the raw rows), how many distinct quarter hours are pending (-infinity after a TRUNCATE counts as one), the last refresh (when, milliseconds, quarter hours computed), and the rollups'' rows and bytes (verification_log: quarter-hour and group-day tables together).';
+
+REVOKE EXECUTE ON FUNCTION nezuko_analytics.enable_rollups(interval) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION nezuko_analytics.disable_rollups() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION nezuko_analytics.refresh_rollups(interval) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION nezuko_analytics.refresh_rollup_source(text, timestamptz, boolean) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_materialize(text, timestamptz, timestamptz) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_add_groups(timestamptz, timestamptz) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_invalidate() FROM PUBLIC;
+-- The installing role runs the rollups (as it runs retention): the API, and
+-- the tables they write.  The bot's writers need nothing: the trigger writes
+-- rollup_pending as its owner.
+GRANT SELECT, INSERT, UPDATE, DELETE ON nezuko_analytics.rollup_state, nezuko_analytics.rollup_pending,
+      nezuko_analytics.rollup_verifications, nezuko_analytics.rollup_verification_groups,
+      nezuko_analytics.rollup_api_calls TO @extowner@;
+GRANT EXECUTE ON FUNCTION nezuko_analytics.enable_rollups(interval), nezuko_analytics.disable_rollups(),
+      nezuko_analytics.refresh_rollups(interval), nezuko_analytics.refresh_rollup_source(text, timestamptz, boolean),
+      nezuko_analytics.rollup_materialize(text, timestamptz, timestamptz),
+      nezuko_analytics.rollup_add_groups(timestamptz, timestamptz), nezuko_analytics.rollup_invalidate() TO @extowner@;

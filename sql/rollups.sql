@@ -1,0 +1,174 @@
+-- Rollups (docs/rollups.md): enable_rollups() builds them equal to the raw
+-- rows; every write (late rows, updates of status, latency and time,
+-- deletes, TRUNCATE) marks its quarter hours pending in the same transaction;
+-- refresh_rollups() makes them equal again; frozen quarter hours (older than
+-- the raw retention) keep their history; a writer needs no right on the
+-- extension's tables; bad input; disable_rollups(), revert_schema() and DROP
+-- EXTENSION leave no trigger behind and every bot row in place.
+\set SHOW_CONTEXT never
+CREATE EXTENSION nezuko_analytics;
+CREATE SCHEMA ro;
+SELECT count(*) > 0 AS applied FROM nezuko_analytics.apply_schema('ro');
+
+-- Before enable_rollups(): refresh is a clear error.
+SELECT nezuko_analytics.refresh_rollups();
+
+-- Ten days of rows up to now (every status, NULL latencies, cached, 7
+-- groups), and API calls of four methods, failures and NULL latencies.
+INSERT INTO ro.verification_log (user_id, group_id, status, latency_ms, cached, "timestamp")
+SELECT i, i % 7, (ARRAY['verified', 'restricted', 'error', 'pending'])[1 + i % 4],
+       CASE WHEN i % 11 = 0 THEN NULL ELSE (i * 37) % 900 END, i % 3 = 0, now() - i * interval '53 seconds'
+FROM generate_series(1, 16000) i;
+INSERT INTO ro.api_call_log (method, success, latency_ms, "timestamp")
+SELECT (ARRAY['getChatMember', 'restrictChatMember', 'sendMessage', 'getChat'])[1 + i % 4], i % 5 <> 0,
+       CASE WHEN i % 13 = 0 THEN NULL ELSE (i * 29) % 700 END, now() - i * interval '71 seconds'
+FROM generate_series(1, 12000) i;
+
+-- The checks of the rollups against the raw rows (rollup_check.checks).
+\i test/lib/rollup_checks.sql
+
+-- enable_rollups(): triggers and the build (its NOTICEs name dates: see the
+-- cron test for the job, and below for the hint given without pg_cron).
+SET client_min_messages = warning;
+SELECT regexp_replace(l, '[0-9]+ quarter hours from .*', 'N quarter hours from T') AS line
+FROM nezuko_analytics.enable_rollups() l;
+SELECT nezuko_analytics.cron_schedule_hint(nezuko_analytics.rollups_job_name(), '* * * * *',
+                                           'SELECT nezuko_analytics.refresh_rollups()', 'nezuko_analytics.enable_rollups()');
+SELECT c.relname, t.tgname, t.tgtype, pg_get_triggerdef(t.oid) ~ 'FOR EACH STATEMENT' AS per_statement
+FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal ORDER BY 1, 2;
+SELECT source, keep, watermark BETWEEN now() - interval '30 minutes' AND now() AS watermark_now,
+       materialized_from <= now() - interval '8 days' AS from_oldest, pending_buckets, rollup_rows > 0 AS has_rows
+FROM nezuko_analytics.rollup_status();
+SELECT (SELECT sum(total) FROM nezuko_analytics.rollup_verifications)
+       = (SELECT count(*) FROM ro.verification_log
+          WHERE "timestamp" < (SELECT watermark FROM nezuko_analytics.rollup_state WHERE source = 'verification_log'))
+       AS every_row_below_the_watermark;
+SELECT * FROM rollup_check.checks;
+-- Idempotent: nothing new; keep changes only keep.
+SELECT * FROM nezuko_analytics.enable_rollups();
+SELECT * FROM nezuko_analytics.enable_rollups('500 days');
+SELECT source, keep FROM nezuko_analytics.rollup_status();
+
+-- A row of the current quarter hour (after the watermark): pending until
+-- the watermark passes it.
+INSERT INTO ro.verification_log (user_id, group_id, status, latency_ms) VALUES (1, 1, 'verified', 5);
+SELECT count(*) AS pending_now FROM nezuko_analytics.rollup_pending;
+SELECT * FROM rollup_check.checks;
+
+-- Late rows an hour and a month ago, in one statement: two quarter hours
+-- pending in that transaction; equal again after a refresh.
+BEGIN;
+INSERT INTO ro.verification_log (user_id, group_id, status, latency_ms, cached, "timestamp")
+VALUES (2, 3, 'verified', 40, true, now() - interval '1 hour'), (3, 3, 'error', NULL, false, now() - interval '30 days'),
+       (4, 4, 'restricted', 7, false, now() - interval '30 days');
+SELECT count(DISTINCT bucket) AS pending_buckets FROM nezuko_analytics.rollup_pending WHERE bucket < now() - interval '20 minutes';
+SELECT stale_v, stale_days, stale_with_pending > 0 AS differs_until_refresh FROM rollup_check.checks;
+COMMIT;
+SELECT nezuko_analytics.refresh_rollups() > 0 AS refreshed;
+SELECT * FROM rollup_check.checks;
+
+-- Updates of status, latency and time (old and new quarter hours), deletes.
+UPDATE ro.verification_log SET status = 'error' WHERE user_id BETWEEN 100 AND 110;
+UPDATE ro.verification_log SET latency_ms = latency_ms + 1000 WHERE user_id BETWEEN 200 AND 205;
+UPDATE ro.verification_log SET "timestamp" = "timestamp" - interval '2 days' WHERE user_id BETWEEN 300 AND 302;
+UPDATE ro.api_call_log SET success = NOT success, method = 'banChatMember' WHERE id % 500 = 0;
+DELETE FROM ro.verification_log WHERE user_id BETWEEN 400 AND 420;
+DELETE FROM ro.api_call_log WHERE id % 777 = 0;
+SELECT stale_v, stale_a, stale_days, stale_with_pending > 0 AS differs_until_refresh FROM rollup_check.checks;
+SELECT nezuko_analytics.refresh_rollups() > 0 AS refreshed;
+SELECT * FROM rollup_check.checks;
+
+-- A writer with INSERT on the log only (no right on the extension's tables):
+-- its quarter hour is still recorded, by the trigger as rollup_pending's owner.
+CREATE ROLE ro_writer;
+GRANT USAGE ON SCHEMA ro TO ro_writer;
+GRANT INSERT ON ro.verification_log TO ro_writer;
+GRANT USAGE ON SEQUENCE ro.verification_log_id_seq TO ro_writer;
+SET ROLE ro_writer;
+INSERT INTO ro.verification_log (user_id, group_id, status, "timestamp") VALUES (5, 5, 'verified', now() - interval '3 hours');
+SELECT count(*) FROM nezuko_analytics.rollup_pending;  -- no right to read it
+RESET ROLE;
+SELECT count(*) AS pending_3h_ago FROM nezuko_analytics.rollup_pending
+WHERE bucket = date_bin('15 minutes', now() - interval '3 hours', '2000-01-01+00');
+SELECT nezuko_analytics.refresh_rollups() > 0 AS refreshed;
+SELECT * FROM rollup_check.checks;
+
+-- A role under row-level security cannot build rollups (they would miss rows).
+ALTER TABLE ro.verification_log ENABLE ROW LEVEL SECURITY;
+CREATE ROLE ro_reader;
+GRANT USAGE ON SCHEMA ro, nezuko_analytics TO ro_reader;
+GRANT SELECT ON ro.verification_log, ro.api_call_log TO ro_reader;
+GRANT SELECT ON nezuko_analytics.schema_state, nezuko_analytics.rollup_state TO ro_reader;
+GRANT EXECUTE ON FUNCTION nezuko_analytics.refresh_rollups(interval) TO ro_reader;
+SET ROLE ro_reader;
+SELECT nezuko_analytics.refresh_rollups();
+RESET ROLE;
+ALTER TABLE ro.verification_log DISABLE ROW LEVEL SECURITY;
+
+-- Frozen: with the raw rows kept 5 days, a late row 6 days ago is history
+-- that prune() would take; the rollups keep what they had.
+SELECT * FROM nezuko_analytics.set_retention('verification_log', '5 days');
+INSERT INTO ro.verification_log (user_id, group_id, status, "timestamp") VALUES (6, 6, 'verified', now() - interval '6 days');
+SELECT nezuko_analytics.refresh_rollups() >= 0 AS refreshed;
+SELECT pending_rows AS pending_left FROM rollup_check.checks;
+SELECT (SELECT total FROM nezuko_analytics.rollup_verifications
+        WHERE bucket = date_bin('15 minutes', now() - interval '6 days', '2000-01-01+00'))
+       = (SELECT count(*) - 1 FROM ro.verification_log
+          WHERE date_bin('15 minutes', "timestamp", '2000-01-01+00') = date_bin('15 minutes', now() - interval '6 days', '2000-01-01+00'))
+       AS frozen_keeps_history;
+-- prune() deletes the raw rows older than 5 days: the rollups keep them.
+SELECT sum(total) AS before_prune FROM nezuko_analytics.rollup_verifications \gset
+CALL nezuko_analytics.prune();
+SELECT nezuko_analytics.refresh_rollups() >= 0 AS refreshed;
+SELECT sum(total) = :before_prune AS history_kept,
+       (SELECT count(*) FROM ro.verification_log WHERE "timestamp" < now() - interval '5 days') AS raw_left
+FROM nezuko_analytics.rollup_verifications;
+SELECT * FROM rollup_check.checks;
+SELECT * FROM nezuko_analytics.set_retention('verification_log', '90 days');
+
+-- TRUNCATE: everything from the raw horizon on is pending, then empty.
+TRUNCATE ro.api_call_log;
+SELECT count(*) AS truncate_marks FROM nezuko_analytics.rollup_pending WHERE bucket = '-infinity';
+SELECT nezuko_analytics.refresh_rollups() > 0 AS refreshed;
+SELECT count(*) AS api_rollups FROM nezuko_analytics.rollup_api_calls;
+SELECT * FROM rollup_check.checks;
+
+-- Bad input.
+SELECT * FROM nezuko_analytics.enable_rollups(NULL);
+SELECT * FROM nezuko_analytics.enable_rollups('-1 day');
+SELECT nezuko_analytics.refresh_rollups('0 seconds');
+SELECT nezuko_analytics.refresh_rollups(NULL);
+SELECT nezuko_analytics.rollup_invalidate();
+CREATE TRIGGER wrong AFTER INSERT ON ro.verification_log FOR EACH ROW EXECUTE FUNCTION nezuko_analytics.rollup_invalidate('verification_log', 'timestamp');
+INSERT INTO ro.verification_log (user_id, group_id, status) VALUES (7, 7, 'verified');
+DROP TRIGGER wrong ON ro.verification_log;
+CREATE TRIGGER wrong AFTER INSERT ON ro.verification_log REFERENCING NEW TABLE AS n FOR EACH STATEMENT
+    EXECUTE FUNCTION nezuko_analytics.rollup_invalidate('verification_log', 'user_id');
+INSERT INTO ro.verification_log (user_id, group_id, status) VALUES (7, 7, 'verified');
+DROP TRIGGER wrong ON ro.verification_log;
+
+-- disable_rollups(): job, triggers and rows gone; the bot's rows stay.
+SELECT count(*) AS rows_before FROM ro.verification_log \gset
+SELECT * FROM nezuko_analytics.disable_rollups();
+SELECT * FROM nezuko_analytics.disable_rollups();  -- nothing left to do
+SELECT count(*) AS triggers FROM pg_trigger WHERE tgname LIKE 'nezuko_analytics_rollups_%';
+SELECT (SELECT count(*) FROM nezuko_analytics.rollup_verifications) + (SELECT count(*) FROM nezuko_analytics.rollup_state) AS rollup_rows,
+       (SELECT count(*) FROM ro.verification_log) = :rows_before AS bot_rows_kept;
+
+-- revert_schema() turns them off first.
+SELECT count(*) > 0 AS enabled FROM nezuko_analytics.enable_rollups();
+SELECT l FROM nezuko_analytics.revert_schema() l WHERE l ~ 'rollup';
+SELECT count(*) AS triggers FROM pg_trigger WHERE tgname LIKE 'nezuko_analytics_rollups_%';
+
+-- DROP EXTENSION with rollups on takes the triggers along, no row of the bot.
+SELECT count(*) > 0 AS applied FROM nezuko_analytics.apply_schema('ro');
+SELECT count(*) > 0 AS enabled FROM nezuko_analytics.enable_rollups();
+DROP SCHEMA rollup_check CASCADE;
+DROP EXTENSION nezuko_analytics;
+SELECT count(*) AS triggers FROM pg_trigger WHERE tgname LIKE 'nezuko_analytics_rollups_%';
+SELECT count(*) = :rows_before AS bot_rows_kept FROM ro.verification_log;
+INSERT INTO ro.verification_log (user_id, group_id, status) VALUES (8, 8, 'verified');  -- the bot writes on
+DROP SCHEMA ro CASCADE;
+DROP ROLE ro_writer;
+DROP OWNED BY ro_reader;
+DROP ROLE ro_reader;

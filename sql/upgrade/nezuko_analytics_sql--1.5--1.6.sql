@@ -1,0 +1,124 @@
+-- nezuko_analytics_sql (the portable edition) 1.5 -> 1.6, written by hand
+-- (docs/versions.md).  1.6 adds rollups to the native edition only (they need
+-- the latency_dist type); the portable edition takes the shared changes
+-- (cron_schedule_hint(), revert_schema()) and its version().
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.version()
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT '1.6'::text $$;
+
+-- One hint for every pg_cron job (retention's and the rollups'): cron_schedule_hint().
+-- How to schedule a job from pg_cron's own database when it is not this one.
+CREATE FUNCTION nezuko_analytics.cron_schedule_hint(job_name text, schedule text, command text, local_call text)
+RETURNS text LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE
+        -- pg_cron's settings are readable only with pg_read_all_settings (a
+        -- database owner on a managed host has no such right): name no database
+        WHEN NOT pg_has_role(current_user, 'pg_read_all_settings', 'USAGE') THEN
+            format('in pg_cron''s database (its cron.database_name) run: SELECT cron.schedule_in_database(%L, %L, %L, %L);',
+                   job_name, schedule, command, current_database())
+        ELSE
+            CASE
+            WHEN current_setting('shared_preload_libraries') !~ 'pg_cron' THEN
+                'Add pg_cron to shared_preload_libraries and restart; then '
+            ELSE '' END
+            || CASE
+            WHEN coalesce(current_setting('cron.database_name', true), 'postgres') = current_database() THEN
+                format('run CREATE EXTENSION pg_cron; and SELECT %s;', local_call)
+            ELSE
+                format('in database %s (cron.database_name) run: SELECT cron.schedule_in_database(%L, %L, %L, %L);',
+                       quote_ident(coalesce(current_setting('cron.database_name', true), 'postgres')),
+                       job_name, schedule, command, current_database())
+            END
+        END
+$$;
+COMMENT ON FUNCTION nezuko_analytics.cron_schedule_hint(text, text, text, text) IS
+  'The steps that schedule pg_cron job job_name (schedule, command) when pg_cron is not installed in this database: local_call where pg_cron can be installed here, else the cron.schedule_in_database() call for pg_cron''s database (naming that database only to a role that may read its settings).';
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.retention_schedule_hint(schedule text)
+RETURNS text LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT nezuko_analytics.cron_schedule_hint(nezuko_analytics.retention_job_name(), schedule, 'CALL nezuko_analytics.prune()',
+                                               format('nezuko_analytics.schedule_retention(%L)', schedule))
+$$;
+COMMENT ON FUNCTION nezuko_analytics.retention_schedule_hint(text) IS
+  'The steps that schedule prune() when pg_cron is not installed in this database (cron_schedule_hint()).';
+
+
+-- revert_schema() turns the rollups off first.
+CREATE OR REPLACE FUNCTION nezuko_analytics.revert_schema()
+RETURNS SETOF text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    change record;
+    has_rows boolean;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('nezuko_analytics.apply_schema'));
+    -- the rollups (native edition) first: their triggers are on the bot's tables
+    IF to_regprocedure('nezuko_analytics.disable_rollups()') IS NOT NULL THEN
+        RETURN QUERY EXECUTE 'SELECT * FROM nezuko_analytics.disable_rollups()';
+    END IF;
+    FOR change IN
+        SELECT * FROM nezuko_analytics.schema_changes ORDER BY step DESC
+    LOOP
+        CASE change.change_kind
+        WHEN 'create_index' THEN
+            EXECUTE format('DROP INDEX IF EXISTS %I.%I', change.target_schema, change.object_name);
+            RETURN NEXT format('dropped index %I.%I', change.target_schema, change.object_name);
+        WHEN 'add_column' THEN
+            IF nezuko_analytics.table_exists(change.target_schema, change.table_name) THEN
+                EXECUTE format('ALTER TABLE %I.%I DROP COLUMN IF EXISTS %I',
+                               change.target_schema, change.table_name, change.object_name);
+            END IF;
+            RETURN NEXT format('dropped column %I.%I.%I',
+                               change.target_schema, change.table_name, change.object_name);
+        WHEN 'create_table' THEN
+            EXECUTE format('DROP TABLE IF EXISTS %I.%I', change.target_schema, change.table_name);
+            RETURN NEXT format('dropped table %I.%I', change.target_schema, change.table_name);
+        WHEN 'schedule_job' THEN
+            IF nezuko_analytics.unschedule_retention() THEN
+                RETURN NEXT format('unscheduled pg_cron job %s', change.object_name);
+            END IF;
+        WHEN 'grant_access' THEN
+            PERFORM nezuko_analytics.revoke_dashboard_access(change.object_name);
+            RETURN NEXT format('revoked the dashboard functions from %I', change.object_name);
+        WHEN 'register_policy' THEN
+            DELETE FROM nezuko_analytics.retention_policy WHERE table_name = change.object_name;
+            RETURN NEXT format('removed retention policy: %s', change.object_name);
+        WHEN 'create_base_table' THEN
+            -- apply_schema() made it on a fresh database; once the bot has
+            -- written to it, its rows are the bot's data and it stays.
+            IF NOT nezuko_analytics.table_exists(change.target_schema, change.table_name) THEN
+                CONTINUE;
+            END IF;
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.%I)', change.target_schema, change.table_name)
+                INTO has_rows;
+            IF has_rows THEN
+                RETURN NEXT format('kept table %I.%I (it holds the bot''s rows)',
+                                   change.target_schema, change.table_name);
+            ELSE
+                BEGIN
+                    EXECUTE format('DROP TABLE %I.%I', change.target_schema, change.table_name);
+                    RETURN NEXT format('dropped table %I.%I (empty)', change.target_schema, change.table_name);
+                EXCEPTION WHEN dependent_objects_still_exist THEN
+                    RETURN NEXT format('kept table %I.%I (other objects depend on it)',
+                                       change.target_schema, change.table_name);
+                END;
+            END IF;
+        END CASE;
+    END LOOP;
+    DELETE FROM nezuko_analytics.schema_changes;
+    DELETE FROM nezuko_analytics.schema_state;
+    RETURN;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.revert_schema() IS
+  'The spec''s downgrade: turns the rollups off where there are any (disable_rollups()), then undoes exactly what apply_schema() did (the pg_cron job, retention policies, spec indexes, spec columns, api_call_log when apply_schema() created it, and base tables it created that are still empty), in reverse order; keeps every row of the bot''s original columns.';
+
