@@ -1,8 +1,8 @@
 -- Rollups (docs/rollups.md): enable_rollups() builds them equal to the raw
 -- rows; every write (late rows, updates of status, latency and time,
 -- deletes, TRUNCATE) marks its quarter hours pending in the same transaction;
--- refresh_rollups() makes them equal again; frozen quarter hours (older than
--- the raw retention) keep their history; a writer needs no right on the
+-- refresh_rollups() makes them equal again; quarter hours before prune()'s
+-- cutoff freeze and keep their history; a writer needs no right on the
 -- extension's tables; bad input; disable_rollups(), revert_schema() and DROP
 -- EXTENSION leave no trigger behind and every bot row in place.
 \set SHOW_CONTEXT never
@@ -105,24 +105,22 @@ SELECT nezuko_analytics.refresh_rollups();
 RESET ROLE;
 ALTER TABLE ro.verification_log DISABLE ROW LEVEL SECURITY;
 
--- Frozen: with the raw rows kept 5 days, a late row 6 days ago is history
--- that prune() would take; the rollups keep what they had.
+-- prune() with the raw rows kept 5 days: the rollups keep what it deletes,
+-- and the quarter hours before its cutoff freeze: a late row there (prune
+-- would take it next) leaves them as they were.
 SELECT * FROM nezuko_analytics.set_retention('verification_log', '5 days');
-INSERT INTO ro.verification_log (user_id, group_id, status, "timestamp") VALUES (6, 6, 'verified', now() - interval '6 days');
-SELECT nezuko_analytics.refresh_rollups() >= 0 AS refreshed;
-SELECT pending_rows AS pending_left FROM rollup_check.checks;
-SELECT (SELECT total FROM nezuko_analytics.rollup_verifications
-        WHERE bucket = date_bin('15 minutes', now() - interval '6 days', '2000-01-01+00'))
-       = (SELECT count(*) - 1 FROM ro.verification_log
-          WHERE date_bin('15 minutes', "timestamp", '2000-01-01+00') = date_bin('15 minutes', now() - interval '6 days', '2000-01-01+00'))
-       AS frozen_keeps_history;
--- prune() deletes the raw rows older than 5 days: the rollups keep them.
 SELECT sum(total) AS before_prune FROM nezuko_analytics.rollup_verifications \gset
 CALL nezuko_analytics.prune();
 SELECT nezuko_analytics.refresh_rollups() >= 0 AS refreshed;
 SELECT sum(total) = :before_prune AS history_kept,
-       (SELECT count(*) FROM ro.verification_log WHERE "timestamp" < now() - interval '5 days') AS raw_left
+       (SELECT count(*) FROM ro.verification_log WHERE "timestamp" < now() - interval '5 days') AS raw_left,
+       (SELECT frozen_before FROM nezuko_analytics.rollup_state WHERE source = 'verification_log')
+       = (SELECT cutoff FROM nezuko_analytics.retention_runs WHERE table_name = 'verification_log') AS frozen_at_the_cutoff
 FROM nezuko_analytics.rollup_verifications;
+INSERT INTO ro.verification_log (user_id, group_id, status, "timestamp") VALUES (6, 6, 'verified', now() - interval '6 days');
+SELECT nezuko_analytics.refresh_rollups() >= 0 AS refreshed;
+SELECT pending_rows AS pending_left FROM rollup_check.checks;
+SELECT sum(total) = :before_prune AS frozen_keeps_history FROM nezuko_analytics.rollup_verifications;
 SELECT * FROM rollup_check.checks;
 SELECT * FROM nezuko_analytics.set_retention('verification_log', '90 days');
 

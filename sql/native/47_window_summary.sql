@@ -78,6 +78,10 @@ AS $$
 DECLARE
     v jsonb;
 BEGIN
+    v := nezuko_analytics.window_summary_rollups(since, until, tz, top_groups, recent_since);
+    IF v IS NOT NULL THEN
+        RETURN v;
+    END IF;
     EXECUTE format('SELECT nezuko_analytics.verification_summary(v."timestamp", v.status::text, v.latency_ms, v.cached,'
                    ' v.group_id::bigint, $3, $4, $5)::jsonb FROM %I.verification_log v'
                    ' WHERE v."timestamp" >= $1 AND v."timestamp" < $2', nezuko_analytics.bot_schema())
@@ -86,7 +90,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.window_summary(timestamptz, timestamptz, text, integer, timestamptz) IS
-  'The one-pass summary of verification_log in [since, until) with local hours and days in tz (one scan), every figure by name (docs/dashboard.md); shared by dashboard() and the trend contracts.';
+  'The one-pass summary of verification_log in [since, until) with local hours and days in tz (one scan, or the rollups and the raw rows they leave: window_summary_rollups()), every figure by name (docs/dashboard.md); shared by dashboard() and the trend contracts.';
 
 CREATE FUNCTION nezuko_analytics.api_window_summary(bot name, since timestamptz, until timestamptz)
 RETURNS jsonb
@@ -96,6 +100,10 @@ AS $$
 DECLARE
     a jsonb;
 BEGIN
+    a := nezuko_analytics.api_window_summary_rollups(bot, since, until);
+    IF a IS NOT NULL THEN
+        RETURN a;
+    END IF;
     EXECUTE format('SELECT nezuko_analytics.api_summary(a.method::text, a.success, a.latency_ms)::jsonb'
                    ' FROM %I.api_call_log a WHERE a."timestamp" >= $1 AND a."timestamp" < $2', bot)
         INTO a USING since, until;
@@ -103,7 +111,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.api_window_summary(name, timestamptz, timestamptz) IS
-  'The one-pass summary of bot.api_call_log in [since, until), every figure by name (docs/dashboard.md): calls, ok, failures, latency_count, latency_sum, exact p95, and per method (most calls first) the same with p50. Used by dashboard().';
+  'The one-pass summary of bot.api_call_log in [since, until) (or the rollups and the raw rows they leave: api_window_summary_rollups()), every figure by name (docs/dashboard.md): calls, ok, failures, latency_count, latency_sum, exact p95, and per method (most calls first) the same with p50. Used by dashboard().';
 
 CREATE FUNCTION nezuko_analytics.day_summary(since timestamptz, until timestamptz, tz text, recent_since timestamptz,
                                              with_latency boolean)

@@ -1,8 +1,8 @@
 -- Filling and refreshing the rollups from the raw rows (docs/rollups.md).
 -- Every quarter hour is computed from the raw rows at once, never patched:
 -- a new one when the watermark passes it, a pending one again (after
--- deleting it).  Quarter hours older than the raw rows' retention are frozen:
--- their raw rows may be pruned, so they are never computed again.
+-- deleting it).  Quarter hours before the cutoff of a prune() are frozen:
+-- their raw rows are gone or going, so they are never computed again.
 
 CREATE FUNCTION nezuko_analytics.rollup_origin()
 RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -15,11 +15,28 @@ CREATE FUNCTION nezuko_analytics.rollup_raw_horizon(source text)
 RETURNS timestamptz LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT coalesce((SELECT now() - p.keep FROM nezuko_analytics.retention_policy p
-                     WHERE p.table_name = rollup_raw_horizon.source AND p.enabled), '-infinity')
+    SELECT coalesce(max(r.cutoff), '-infinity') FROM nezuko_analytics.retention_runs r
+    WHERE r.table_name = rollup_raw_horizon.source
 $$;
 COMMENT ON FUNCTION nezuko_analytics.rollup_raw_horizon(text) IS
-  'The time before which the raw rows of source may be pruned now (now() - its retention policy''s keep; -infinity without an enabled policy). Each refresh moves rollup_state.frozen_before up to it: rollup buckets that start before that are never computed again.';
+  'The time before which prune() has deleted, or is deleting, raw rows of source: the latest cutoff of its runs (logged before its first batch commits); -infinity before any. Each refresh moves rollup_state.frozen_before up to it: rollup buckets that start before that are never computed again.';
+
+CREATE FUNCTION nezuko_analytics.time_floor(t timestamptz, stride interval)
+RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT CASE WHEN isfinite(t) THEN date_bin(stride, t, nezuko_analytics.rollup_origin()) ELSE t END $$;
+COMMENT ON FUNCTION nezuko_analytics.time_floor(timestamptz, interval) IS
+  'The start of the quarter hour (stride 15 minutes) or UTC day (24 hours) that holds t; t itself when infinite. (Strides in hours and minutes: adding a day to a timestamptz follows the session''s time zone.)';
+
+CREATE FUNCTION nezuko_analytics.time_ceil(t timestamptz, stride interval)
+RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN nezuko_analytics.time_floor(t, stride) = t THEN t
+                ELSE nezuko_analytics.time_floor(t, stride) + stride END
+$$;
+COMMENT ON FUNCTION nezuko_analytics.time_ceil(timestamptz, interval) IS
+  'The first start of a quarter hour (stride 15 minutes) or UTC day (24 hours) at or after t; t itself when infinite.';
 
 -- The quarter-hour rollups of source's raw rows in [lo, hi) (quarter-hour
 -- edges), each row replaced.
@@ -81,17 +98,6 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.rollup_add_groups(timestamptz, timestamptz) IS
   'Adds the verification_log rows in [lo, hi) to the per-day, per-group rollups (counts add up; the caller deletes a day it computes afresh). Used by refresh_rollup_source().';
 
-CREATE FUNCTION nezuko_analytics.quarter_hour_ceil(t timestamptz)
-RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT CASE WHEN NOT isfinite(t) THEN t
-                WHEN date_bin('15 minutes', t, nezuko_analytics.rollup_origin()) = t THEN t
-                ELSE date_bin('15 minutes', t, nezuko_analytics.rollup_origin()) + interval '15 minutes' END
-$$;
-COMMENT ON FUNCTION nezuko_analytics.quarter_hour_ceil(timestamptz) IS
-  'The first quarter-hour start at or after t (t itself when infinite).';
-
 -- The pending quarter hours of source that can be computed again, as
 -- maximal runs [lo, hi): not frozen, below the watermark (later ones are
 -- materialized when the watermark passes them).  A TRUNCATE (-infinity)
@@ -102,16 +108,19 @@ RETURNS TABLE (lo timestamptz, hi timestamptz)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH b AS (
-        SELECT q AS bucket FROM unnest(buckets) q
+    WITH everything AS (  -- after a TRUNCATE: one run from the horizon (rounded up) to the watermark
+        SELECT greatest(built_from, nezuko_analytics.time_ceil(horizon, interval '15 minutes')) AS lo, watermark AS hi
+        WHERE '-infinity' = ANY (buckets)),
+    b AS (
+        SELECT DISTINCT q AS bucket FROM unnest(buckets) q
         WHERE q <> '-infinity' AND q >= horizon AND q < watermark
-        UNION
-        SELECT generate_series(greatest(built_from, nezuko_analytics.quarter_hour_ceil(horizon)),
-                               watermark - interval '15 minutes', interval '15 minutes')
-        WHERE '-infinity' = ANY (buckets))
+          AND NOT EXISTS (SELECT 1 FROM everything e WHERE q >= e.lo))
     SELECT min(bucket), max(bucket) + interval '15 minutes'
     FROM (SELECT bucket, bucket - (row_number() OVER (ORDER BY bucket))::integer * interval '15 minutes' AS run FROM b) r
-    GROUP BY run ORDER BY 1
+    GROUP BY run
+    UNION ALL
+    SELECT e.lo, e.hi FROM everything e WHERE e.lo < e.hi
+    ORDER BY 1
 $$;
 COMMENT ON FUNCTION nezuko_analytics.rollup_pending_runs(timestamptz[], timestamptz, timestamptz, timestamptz) IS
   'The pending quarter hours (their starts; -infinity after a TRUNCATE: all) that refresh_rollup_source() computes again, as maximal runs [lo, hi): from the raw horizon on (older ones are frozen) and below the watermark.';
@@ -128,6 +137,7 @@ DECLARE
     buckets timestamptz[];
     run record;
     day_start timestamptz;
+    day_end timestamptz;
     chunk_end timestamptz;
     n bigint := 0;
 BEGIN
@@ -151,14 +161,14 @@ BEGIN
         END IF;
         PERFORM nezuko_analytics.rollup_materialize(source, run.lo, run.hi);
         IF source = 'verification_log' THEN
-            -- each day the run touches, whole (up to the watermark), unless frozen
-            FOR day_start IN SELECT d FROM generate_series(date_bin('1 day', run.lo, nezuko_analytics.rollup_origin()),
-                                                     run.hi - interval '1 microsecond', interval '24 hours') d
-                       WHERE d >= horizon
-            LOOP
-                DELETE FROM nezuko_analytics.rollup_verification_groups g WHERE g.day = day_start;
-                PERFORM nezuko_analytics.rollup_add_groups(day_start, least(day_start + interval '24 hours', st.watermark));
-            END LOOP;
+            -- every day the run touches, whole (up to the watermark), unless frozen
+            day_start := greatest(date_bin('1 day', run.lo, nezuko_analytics.rollup_origin()),
+                                  nezuko_analytics.time_ceil(horizon, interval '24 hours'));
+            day_end := nezuko_analytics.time_ceil(run.hi, interval '24 hours');
+            IF day_start < day_end THEN
+                DELETE FROM nezuko_analytics.rollup_verification_groups g WHERE g.day >= day_start AND g.day < day_end;
+                PERFORM nezuko_analytics.rollup_add_groups(day_start, least(day_end, st.watermark));
+            END IF;
         END IF;
         st.built_from := least(st.built_from, run.lo);
         n := n + ((extract(epoch FROM run.hi - run.lo) / 900)::bigint);
@@ -167,6 +177,13 @@ BEGIN
     -- still filling), one day at a time until the deadline.
     WHILE st.watermark < target LOOP
         EXIT WHEN n > 0 AND clock_timestamp() >= deadline;
+        -- past a stretch without rows in one step (a row in 4713 BC must not
+        -- cost a chunk per day since)
+        EXECUTE format('SELECT min(t."timestamp") FROM %I.%I t WHERE t."timestamp" >= $1 AND t."timestamp" < $2',
+                       nezuko_analytics.bot_schema(), source)
+            INTO chunk_end USING st.watermark, target;
+        st.watermark := coalesce(date_bin('15 minutes', chunk_end, nezuko_analytics.rollup_origin()), target);
+        CONTINUE WHEN st.watermark >= target;
         chunk_end := least(target, date_bin('1 day', st.watermark, nezuko_analytics.rollup_origin()) + interval '24 hours');
         PERFORM nezuko_analytics.rollup_materialize(source, st.watermark, chunk_end);
         IF source = 'verification_log' THEN
@@ -190,7 +207,7 @@ BEGIN
         DELETE FROM nezuko_analytics.rollup_api_calls r WHERE r.bucket < now() - st.keep;
     END IF;
     UPDATE nezuko_analytics.rollup_state s
-       SET built_from = greatest(st.built_from, least(st.watermark, nezuko_analytics.quarter_hour_ceil(now() - st.keep))),
+       SET built_from = greatest(st.built_from, least(st.watermark, nezuko_analytics.time_ceil(now() - st.keep, interval '15 minutes'))),
            watermark = st.watermark, frozen_before = horizon
      WHERE s.source = refresh_rollup_source.source;
     RETURN n;

@@ -44,6 +44,52 @@ COMMENT ON FUNCTION nezuko_analytics.retention_schedule_hint(text) IS
   'The steps that schedule prune() when pg_cron is not installed in this database (cron_schedule_hint()).';
 
 
+-- window_summary() reads the rollups where it can.
+CREATE OR REPLACE FUNCTION nezuko_analytics.window_summary(since timestamptz, until timestamptz, tz text,
+                                                top_groups integer DEFAULT 10, recent_since timestamptz DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb;
+BEGIN
+    v := nezuko_analytics.window_summary_rollups(since, until, tz, top_groups, recent_since);
+    IF v IS NOT NULL THEN
+        RETURN v;
+    END IF;
+    EXECUTE format('SELECT nezuko_analytics.verification_summary(v."timestamp", v.status::text, v.latency_ms, v.cached,'
+                   ' v.group_id::bigint, $3, $4, $5)::jsonb FROM %I.verification_log v'
+                   ' WHERE v."timestamp" >= $1 AND v."timestamp" < $2', nezuko_analytics.bot_schema())
+        INTO v USING since, until, nezuko_analytics.window_tz_offsets(since, until, tz), top_groups, recent_since;
+    RETURN v;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.window_summary(timestamptz, timestamptz, text, integer, timestamptz) IS
+  'The one-pass summary of verification_log in [since, until) with local hours and days in tz (one scan, or the rollups and the raw rows they leave: window_summary_rollups()), every figure by name (docs/dashboard.md); shared by dashboard() and the trend contracts.';
+
+-- api_window_summary() reads the rollups where it can.
+CREATE OR REPLACE FUNCTION nezuko_analytics.api_window_summary(bot name, since timestamptz, until timestamptz)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    a jsonb;
+BEGIN
+    a := nezuko_analytics.api_window_summary_rollups(bot, since, until);
+    IF a IS NOT NULL THEN
+        RETURN a;
+    END IF;
+    EXECUTE format('SELECT nezuko_analytics.api_summary(a.method::text, a.success, a.latency_ms)::jsonb'
+                   ' FROM %I.api_call_log a WHERE a."timestamp" >= $1 AND a."timestamp" < $2', bot)
+        INTO a USING since, until;
+    RETURN a;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.api_window_summary(name, timestamptz, timestamptz) IS
+  'The one-pass summary of bot.api_call_log in [since, until) (or the rollups and the raw rows they leave: api_window_summary_rollups()), every figure by name (docs/dashboard.md): calls, ok, failures, latency_count, latency_sum, exact p95, and per method (most calls first) the same with p50. Used by dashboard().';
+
 -- revert_schema() turns the rollups off first.
 CREATE OR REPLACE FUNCTION nezuko_analytics.revert_schema()
 RETURNS SETOF text
@@ -197,8 +243,8 @@ COMMENT ON FUNCTION nezuko_analytics.rollup_invalidate() IS
 -- Filling and refreshing the rollups from the raw rows (docs/rollups.md).
 -- Every quarter hour is computed from the raw rows at once, never patched:
 -- a new one when the watermark passes it, a pending one again (after
--- deleting it).  Quarter hours older than the raw rows' retention are frozen:
--- their raw rows may be pruned, so they are never computed again.
+-- deleting it).  Quarter hours before the cutoff of a prune() are frozen:
+-- their raw rows are gone or going, so they are never computed again.
 
 CREATE FUNCTION nezuko_analytics.rollup_origin()
 RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -211,11 +257,28 @@ CREATE FUNCTION nezuko_analytics.rollup_raw_horizon(source text)
 RETURNS timestamptz LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT coalesce((SELECT now() - p.keep FROM nezuko_analytics.retention_policy p
-                     WHERE p.table_name = rollup_raw_horizon.source AND p.enabled), '-infinity')
+    SELECT coalesce(max(r.cutoff), '-infinity') FROM nezuko_analytics.retention_runs r
+    WHERE r.table_name = rollup_raw_horizon.source
 $$;
 COMMENT ON FUNCTION nezuko_analytics.rollup_raw_horizon(text) IS
-  'The time before which the raw rows of source may be pruned now (now() - its retention policy''s keep; -infinity without an enabled policy). Each refresh moves rollup_state.frozen_before up to it: rollup buckets that start before that are never computed again.';
+  'The time before which prune() has deleted, or is deleting, raw rows of source: the latest cutoff of its runs (logged before its first batch commits); -infinity before any. Each refresh moves rollup_state.frozen_before up to it: rollup buckets that start before that are never computed again.';
+
+CREATE FUNCTION nezuko_analytics.time_floor(t timestamptz, stride interval)
+RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT CASE WHEN isfinite(t) THEN date_bin(stride, t, nezuko_analytics.rollup_origin()) ELSE t END $$;
+COMMENT ON FUNCTION nezuko_analytics.time_floor(timestamptz, interval) IS
+  'The start of the quarter hour (stride 15 minutes) or UTC day (24 hours) that holds t; t itself when infinite. (Strides in hours and minutes: adding a day to a timestamptz follows the session''s time zone.)';
+
+CREATE FUNCTION nezuko_analytics.time_ceil(t timestamptz, stride interval)
+RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN nezuko_analytics.time_floor(t, stride) = t THEN t
+                ELSE nezuko_analytics.time_floor(t, stride) + stride END
+$$;
+COMMENT ON FUNCTION nezuko_analytics.time_ceil(timestamptz, interval) IS
+  'The first start of a quarter hour (stride 15 minutes) or UTC day (24 hours) at or after t; t itself when infinite.';
 
 -- The quarter-hour rollups of source's raw rows in [lo, hi) (quarter-hour
 -- edges), each row replaced.
@@ -277,17 +340,6 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.rollup_add_groups(timestamptz, timestamptz) IS
   'Adds the verification_log rows in [lo, hi) to the per-day, per-group rollups (counts add up; the caller deletes a day it computes afresh). Used by refresh_rollup_source().';
 
-CREATE FUNCTION nezuko_analytics.quarter_hour_ceil(t timestamptz)
-RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT CASE WHEN NOT isfinite(t) THEN t
-                WHEN date_bin('15 minutes', t, nezuko_analytics.rollup_origin()) = t THEN t
-                ELSE date_bin('15 minutes', t, nezuko_analytics.rollup_origin()) + interval '15 minutes' END
-$$;
-COMMENT ON FUNCTION nezuko_analytics.quarter_hour_ceil(timestamptz) IS
-  'The first quarter-hour start at or after t (t itself when infinite).';
-
 -- The pending quarter hours of source that can be computed again, as
 -- maximal runs [lo, hi): not frozen, below the watermark (later ones are
 -- materialized when the watermark passes them).  A TRUNCATE (-infinity)
@@ -298,16 +350,19 @@ RETURNS TABLE (lo timestamptz, hi timestamptz)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH b AS (
-        SELECT q AS bucket FROM unnest(buckets) q
+    WITH everything AS (  -- after a TRUNCATE: one run from the horizon (rounded up) to the watermark
+        SELECT greatest(built_from, nezuko_analytics.time_ceil(horizon, interval '15 minutes')) AS lo, watermark AS hi
+        WHERE '-infinity' = ANY (buckets)),
+    b AS (
+        SELECT DISTINCT q AS bucket FROM unnest(buckets) q
         WHERE q <> '-infinity' AND q >= horizon AND q < watermark
-        UNION
-        SELECT generate_series(greatest(built_from, nezuko_analytics.quarter_hour_ceil(horizon)),
-                               watermark - interval '15 minutes', interval '15 minutes')
-        WHERE '-infinity' = ANY (buckets))
+          AND NOT EXISTS (SELECT 1 FROM everything e WHERE q >= e.lo))
     SELECT min(bucket), max(bucket) + interval '15 minutes'
     FROM (SELECT bucket, bucket - (row_number() OVER (ORDER BY bucket))::integer * interval '15 minutes' AS run FROM b) r
-    GROUP BY run ORDER BY 1
+    GROUP BY run
+    UNION ALL
+    SELECT e.lo, e.hi FROM everything e WHERE e.lo < e.hi
+    ORDER BY 1
 $$;
 COMMENT ON FUNCTION nezuko_analytics.rollup_pending_runs(timestamptz[], timestamptz, timestamptz, timestamptz) IS
   'The pending quarter hours (their starts; -infinity after a TRUNCATE: all) that refresh_rollup_source() computes again, as maximal runs [lo, hi): from the raw horizon on (older ones are frozen) and below the watermark.';
@@ -324,6 +379,7 @@ DECLARE
     buckets timestamptz[];
     run record;
     day_start timestamptz;
+    day_end timestamptz;
     chunk_end timestamptz;
     n bigint := 0;
 BEGIN
@@ -347,14 +403,14 @@ BEGIN
         END IF;
         PERFORM nezuko_analytics.rollup_materialize(source, run.lo, run.hi);
         IF source = 'verification_log' THEN
-            -- each day the run touches, whole (up to the watermark), unless frozen
-            FOR day_start IN SELECT d FROM generate_series(date_bin('1 day', run.lo, nezuko_analytics.rollup_origin()),
-                                                     run.hi - interval '1 microsecond', interval '24 hours') d
-                       WHERE d >= horizon
-            LOOP
-                DELETE FROM nezuko_analytics.rollup_verification_groups g WHERE g.day = day_start;
-                PERFORM nezuko_analytics.rollup_add_groups(day_start, least(day_start + interval '24 hours', st.watermark));
-            END LOOP;
+            -- every day the run touches, whole (up to the watermark), unless frozen
+            day_start := greatest(date_bin('1 day', run.lo, nezuko_analytics.rollup_origin()),
+                                  nezuko_analytics.time_ceil(horizon, interval '24 hours'));
+            day_end := nezuko_analytics.time_ceil(run.hi, interval '24 hours');
+            IF day_start < day_end THEN
+                DELETE FROM nezuko_analytics.rollup_verification_groups g WHERE g.day >= day_start AND g.day < day_end;
+                PERFORM nezuko_analytics.rollup_add_groups(day_start, least(day_end, st.watermark));
+            END IF;
         END IF;
         st.built_from := least(st.built_from, run.lo);
         n := n + ((extract(epoch FROM run.hi - run.lo) / 900)::bigint);
@@ -363,6 +419,13 @@ BEGIN
     -- still filling), one day at a time until the deadline.
     WHILE st.watermark < target LOOP
         EXIT WHEN n > 0 AND clock_timestamp() >= deadline;
+        -- past a stretch without rows in one step (a row in 4713 BC must not
+        -- cost a chunk per day since)
+        EXECUTE format('SELECT min(t."timestamp") FROM %I.%I t WHERE t."timestamp" >= $1 AND t."timestamp" < $2',
+                       nezuko_analytics.bot_schema(), source)
+            INTO chunk_end USING st.watermark, target;
+        st.watermark := coalesce(date_bin('15 minutes', chunk_end, nezuko_analytics.rollup_origin()), target);
+        CONTINUE WHEN st.watermark >= target;
         chunk_end := least(target, date_bin('1 day', st.watermark, nezuko_analytics.rollup_origin()) + interval '24 hours');
         PERFORM nezuko_analytics.rollup_materialize(source, st.watermark, chunk_end);
         IF source = 'verification_log' THEN
@@ -386,7 +449,7 @@ BEGIN
         DELETE FROM nezuko_analytics.rollup_api_calls r WHERE r.bucket < now() - st.keep;
     END IF;
     UPDATE nezuko_analytics.rollup_state s
-       SET built_from = greatest(st.built_from, least(st.watermark, nezuko_analytics.quarter_hour_ceil(now() - st.keep))),
+       SET built_from = greatest(st.built_from, least(st.watermark, nezuko_analytics.time_ceil(now() - st.keep, interval '15 minutes'))),
            watermark = st.watermark, frozen_before = horizon
      WHERE s.source = refresh_rollup_source.source;
     RETURN n;
@@ -627,4 +690,254 @@ GRANT EXECUTE ON FUNCTION nezuko_analytics.enable_rollups(interval), nezuko_anal
       nezuko_analytics.refresh_rollups(interval), nezuko_analytics.refresh_rollup_source(text, timestamptz, boolean),
       nezuko_analytics.rollup_materialize(text, timestamptz, timestamptz),
       nezuko_analytics.rollup_add_groups(timestamptz, timestamptz), nezuko_analytics.rollup_invalidate() TO @extowner@;
+
+-- Reading a window from rollups and raw rows (docs/rollups.md): the quarter
+-- hours (and group days) that are materialized and not pending come from the
+-- rollups; the rest of the window (its partial quarter hours at the edges,
+-- what is after the watermark, pending quarter hours, the quarter hour that
+-- recent_since cuts) from the raw rows, in the same snapshot.  The result
+-- equals the raw rows' alone: nezuko_analytics.use_rollups = off reads those.
+
+CREATE FUNCTION nezuko_analytics.use_rollups()
+RETURNS boolean LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT coalesce(current_setting('nezuko_analytics.use_rollups', true), 'on')::boolean $$;
+COMMENT ON FUNCTION nezuko_analytics.use_rollups() IS
+  'The setting nezuko_analytics.use_rollups (default on): off makes every reader use the raw rows only.';
+
+-- Rollups count every row of the bot's table: a role reads them only where
+-- it reads every row itself (SELECT, no row-level security for it) and may
+-- read the rollup tables (granted to the installing role; grant SELECT on
+-- them to others that read all rows, such as Supabase's service_role).
+CREATE FUNCTION nezuko_analytics.rollups_readable(source text)
+RETURNS boolean LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    target regclass;
+BEGIN
+    SELECT to_regclass(format('%I.%I', s.target_schema, source)) INTO target FROM nezuko_analytics.schema_state s;
+    RETURN target IS NOT NULL
+       AND has_table_privilege(target, 'SELECT') AND NOT row_security_active(target)
+       AND has_table_privilege('nezuko_analytics.rollup_state', 'SELECT')
+       AND has_table_privilege('nezuko_analytics.rollup_pending', 'SELECT')
+       AND has_table_privilege(CASE source WHEN 'verification_log' THEN 'nezuko_analytics.rollup_verifications'
+                                           ELSE 'nezuko_analytics.rollup_api_calls' END, 'SELECT')
+       AND (source <> 'verification_log' OR has_table_privilege('nezuko_analytics.rollup_verification_groups', 'SELECT'));
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.rollups_readable(text) IS
+  'Whether the current role may read source through its rollups: it reads every row of the bot''s table itself (SELECT, no row-level security for it) and may read the rollup tables. Otherwise its readers read the raw rows (with their row-level security).';
+
+-- What a reader of [since, until) takes from the rollups of source, and
+-- which ranges of raw rows it reads besides.
+CREATE FUNCTION nezuko_analytics.rollup_plan(source text, since timestamptz, until timestamptz,
+                                             recent_since timestamptz DEFAULT NULL,
+                                             OUT usable boolean,
+                                             OUT qh_lo timestamptz, OUT qh_hi timestamptz, OUT skip_qh timestamptz[],
+                                             OUT day_lo timestamptz, OUT day_hi timestamptz, OUT groups_hi timestamptz,
+                                             OUT skip_days timestamptz[],
+                                             OUT raw_lo timestamptz[], OUT raw_hi timestamptz[])
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    st nezuko_analytics.rollup_state;
+    pending timestamptz[];
+    all_pending boolean;
+    q interval := interval '15 minutes';
+    d interval := interval '24 hours';
+BEGIN
+    usable := false;
+    IF NOT nezuko_analytics.use_rollups() THEN
+        RETURN;
+    END IF;
+    IF NOT nezuko_analytics.rollups_readable(source) THEN
+        RETURN;
+    END IF;
+    SELECT * INTO st FROM nezuko_analytics.rollup_state s WHERE s.source = rollup_plan.source;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    SELECT coalesce(array_agg(DISTINCT p.bucket), '{}') INTO pending
+    FROM nezuko_analytics.rollup_pending p WHERE p.source = rollup_plan.source;
+    all_pending := '-infinity' = ANY (pending);
+    -- Quarter hours: inside the window, materialized, and (unless frozen)
+    -- not pending; after a TRUNCATE only the frozen ones.
+    qh_lo := greatest(nezuko_analytics.time_ceil(since, q), st.built_from);
+    qh_hi := least(nezuko_analytics.time_floor(until, q), st.watermark);
+    IF all_pending THEN
+        qh_hi := least(qh_hi, nezuko_analytics.time_ceil(st.frozen_before, q));
+    END IF;
+    IF qh_hi <= qh_lo THEN
+        RETURN;  -- nothing to take from the rollups
+    END IF;
+    usable := true;
+    skip_qh := ARRAY(SELECT b FROM unnest(pending) b
+                     WHERE b >= qh_lo AND b < qh_hi AND b >= st.frozen_before ORDER BY b);
+    IF recent_since > qh_lo AND recent_since < qh_hi AND nezuko_analytics.time_floor(recent_since, q) <> recent_since THEN
+        skip_qh := skip_qh || nezuko_analytics.time_floor(recent_since, q);  -- counted partly as recent
+    END IF;
+    -- Group days (verification_log): whole days inside the window up to the
+    -- watermark (a day's rollup covers it up to the watermark), not pending
+    -- unless frozen.
+    day_lo := greatest(nezuko_analytics.time_ceil(since, d), nezuko_analytics.time_floor(st.built_from, d));
+    day_hi := CASE WHEN until >= st.watermark THEN nezuko_analytics.time_ceil(st.watermark, d)
+                   ELSE nezuko_analytics.time_floor(until, d) END;
+    IF all_pending THEN
+        day_hi := least(day_hi, nezuko_analytics.time_ceil(st.frozen_before, d));
+    END IF;
+    IF day_hi <= day_lo OR source <> 'verification_log' THEN
+        day_lo := since;  -- no group day: every row counts in the groups raw
+        day_hi := since;
+    END IF;
+    groups_hi := least(day_hi, st.watermark);
+    IF day_hi = day_lo THEN
+        groups_hi := since;
+    END IF;
+    skip_days := ARRAY(SELECT DISTINCT nezuko_analytics.time_floor(b, d) FROM unnest(pending) b
+                       WHERE isfinite(b) AND nezuko_analytics.time_floor(b, d) >= day_lo
+                         AND nezuko_analytics.time_floor(b, d) < day_hi
+                         AND nezuko_analytics.time_floor(b, d) >= st.frozen_before ORDER BY 1);
+    -- The raw rows: outside the quarter hours taken, or (verification_log)
+    -- outside the group days taken; as few ranges as they make.
+    WITH ranges AS (
+        SELECT since AS lo, qh_lo AS hi
+        UNION ALL SELECT qh_hi, until
+        UNION ALL SELECT b, b + q FROM unnest(skip_qh) b
+        UNION ALL SELECT since, day_lo WHERE source = 'verification_log'
+        UNION ALL SELECT greatest(groups_hi, since), until WHERE source = 'verification_log'
+        UNION ALL SELECT greatest(b, since), least(b + d, until) FROM unnest(skip_days) b),
+    ordered AS (
+        SELECT lo, hi, max(hi) OVER (ORDER BY lo, hi ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
+        FROM ranges WHERE lo < hi),
+    runs AS (
+        SELECT lo, hi, count(*) FILTER (WHERE reach IS NULL OR lo > reach) OVER (ORDER BY lo, hi) AS run FROM ordered)
+    SELECT coalesce(array_agg(m.lo ORDER BY m.lo), '{}'), coalesce(array_agg(m.hi ORDER BY m.lo), '{}')
+      INTO raw_lo, raw_hi
+    FROM (SELECT min(lo) AS lo, max(hi) AS hi FROM runs GROUP BY run) m;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.rollup_plan(text, timestamptz, timestamptz, timestamptz) IS
+  'How a reader of source over [since, until) uses the rollups: usable (false: raw rows only, as with use_rollups off or rollups not enabled), the quarter hours [qh_lo, qh_hi) taken from the rollups except skip_qh (pending, or cut by recent_since), the group days [day_lo, day_hi) (covering up to groups_hi) except skip_days, and the ranges [raw_lo[i], raw_hi[i]) of raw rows to read besides.';
+
+-- The dashboard's aggregates over raw rows and rollup rows together: the
+-- state, combine, serialize, deserialize and final functions of
+-- verification_summary and api_summary, with a transition that also takes
+-- rollup rows (src/pg/rollup_summary_agg.cpp).
+CREATE FUNCTION nezuko_analytics.verification_summary_parts_add(
+    internal, "char", timestamptz, text, integer, boolean, bigint, nezuko_analytics.rollup_verifications,
+    nezuko_analytics.rollup_verification_groups, bigint[], integer, timestamptz)
+RETURNS internal LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_vsummary_parts_add';
+COMMENT ON FUNCTION nezuko_analytics.verification_summary_parts_add(internal, "char", timestamptz, text, integer, boolean, bigint, nezuko_analytics.rollup_verifications, nezuko_analytics.rollup_verification_groups, bigint[], integer, timestamptz) IS
+  'Transition function of verification_summary_parts.';
+
+CREATE AGGREGATE nezuko_analytics.verification_summary_parts(
+    part "char", "timestamp" timestamptz, status text, latency_ms integer, cached boolean, group_id bigint,
+    cell nezuko_analytics.rollup_verifications, group_cell nezuko_analytics.rollup_verification_groups,
+    tz_offsets bigint[], top_groups integer, recent_since timestamptz) (
+    SFUNC = nezuko_analytics.verification_summary_parts_add,
+    STYPE = internal,
+    FINALFUNC = nezuko_analytics.verification_summary_final,
+    COMBINEFUNC = nezuko_analytics.verification_summary_combine,
+    SERIALFUNC = nezuko_analytics.verification_summary_serialize,
+    DESERIALFUNC = nezuko_analytics.verification_summary_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE nezuko_analytics.verification_summary_parts("char", timestamptz, text, integer, boolean, bigint, nezuko_analytics.rollup_verifications, nezuko_analytics.rollup_verification_groups, bigint[], integer, timestamptz) IS
+  'verification_summary over raw rows and rollup rows together, by part: ''a'' a raw row, ''f'' a raw row counted in every figure but the groups, ''g'' a raw row counted in the groups only, ''q'' a quarter hour of rollups (cell), ''d'' a group day of rollups (group_cell). The same document as verification_summary over the rows they stand for.';
+
+CREATE FUNCTION nezuko_analytics.api_summary_parts_add(internal, text, boolean, integer, nezuko_analytics.rollup_api_calls)
+RETURNS internal LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_asummary_parts_add';
+COMMENT ON FUNCTION nezuko_analytics.api_summary_parts_add(internal, text, boolean, integer, nezuko_analytics.rollup_api_calls) IS
+  'Transition function of api_summary_parts.';
+
+CREATE AGGREGATE nezuko_analytics.api_summary_parts(method text, success boolean, latency_ms integer,
+                                                    cell nezuko_analytics.rollup_api_calls) (
+    SFUNC = nezuko_analytics.api_summary_parts_add,
+    STYPE = internal,
+    FINALFUNC = nezuko_analytics.api_summary_final,
+    COMBINEFUNC = nezuko_analytics.api_summary_combine,
+    SERIALFUNC = nezuko_analytics.api_summary_serialize,
+    DESERIALFUNC = nezuko_analytics.api_summary_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE nezuko_analytics.api_summary_parts(text, boolean, integer, nezuko_analytics.rollup_api_calls) IS
+  'api_summary over raw rows (cell NULL) and quarter hours of rollup_api_calls (cell) together: the same document as api_summary over the calls they stand for.';
+
+CREATE FUNCTION nezuko_analytics.window_summary_rollups(since timestamptz, until timestamptz, tz text, top_groups integer,
+                                                        recent_since timestamptz)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    v jsonb;
+BEGIN
+    SELECT * INTO p FROM nezuko_analytics.rollup_plan('verification_log', since, until, recent_since);
+    IF NOT p.usable THEN
+        RETURN NULL;
+    END IF;
+    EXECUTE format($q$
+        SELECT nezuko_analytics.verification_summary_parts(x.part, x.ts, x.status, x.latency_ms, x.cached, x.group_id,
+                                                           x.cell, x.group_cell, $1, $2, $3)::jsonb
+        FROM (
+            SELECT CASE WHEN k.figures AND k.groups THEN 'a' WHEN k.figures THEN 'f' ELSE 'g' END::"char" AS part,
+                   v."timestamp" AS ts, v.status::text AS status, v.latency_ms, v.cached, v.group_id::bigint AS group_id,
+                   NULL::nezuko_analytics.rollup_verifications AS cell,
+                   NULL::nezuko_analytics.rollup_verification_groups AS group_cell
+            FROM unnest($4, $5) r(lo, hi)
+            JOIN %I.verification_log v ON v."timestamp" >= r.lo AND v."timestamp" < r.hi
+            CROSS JOIN LATERAL (
+                SELECT v."timestamp" < $6 OR v."timestamp" >= $7
+                       OR date_bin('15 minutes', v."timestamp", nezuko_analytics.rollup_origin()) = ANY ($8) AS figures,
+                       v."timestamp" < $9 OR v."timestamp" >= $10
+                       OR date_bin('1 day', v."timestamp", nezuko_analytics.rollup_origin()) = ANY ($11) AS groups) k
+            UNION ALL
+            SELECT 'q', NULL, NULL, NULL, NULL, NULL, c, NULL
+            FROM nezuko_analytics.rollup_verifications c
+            WHERE c.bucket >= $6 AND c.bucket < $7 AND c.bucket <> ALL ($8)
+            UNION ALL
+            SELECT 'd', NULL, NULL, NULL, NULL, NULL, NULL, g
+            FROM nezuko_analytics.rollup_verification_groups g
+            WHERE g.day >= $9 AND g.day < $12 AND g.day <> ALL ($11)) x$q$, nezuko_analytics.bot_schema())
+        INTO v
+        USING nezuko_analytics.window_tz_offsets(since, until, tz), top_groups, recent_since, p.raw_lo, p.raw_hi,
+              p.qh_lo, p.qh_hi, p.skip_qh, p.day_lo, p.groups_hi, p.skip_days, p.day_hi;
+    RETURN v;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.window_summary_rollups(timestamptz, timestamptz, text, integer, timestamptz) IS
+  'window_summary() from rollups and raw rows (rollup_plan()); NULL when the rollups give nothing to this window (then window_summary() reads the raw rows alone).';
+
+CREATE FUNCTION nezuko_analytics.api_window_summary_rollups(bot name, since timestamptz, until timestamptz)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    a jsonb;
+BEGIN
+    SELECT * INTO p FROM nezuko_analytics.rollup_plan('api_call_log', since, until);
+    IF NOT p.usable THEN
+        RETURN NULL;
+    END IF;
+    EXECUTE format($q$
+        SELECT nezuko_analytics.api_summary_parts(x.method, x.success, x.latency_ms, x.cell)::jsonb
+        FROM (
+            SELECT a.method::text AS method, a.success, a.latency_ms, NULL::nezuko_analytics.rollup_api_calls AS cell
+            FROM unnest($1, $2) r(lo, hi)
+            JOIN %I.api_call_log a ON a."timestamp" >= r.lo AND a."timestamp" < r.hi
+            UNION ALL
+            SELECT NULL, NULL, NULL, c
+            FROM nezuko_analytics.rollup_api_calls c
+            WHERE c.bucket >= $3 AND c.bucket < $4 AND c.bucket <> ALL ($5)) x$q$, bot)
+        INTO a USING p.raw_lo, p.raw_hi, p.qh_lo, p.qh_hi, p.skip_qh;
+    RETURN a;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.api_window_summary_rollups(name, timestamptz, timestamptz) IS
+  'api_window_summary() from rollups and raw rows (rollup_plan()); NULL when the rollups give nothing to this window.';
 

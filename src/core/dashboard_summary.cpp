@@ -68,8 +68,8 @@ VerificationSummary::Day& VerificationSummary::day(int64_t local_day) {
     return it->second;
 }
 
-void VerificationSummary::add(int64_t utc_micros, VerificationStatus status, bool has_latency, int32_t latency_ms,
-                              bool cached, int64_t group_id) {
+void VerificationSummary::add_figures(int64_t utc_micros, VerificationStatus status, bool has_latency, int32_t latency_ms,
+                                      bool cached) {
     ++total_;
     int st = static_cast<int>(status);
     ++by_status_[st];
@@ -88,9 +88,6 @@ void VerificationSummary::add(int64_t utc_micros, VerificationStatus status, boo
         latency_.add(latency_ms);
         d.latency.add(latency_ms);
     }
-    GroupCounts& g = groups_[group_id];
-    ++g.count;
-    if (status == VerificationStatus::verified) ++g.verified;
     if (utc_micros >= recent_since_) {
         ++recent_.count;
         if (status == VerificationStatus::verified) ++recent_.verified;
@@ -99,6 +96,41 @@ void VerificationSummary::add(int64_t utc_micros, VerificationStatus status, boo
             ++recent_.latency_count;
             recent_.latency_sum += static_cast<uint64_t>(static_cast<int64_t>(latency_ms));  // latency_ms >= 0 here
         }
+    }
+}
+
+void VerificationSummary::add_quarter_hour(const QuarterHourCounts& c, const EncodedDistribution& latencies) {
+    uint64_t counted = c.verified + c.restricted + c.error;
+    if (counted > c.total || c.cached > c.total || latencies.count() > c.total)
+        throw CoreError(ErrorKind::invalid_argument, "a quarter hour of rollups has more rows by status, cached or "
+                                                     "with a latency than rows");
+    latencies.for_each([&](int32_t key, uint64_t n) {
+        if (key < 0)
+            throw CoreError(ErrorKind::invalid_argument, "latency must not be negative, got " + std::to_string(key) + " ms");
+        buckets_[bucket_index(kDefaultBucketEdges, kDefaultBucketEdgeCount, key)] += n;
+    });
+    total_ += c.total;
+    by_status_[static_cast<int>(VerificationStatus::verified)] += c.verified;
+    by_status_[static_cast<int>(VerificationStatus::restricted)] += c.restricted;
+    by_status_[static_cast<int>(VerificationStatus::error)] += c.error;
+    by_status_[static_cast<int>(VerificationStatus::other)] += c.total - counted;
+    cached_ += c.cached;
+    LocalDayHour local = tz_.local_day_hour(c.start);
+    hours_.counts[local.hour][static_cast<int>(VerificationStatus::verified)] += c.verified;
+    hours_.counts[local.hour][static_cast<int>(VerificationStatus::restricted)] += c.restricted;
+    hours_.counts[local.hour][static_cast<int>(VerificationStatus::error)] += c.error;
+    Day& d = day(local.day);
+    d.count += c.total;
+    d.verified += c.verified;
+    d.cached += c.cached;
+    latency_.merge(latencies);
+    d.latency.merge(latencies);
+    if (c.start >= recent_since_) {  // the caller reads a quarter hour that recent_since cuts from raw rows
+        recent_.count += c.total;
+        recent_.verified += c.verified;
+        recent_.cached += c.cached;
+        recent_.latency_count += latencies.count();
+        recent_.latency_sum += static_cast<uint64_t>(latencies.sum());
     }
 }
 
@@ -271,6 +303,22 @@ void ApiSummary::add(const char* name, std::size_t len, int success, bool has_la
         latency_.add(latency_ms);
         m.latency.add(latency_ms);
     }
+}
+
+void ApiSummary::add_counts(const char* name, std::size_t len, uint64_t calls, uint64_t ok, uint64_t failures,
+                            const EncodedDistribution& latencies) {
+    if (ok + failures > calls || latencies.count() > calls)
+        throw CoreError(ErrorKind::invalid_argument, "a quarter hour of rollups has more successes, failures or "
+                                                     "latencies than calls");
+    Method& m = method(name, len);
+    calls_ += calls;
+    m.calls += calls;
+    ok_ += ok;
+    m.ok += ok;
+    failures_ += failures;
+    m.failures += failures;
+    latency_.merge(latencies);
+    m.latency.merge(latencies);
 }
 
 void ApiSummary::merge(const ApiSummary& o) {

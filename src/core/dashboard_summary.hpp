@@ -22,6 +22,13 @@
 
 namespace nz {
 
+// The counts of verification_log in one quarter hour (its start in UTC
+// microseconds), as the rollups keep them.
+struct QuarterHourCounts {
+    int64_t start = 0;
+    uint64_t total = 0, verified = 0, restricted = 0, error = 0, cached = 0;
+};
+
 class VerificationSummary {
 public:
     VerificationSummary(std::pmr::memory_resource* mr);
@@ -34,7 +41,23 @@ public:
     bool has_time_zone() const { return !tz_.empty(); }
 
     void add(int64_t utc_micros, VerificationStatus status, bool has_latency, int32_t latency_ms, bool cached,
-             int64_t group_id);
+             int64_t group_id) {
+        add_figures(utc_micros, status, has_latency, latency_ms, cached);
+        add_group(group_id, 1, status == VerificationStatus::verified ? 1 : 0);
+    }
+    // The parts of add() on their own, for a window that takes some figures
+    // from rollups (docs/rollups.md): a row counted in everything but the
+    // groups, and counts added to one group.
+    void add_figures(int64_t utc_micros, VerificationStatus status, bool has_latency, int32_t latency_ms, bool cached);
+    void add_group(int64_t group_id, uint64_t count, uint64_t verified) {
+        GroupCounts& g = groups_[group_id];
+        g.count += count;
+        g.verified += verified;
+    }
+    // A quarter hour of rollups: its counts and latencies, placed as a row at
+    // its start would be (every zone's hours and days are unions of quarter
+    // hours).  Its groups come through add_group().
+    void add_quarter_hour(const QuarterHourCounts& counts, const EncodedDistribution& latencies);
     void merge(const VerificationSummary& other);
 
     std::pmr::vector<uint8_t> encode() const;
@@ -85,6 +108,10 @@ public:
 
     void add(const char* method, std::size_t method_len, int success /* 1, 0, -1 = NULL */, bool has_latency,
              int32_t latency_ms);
+    // One method's quarter hour of rollups: its calls, successes, failures
+    // and latencies.
+    void add_counts(const char* method, std::size_t method_len, uint64_t calls, uint64_t ok, uint64_t failures,
+                    const EncodedDistribution& latencies);
     void merge(const ApiSummary& other);
 
     std::pmr::vector<uint8_t> encode() const;

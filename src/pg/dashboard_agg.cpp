@@ -13,9 +13,9 @@
 
 #include "../core/dashboard_summary.hpp"
 #include "core_text.hpp"
-#include "palloc_resource.hpp"
 #include "pg_aggregate.hpp"
 #include "pg_boundary.hpp"
+#include "summary_state.hpp"
 #include "tz_offsets_arg.hpp"
 
 extern "C" {
@@ -26,21 +26,10 @@ extern "C" {
 namespace {
 
 using nz::pg::aggregate_context;
+using nz::pg::AState;
+using nz::pg::new_state;
 using nz::pg::state_arg;
-
-template <typename Summary>
-struct SummaryState {
-    nz::pg::PallocResource resource;
-    Summary summary;
-    explicit SummaryState(MemoryContext context) : resource(context), summary(&resource) {}
-};
-using VState = SummaryState<nz::VerificationSummary>;
-using AState = SummaryState<nz::ApiSummary>;
-
-template <typename State>
-State* new_state(MemoryContext context) {
-    return new (MemoryContextAlloc(context, sizeof(State))) State(context);
-}
+using nz::pg::VState;
 
 template <typename State>
 Datum combine(FunctionCallInfo fcinfo, const char* name) {

@@ -13,6 +13,7 @@ PGDLLEXPORT void _PG_init(void);
 
 namespace nz::pg {
 bool native_reads_enabled = true;
+bool use_rollups = true;
 }
 
 void _PG_init(void) {
@@ -20,6 +21,10 @@ void _PG_init(void) {
                              "Lets the fixed-window contracts read the bot's tables without the executor.",
                              "Off: every contract runs its SQL query instead (same results, the executor's speed).",
                              &nz::pg::native_reads_enabled, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable("nezuko_analytics.use_rollups",
+                             "Lets the readers take materialized quarter hours from the rollups.",
+                             "Off: every reader reads the raw rows only (same results, docs/rollups.md).",
+                             &nz::pg::use_rollups, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("nezuko_analytics");
 }
 

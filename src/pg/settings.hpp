@@ -7,4 +7,8 @@ namespace nz::pg {
 // sends every read to its SQL query instead of the executor-free path.
 extern bool native_reads_enabled;
 
+// nezuko_analytics.use_rollups (default on, any user, per session): off makes
+// every reader use the raw rows only (read in SQL by use_rollups()).
+extern bool use_rollups;
+
 }  // namespace nz::pg

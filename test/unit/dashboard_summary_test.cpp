@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory_resource>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -169,6 +171,107 @@ TEST(HourCounts, PlacesRowsMergesAndRejectsABadState) {
     nz::JsonWriter j;
     c.write_json(j);
     EXPECT_NE(j.out().find("{\"hour\":23,\"verified\":2,\"restricted\":0,\"error\":0}"), std::string::npos);
+}
+
+}  // namespace
+
+namespace {
+
+// The rollups' view of rows: per quarter hour, the counts and the encoded
+// distribution of the latencies (as refresh_rollups() stores them).
+struct QuarterHourRollup {
+    nz::QuarterHourCounts counts;
+    nz::LatencyDistribution latencies{std::pmr::new_delete_resource()};
+    std::vector<uint8_t> encoded() const {
+        std::vector<uint8_t> out(latencies.prepare_encoding());
+        latencies.encode_to(out.data());
+        return out;
+    }
+};
+
+TEST(VerificationSummary, QuarterHoursOfRollupsEqualTheirRowsInEveryZone) {
+    const int64_t kQuarter = 15 * 60 * 1000000LL;
+    // UTC, +05:30, +05:45, -03:30 with a change to -02:30 (a DST-like step), +08:45
+    const std::vector<std::vector<int64_t>> zones = {
+        {0, 0}, {0, 5 * kHour + 30 * 60 * 1000000LL}, {0, 5 * kHour + 45 * 60 * 1000000LL},
+        {0, -3 * kHour - 30 * 60 * 1000000LL, 40 * kHour, -2 * kHour - 30 * 60 * 1000000LL},
+        {0, 8 * kHour + 45 * 60 * 1000000LL}};
+    for (const auto& zone : zones) {
+        nz::VerificationSummary rows(mr()), cells(mr());
+        std::map<int64_t, QuarterHourRollup> rollups;
+        for (auto* s : {&rows, &cells}) {
+            s->set_time_zone(zone.data(), zone.size());
+            s->set_top_groups(5);
+            s->set_recent_since(6000 * kQuarter);  // on a quarter hour, as the readers cut it
+        }
+        for (int i = 0; i < 5000; ++i) {
+            auto status = i % 10 < 6 ? nz::VerificationStatus::verified
+                          : i % 10 < 8 ? nz::VerificationStatus::restricted
+                          : i % 10 < 9 ? nz::VerificationStatus::error : nz::VerificationStatus::other;
+            int64_t t = int64_t{i} * 37 * 60 * 1000000LL;
+            bool has_latency = i % 13 != 0;
+            int32_t latency = (i * 7919) % 700;
+            bool cached = i % 5 < 2;
+            int64_t group = 100 + i % 17;
+            rows.add(t, status, has_latency, latency, cached, group);
+            // the cells: groups through add_group(), the rest per quarter hour
+            cells.add_group(group, 1, status == nz::VerificationStatus::verified ? 1 : 0);
+            int64_t start = t - t % kQuarter;
+            QuarterHourRollup& q = rollups[start];
+            q.counts.start = start;
+            ++q.counts.total;
+            if (status == nz::VerificationStatus::verified) ++q.counts.verified;
+            if (status == nz::VerificationStatus::restricted) ++q.counts.restricted;
+            if (status == nz::VerificationStatus::error) ++q.counts.error;
+            if (cached) ++q.counts.cached;
+            if (has_latency) q.latencies.add(latency);
+        }
+        for (const auto& [start, q] : rollups) {
+            std::vector<uint8_t> bytes = q.encoded();
+            cells.add_quarter_hour(q.counts, nz::EncodedDistribution(bytes.data(), bytes.size()));
+        }
+        EXPECT_EQ(cells.raw_json(), rows.raw_json());
+    }
+}
+
+TEST(VerificationSummary, AQuarterHourWithANegativeLatencyOrMoreRowsByStatusThanRowsIsRefused) {
+    nz::VerificationSummary s(mr());
+    const int64_t utc[] = {0, 0};
+    s.set_time_zone(utc, 2);
+    QuarterHourRollup q;
+    q.counts = {0, 1, 1, 0, 0, 0};
+    q.latencies.add(-5);
+    std::vector<uint8_t> bytes = q.encoded();
+    EXPECT_THROW(s.add_quarter_hour(q.counts, nz::EncodedDistribution(bytes.data(), bytes.size())), nz::CoreError);
+    QuarterHourRollup r;
+    r.counts = {0, 1, 1, 1, 0, 0};
+    std::vector<uint8_t> empty = r.encoded();
+    EXPECT_THROW(s.add_quarter_hour(r.counts, nz::EncodedDistribution(empty.data(), empty.size())), nz::CoreError);
+}
+
+TEST(ApiSummary, CountsOfRollupsEqualTheirCalls) {
+    nz::ApiSummary calls(mr()), counts(mr());
+    std::map<std::string, std::tuple<uint64_t, uint64_t, uint64_t>> per_method;
+    std::map<std::string, QuarterHourRollup> latencies;
+    const char* methods[] = {"getChatMember", "restrictChatMember", ""};
+    for (int i = 0; i < 3000; ++i) {
+        std::string m = methods[i % 3];
+        int success = i % 7 == 0 ? -1 : (i % 5 == 0 ? 0 : 1);
+        bool has_latency = i % 11 != 0;
+        int32_t latency = (i * 131) % 900;
+        calls.add(m.data(), m.size(), success, has_latency, latency);
+        auto& [n, ok, failed] = per_method[m];
+        ++n;
+        if (success == 1) ++ok;
+        if (success == 0) ++failed;
+        if (has_latency) latencies[m].latencies.add(latency);
+    }
+    for (const auto& [m, c] : per_method) {
+        std::vector<uint8_t> bytes = latencies[m].encoded();
+        counts.add_counts(m.data(), m.size(), std::get<0>(c), std::get<1>(c), std::get<2>(c),
+                          nz::EncodedDistribution(bytes.data(), bytes.size()));
+    }
+    EXPECT_EQ(counts.raw_json(), calls.raw_json());
 }
 
 }  // namespace

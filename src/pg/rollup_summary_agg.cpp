@@ -1,0 +1,172 @@
+// The dashboard's aggregates over a window read partly from rollups
+// (docs/rollups.md):
+//   verification_summary_parts(part "char", ts, status, latency_ms, cached, group_id,
+//                              cell rollup_verifications, group_cell rollup_verification_groups,
+//                              tz_offsets bigint[], top_groups int, recent_since timestamptz) -> text
+//   api_summary_parts(method, success, latency_ms, cell rollup_api_calls) -> text
+// Their state, combine, serialize, deserialize and final functions are those
+// of verification_summary and api_summary (dashboard_agg.cpp): only the
+// transition differs.  part says what an input row is:
+//   'a'  a raw row, counted in every figure (as verification_summary does)
+//   'f'  a raw row counted in every figure but the groups
+//   'g'  a raw row counted in the groups only
+//   'q'  cell: a quarter hour of rollup_verifications
+//   'd'  group_cell: a day of one group from rollup_verification_groups
+// The cells' fields are read by name.
+#include "../core/dashboard_summary.hpp"
+#include "pg_aggregate.hpp"
+#include "pg_boundary.hpp"
+#include "record_fields.hpp"
+#include "summary_state.hpp"
+#include "tz_offsets_arg.hpp"
+
+extern "C" {
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+}
+
+namespace {
+
+using nz::pg::AState;
+using nz::pg::new_state;
+using nz::pg::RecordFields;
+using nz::pg::state_arg;
+using nz::pg::VState;
+
+constexpr const char* kQuarterHourFields[] = {"bucket", "total", "verified", "restricted", "error", "cached", "latencies"};
+constexpr const char* kGroupDayFields[] = {"group_id", "total", "verified"};
+constexpr const char* kApiFields[] = {"method", "calls", "ok", "failures", "latencies"};
+
+template <int N>
+Datum required_field(const RecordFields<N>* fields, HeapTupleHeader row, int i, const char* const (&names)[N],
+                     const char* function_name) {
+    bool isnull = false;
+    Datum value = fields->get(row, i, &isnull);
+    if (isnull)
+        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                        errmsg("%s: field \"%s\" of a rollup row is NULL", function_name, names[i])));
+    return value;
+}
+
+uint64_t count_field(int64 value, const char* name, const char* function_name) {
+    if (value < 0)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("%s: field \"%s\" of a rollup row is negative", function_name, name)));
+    return static_cast<uint64_t>(value);
+}
+
+void add_quarter_hour(FunctionCallInfo fcinfo, VState* state, HeapTupleHeader cell) {
+    const char* fn = "verification_summary_parts";
+    auto* f = RecordFields<7>::of(fcinfo, 0, cell, kQuarterHourFields, fn);
+    nz::QuarterHourCounts c;
+    c.start = DatumGetTimestampTz(required_field(f, cell, 0, kQuarterHourFields, fn));
+    c.total = count_field(DatumGetInt64(required_field(f, cell, 1, kQuarterHourFields, fn)), "total", fn);
+    c.verified = count_field(DatumGetInt64(required_field(f, cell, 2, kQuarterHourFields, fn)), "verified", fn);
+    c.restricted = count_field(DatumGetInt64(required_field(f, cell, 3, kQuarterHourFields, fn)), "restricted", fn);
+    c.error = count_field(DatumGetInt64(required_field(f, cell, 4, kQuarterHourFields, fn)), "error", fn);
+    c.cached = count_field(DatumGetInt64(required_field(f, cell, 5, kQuarterHourFields, fn)), "cached", fn);
+    struct varlena* latencies = PG_DETOAST_DATUM_PACKED(required_field(f, cell, 6, kQuarterHourFields, fn));
+    const auto* data = reinterpret_cast<const uint8_t*>(VARDATA_ANY(latencies));
+    std::size_t len = VARSIZE_ANY_EXHDR(latencies);
+    if (TIMESTAMP_NOT_FINITE(c.start))
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s: a rollup row has an infinite bucket", fn)));
+    nz::pg::run_core(fn, [&] { state->summary.add_quarter_hour(c, nz::EncodedDistribution(data, len)); });
+}
+
+void add_group_day(FunctionCallInfo fcinfo, VState* state, HeapTupleHeader cell) {
+    const char* fn = "verification_summary_parts";
+    auto* f = RecordFields<3>::of(fcinfo, 1, cell, kGroupDayFields, fn);
+    int64 group_id = DatumGetInt64(required_field(f, cell, 0, kGroupDayFields, fn));
+    uint64_t total = count_field(DatumGetInt64(required_field(f, cell, 1, kGroupDayFields, fn)), "total", fn);
+    uint64_t verified = count_field(DatumGetInt64(required_field(f, cell, 2, kGroupDayFields, fn)), "verified", fn);
+    nz::pg::run_core(fn, [&] { state->summary.add_group(group_id, total, verified); });
+}
+
+}  // namespace
+
+NZ_PG_FUNCTION(nz_vsummary_parts_add) {
+    const char* fn = "verification_summary_parts";
+    MemoryContext context = nz::pg::aggregate_context(fcinfo, fn);
+    VState* state = state_arg<VState>(fcinfo, 0);
+    if (state == nullptr) {
+        state = new_state<VState>(context);
+        int32 top = PG_ARGISNULL(10) ? 10 : PG_GETARG_INT32(10);
+        if (top < 1)
+            ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                            errmsg("verification_summary: top_groups must be at least 1, not %d", top)));
+        state->summary.set_top_groups(static_cast<uint64_t>(top));
+        if (!PG_ARGISNULL(11)) state->summary.set_recent_since(PG_GETARG_TIMESTAMPTZ(11));
+    }
+    nz::pg::read_tz_offsets(fcinfo, 9, state->summary.time_zone(), fn);
+    if (PG_ARGISNULL(1))
+        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s: part must not be NULL", fn)));
+    char part = PG_GETARG_CHAR(1);
+    if (part == 'q' || part == 'd') {
+        int argno = part == 'q' ? 7 : 8;
+        if (PG_ARGISNULL(argno))
+            ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                            errmsg("%s: a part '%c' row needs its %s", fn, part, part == 'q' ? "cell" : "group_cell")));
+        HeapTupleHeader cell = PG_GETARG_HEAPTUPLEHEADER(argno);
+        if (part == 'q')
+            add_quarter_hour(fcinfo, state, cell);
+        else
+            add_group_day(fcinfo, state, cell);
+        PG_RETURN_POINTER(state);
+    }
+    if (part != 'a' && part != 'f' && part != 'g')
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("%s: part must be 'a', 'f', 'g', 'q' or 'd', not '%c'", fn, part)));
+    if (PG_ARGISNULL(2)) PG_RETURN_POINTER(state);  // a row without a time is outside every window
+    TimestampTz ts = PG_GETARG_TIMESTAMPTZ(2);
+    if (TIMESTAMP_NOT_FINITE(ts)) PG_RETURN_POINTER(state);
+    nz::VerificationStatus status = nz::VerificationStatus::other;
+    if (!PG_ARGISNULL(3)) {
+        text* s = PG_GETARG_TEXT_PP(3);
+        status = nz::classify_status(VARDATA_ANY(s), VARSIZE_ANY_EXHDR(s));
+    }
+    bool has_latency = !PG_ARGISNULL(4);
+    int32 latency = has_latency ? PG_GETARG_INT32(4) : 0;
+    bool cached = !PG_ARGISNULL(5) && PG_GETARG_BOOL(5);
+    int64 group_id = PG_ARGISNULL(6) ? 0 : PG_GETARG_INT64(6);
+    nz::pg::run_core(fn, [&] {
+        if (part != 'g') state->summary.add_figures(ts, status, has_latency, latency, cached);
+        if (part != 'f') state->summary.add_group(group_id, 1, status == nz::VerificationStatus::verified ? 1 : 0);
+    });
+    PG_RETURN_POINTER(state);
+}
+
+NZ_PG_FUNCTION(nz_asummary_parts_add) {
+    const char* fn = "api_summary_parts";
+    MemoryContext context = nz::pg::aggregate_context(fcinfo, fn);
+    AState* state = state_arg<AState>(fcinfo, 0);
+    if (state == nullptr) state = new_state<AState>(context);
+    if (!PG_ARGISNULL(4)) {  // a quarter hour of one method from rollup_api_calls
+        HeapTupleHeader cell = PG_GETARG_HEAPTUPLEHEADER(4);
+        auto* f = RecordFields<5>::of(fcinfo, 0, cell, kApiFields, fn);
+        text* method = DatumGetTextPP(required_field(f, cell, 0, kApiFields, fn));
+        uint64_t calls = count_field(DatumGetInt64(required_field(f, cell, 1, kApiFields, fn)), "calls", fn);
+        uint64_t ok = count_field(DatumGetInt64(required_field(f, cell, 2, kApiFields, fn)), "ok", fn);
+        uint64_t failures = count_field(DatumGetInt64(required_field(f, cell, 3, kApiFields, fn)), "failures", fn);
+        struct varlena* latencies = PG_DETOAST_DATUM_PACKED(required_field(f, cell, 4, kApiFields, fn));
+        const auto* data = reinterpret_cast<const uint8_t*>(VARDATA_ANY(latencies));
+        std::size_t len = VARSIZE_ANY_EXHDR(latencies);
+        const char* name = VARDATA_ANY(method);
+        std::size_t name_len = VARSIZE_ANY_EXHDR(method);
+        nz::pg::run_core(fn, [&] {
+            state->summary.add_counts(name, name_len, calls, ok, failures, nz::EncodedDistribution(data, len));
+        });
+        PG_RETURN_POINTER(state);
+    }
+    const char* method = "";
+    std::size_t method_len = 0;
+    if (!PG_ARGISNULL(1)) {
+        text* m = PG_GETARG_TEXT_PP(1);
+        method = VARDATA_ANY(m);
+        method_len = VARSIZE_ANY_EXHDR(m);
+    }
+    int success = PG_ARGISNULL(2) ? -1 : (PG_GETARG_BOOL(2) ? 1 : 0);
+    bool has_latency = !PG_ARGISNULL(3);
+    int32 latency = has_latency ? PG_GETARG_INT32(3) : 0;
+    nz::pg::run_core(fn, [&] { state->summary.add(method, method_len, success, has_latency, latency); });
+    PG_RETURN_POINTER(state);
+}
