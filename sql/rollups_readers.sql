@@ -86,7 +86,11 @@ UNION ALL
 SELECT i, 'UTC', format('nezuko_analytics.%s(%L, %L)', f, since, until)
 FROM windows, unnest(ARRAY['get_latency_trend', 'get_cache_hit_rate_trend', 'get_verification_trends',
                            'get_analytics_overview', 'get_latency_distribution']) f
-WHERE isfinite(since) AND isfinite(until) AND i % 4 = 0;
+WHERE isfinite(since) AND isfinite(until) AND i % 4 = 0
+UNION ALL  -- the fixed-window contracts (7 days and today, up to now), in two zones
+SELECT 0, tz, format('(SELECT nezuko_analytics.%s() FROM set_config(''TimeZone'', %L, true))', f, tz)
+FROM unnest(ARRAY['get_dashboard_stats', 'get_verification_distribution', 'get_cache_breakdown', 'get_bot_health',
+                  'get_analytics_overview']) f, (VALUES ('UTC'), ('Asia/Kolkata')) z(tz);
 SELECT count(*) AS calls FROM calls;
 -- The rollups are used by most of them (not a comparison of two raw reads).
 SELECT count(*) FILTER (WHERE p.usable) > 150 AS most_windows_use_rollups

@@ -53,6 +53,27 @@ RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    n record := nezuko_analytics.verification_counts_rollups(bot, since, until, today, with_status, with_cached, with_latency);
+BEGIN
+    IF n.total IS NULL THEN  -- the rollups give nothing here
+        n := nezuko_analytics.verification_counts_raw(bot, since, until, today, with_status, with_cached, with_latency);
+    END IF;
+    total := n.total; today_count := n.today_count; verified := n.verified; restricted := n.restricted;
+    error := n.error; cached := n.cached; latency_rows := n.latency_rows; latency_sum := n.latency_sum;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.verification_counts(name, timestamptz, timestamptz, timestamptz, boolean, boolean, boolean) IS
+  'The counts of verification_log over [since, until) (total, today_count at or after today, by status, cached, latency rows and sum): from the rollups where they serve (verification_counts_rollups()), else verification_counts_raw().';
+
+CREATE FUNCTION nezuko_analytics.verification_counts_raw(
+    bot name, since timestamptz, until timestamptz, today timestamptz,
+    with_status boolean, with_cached boolean, with_latency boolean,
+    OUT total bigint, OUT today_count bigint, OUT verified bigint, OUT restricted bigint, OUT error bigint,
+    OUT cached bigint, OUT latency_rows bigint, OUT latency_sum bigint)
+RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
     -- an expression, not a query: no SPI round trip for a call that takes microseconds
     n record := nezuko_analytics.native_verification_counts(bot, since, until, today, with_status, with_cached, with_latency);
 BEGIN
@@ -65,7 +86,7 @@ BEGIN
     END IF;
 END;
 $$;
-COMMENT ON FUNCTION nezuko_analytics.verification_counts(name, timestamptz, timestamptz, timestamptz, boolean, boolean, boolean) IS
+COMMENT ON FUNCTION nezuko_analytics.verification_counts_raw(name, timestamptz, timestamptz, timestamptz, boolean, boolean, boolean) IS
   'native_verification_counts(), or the same record from one query when the native path may not read the table.';
 
 CREATE FUNCTION nezuko_analytics.api_counts(bot name, since timestamptz, until timestamptz,

@@ -38,46 +38,149 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.time_ceil(timestamptz, interval) IS
   'The first start of a quarter hour (stride 15 minutes) or UTC day (24 hours) at or after t; t itself when infinite.';
 
--- The quarter-hour rollups of source's raw rows in [lo, hi) (quarter-hour
--- edges), each row replaced.
-CREATE FUNCTION nezuko_analytics.rollup_materialize(source text, lo timestamptz, hi timestamptz)
-RETURNS void LANGUAGE plpgsql VOLATILE
+-- The aggregates that build rollup rows in one pass (src/pg/rollup_build_agg.cpp),
+-- in parallel where the planner likes: one state type, one combine.
+CREATE FUNCTION nezuko_analytics.rollup_build_combine(internal, internal) RETURNS internal
+LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_rollup_build_combine';
+CREATE FUNCTION nezuko_analytics.rollup_build_serialize(internal) RETURNS bytea
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_rollup_build_serialize';
+CREATE FUNCTION nezuko_analytics.rollup_build_deserialize(bytea, internal) RETURNS internal
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_rollup_build_deserialize';
+COMMENT ON FUNCTION nezuko_analytics.rollup_build_combine(internal, internal) IS
+  'Combine function of the rollup build aggregates (parallel query).';
+COMMENT ON FUNCTION nezuko_analytics.rollup_build_serialize(internal) IS
+  'Serialize function of the rollup build aggregates (parallel query).';
+COMMENT ON FUNCTION nezuko_analytics.rollup_build_deserialize(bytea, internal) IS
+  'Deserialize function of the rollup build aggregates (parallel query); validates its input.';
+
+CREATE TYPE nezuko_analytics.verification_rollup_rows AS (
+    quarter_hours nezuko_analytics.rollup_verifications[],
+    group_days nezuko_analytics.rollup_verification_groups[]
+);
+COMMENT ON TYPE nezuko_analytics.verification_rollup_rows IS
+  'The result of verification_rollup_rows: the rows of rollup_verifications and of rollup_verification_groups that one pass built.';
+
+CREATE FUNCTION nezuko_analytics.verification_rollup_rows_add(internal, timestamptz, text, integer, boolean, bigint)
+RETURNS internal LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_vrollup_rows_add';
+CREATE FUNCTION nezuko_analytics.verification_rollup_rows_final(internal)
+RETURNS nezuko_analytics.verification_rollup_rows LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_vrollup_rows_final';
+COMMENT ON FUNCTION nezuko_analytics.verification_rollup_rows_add(internal, timestamptz, text, integer, boolean, bigint) IS
+  'Transition function of verification_rollup_rows.';
+COMMENT ON FUNCTION nezuko_analytics.verification_rollup_rows_final(internal) IS
+  'Final function of verification_rollup_rows: both arrays of rows, by name.';
+CREATE AGGREGATE nezuko_analytics.verification_rollup_rows("timestamp" timestamptz, status text, latency_ms integer,
+                                                           cached boolean, group_id bigint) (
+    SFUNC = nezuko_analytics.verification_rollup_rows_add,
+    STYPE = internal,
+    FINALFUNC = nezuko_analytics.verification_rollup_rows_final,
+    COMBINEFUNC = nezuko_analytics.rollup_build_combine,
+    SERIALFUNC = nezuko_analytics.rollup_build_serialize,
+    DESERIALFUNC = nezuko_analytics.rollup_build_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE nezuko_analytics.verification_rollup_rows(timestamptz, text, integer, boolean, bigint) IS
+  'The rollup rows of the verification_log rows aggregated (rows without a finite time skipped), in one pass: quarter_hours (per quarter hour of UTC, the counts and the latency_dist) and group_days (per UTC day and group, NULL as 0). Parallel safe; memory grows with the latencies (4 bytes each) until the end.';
+
+CREATE FUNCTION nezuko_analytics.verification_group_days_add(internal, timestamptz, bigint, text)
+RETURNS internal LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_vgroup_days_add';
+CREATE FUNCTION nezuko_analytics.verification_group_days_final(internal)
+RETURNS nezuko_analytics.rollup_verification_groups[] LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_vgroup_days_final';
+COMMENT ON FUNCTION nezuko_analytics.verification_group_days_add(internal, timestamptz, bigint, text) IS
+  'Transition function of verification_group_days.';
+COMMENT ON FUNCTION nezuko_analytics.verification_group_days_final(internal) IS
+  'Final function of verification_group_days: the rows, in order.';
+CREATE AGGREGATE nezuko_analytics.verification_group_days("timestamp" timestamptz, group_id bigint, status text) (
+    SFUNC = nezuko_analytics.verification_group_days_add,
+    STYPE = internal,
+    FINALFUNC = nezuko_analytics.verification_group_days_final,
+    COMBINEFUNC = nezuko_analytics.rollup_build_combine,
+    SERIALFUNC = nezuko_analytics.rollup_build_serialize,
+    DESERIALFUNC = nezuko_analytics.rollup_build_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE nezuko_analytics.verification_group_days(timestamptz, bigint, text) IS
+  'The rollup_verification_groups rows of the rows aggregated (rows without a finite time skipped): per UTC day and group (NULL as 0), rows and verified rows.';
+
+CREATE FUNCTION nezuko_analytics.api_quarter_hours_add(internal, timestamptz, text, boolean, integer)
+RETURNS internal LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_aquarter_hours_add';
+CREATE FUNCTION nezuko_analytics.api_quarter_hours_final(internal)
+RETURNS nezuko_analytics.rollup_api_calls[] LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_aquarter_hours_final';
+COMMENT ON FUNCTION nezuko_analytics.api_quarter_hours_add(internal, timestamptz, text, boolean, integer) IS
+  'Transition function of api_quarter_hours.';
+COMMENT ON FUNCTION nezuko_analytics.api_quarter_hours_final(internal) IS
+  'Final function of api_quarter_hours: the rows, in order.';
+CREATE AGGREGATE nezuko_analytics.api_quarter_hours("timestamp" timestamptz, method text, success boolean, latency_ms integer) (
+    SFUNC = nezuko_analytics.api_quarter_hours_add,
+    STYPE = internal,
+    FINALFUNC = nezuko_analytics.api_quarter_hours_final,
+    COMBINEFUNC = nezuko_analytics.rollup_build_combine,
+    SERIALFUNC = nezuko_analytics.rollup_build_serialize,
+    DESERIALFUNC = nezuko_analytics.rollup_build_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE nezuko_analytics.api_quarter_hours(timestamptz, text, boolean, integer) IS
+  'The rollup_api_calls rows of the calls aggregated (rows without a finite time skipped): per quarter hour of UTC and method (NULL as ''''), calls, ok, failures and the latency_dist.';
+
+-- The rollup rows of source's raw rows in [lo, hi), read by a set-returning
+-- function: its RETURN QUERY may run the scan in parallel (a query with an
+-- INSERT, or EXECUTE ... INTO, never does).
+CREATE FUNCTION nezuko_analytics.rollup_build(source text, lo timestamptz, hi timestamptz)
+RETURNS TABLE (verification nezuko_analytics.verification_rollup_rows, api nezuko_analytics.rollup_api_calls[])
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF source = 'verification_log' THEN
-        EXECUTE format($q$
-            INSERT INTO nezuko_analytics.rollup_verifications AS r
-                   (bucket, total, verified, restricted, error, cached, latency_count, latency_sum, latencies)
-            SELECT date_bin('15 minutes', v."timestamp", $3), count(*),
-                   count(*) FILTER (WHERE v.status = 'verified'), count(*) FILTER (WHERE v.status = 'restricted'),
-                   count(*) FILTER (WHERE v.status = 'error'), count(*) FILTER (WHERE v.cached),
-                   count(v.latency_ms), coalesce(sum(v.latency_ms), 0), nezuko_analytics.latency_dist(v.latency_ms)
-            FROM %I.verification_log v WHERE v."timestamp" >= $1 AND v."timestamp" < $2
-            GROUP BY 1
-            ON CONFLICT (bucket) DO UPDATE SET total = excluded.total, verified = excluded.verified,
-                restricted = excluded.restricted, error = excluded.error, cached = excluded.cached,
-                latency_count = excluded.latency_count, latency_sum = excluded.latency_sum,
-                latencies = excluded.latencies$q$, nezuko_analytics.bot_schema())
-        USING lo, hi, nezuko_analytics.rollup_origin();
+        RETURN QUERY EXECUTE format(
+            'SELECT nezuko_analytics.verification_rollup_rows(v."timestamp", v.status::text, v.latency_ms, v.cached,'
+            ' v.group_id::bigint), NULL::nezuko_analytics.rollup_api_calls[]'
+            ' FROM %I.verification_log v WHERE v."timestamp" >= $1 AND v."timestamp" < $2', nezuko_analytics.bot_schema())
+            USING lo, hi;
     ELSE
-        EXECUTE format($q$
-            INSERT INTO nezuko_analytics.rollup_api_calls AS r
-                   (bucket, method, calls, ok, failures, latency_count, latency_sum, latencies)
-            SELECT date_bin('15 minutes', a."timestamp", $3), coalesce(a.method::text, ''), count(*),
-                   count(*) FILTER (WHERE a.success), count(*) FILTER (WHERE NOT a.success),
-                   count(a.latency_ms), coalesce(sum(a.latency_ms), 0), nezuko_analytics.latency_dist(a.latency_ms)
-            FROM %I.api_call_log a WHERE a."timestamp" >= $1 AND a."timestamp" < $2
-            GROUP BY 1, 2
-            ON CONFLICT (bucket, method) DO UPDATE SET calls = excluded.calls, ok = excluded.ok,
-                failures = excluded.failures, latency_count = excluded.latency_count,
-                latency_sum = excluded.latency_sum, latencies = excluded.latencies$q$, nezuko_analytics.bot_schema())
-        USING lo, hi, nezuko_analytics.rollup_origin();
+        RETURN QUERY EXECUTE format(
+            'SELECT NULL::nezuko_analytics.verification_rollup_rows,'
+            ' nezuko_analytics.api_quarter_hours(a."timestamp", a.method::text, a.success, a.latency_ms)'
+            ' FROM %I.api_call_log a WHERE a."timestamp" >= $1 AND a."timestamp" < $2', nezuko_analytics.bot_schema())
+            USING lo, hi;
     END IF;
 END;
 $$;
-COMMENT ON FUNCTION nezuko_analytics.rollup_materialize(text, timestamptz, timestamptz) IS
-  'Aggregates the raw rows of source in [lo, hi) (quarter-hour edges) into its quarter-hour rollups, replacing the rows of those quarter hours that had one. Used by refresh_rollup_source().';
+COMMENT ON FUNCTION nezuko_analytics.rollup_build(text, timestamptz, timestamptz) IS
+  'The rollup rows of source''s raw rows in [lo, hi) from one scan (parallel where the planner likes): verification (verification_rollup_rows) or api (api_quarter_hours). Used by rollup_materialize().';
+
+-- The quarter-hour rollups of source's raw rows in [lo, hi) (quarter-hour
+-- edges), each row replaced; with_groups also adds the rows to the group days.
+CREATE FUNCTION nezuko_analytics.rollup_materialize(source text, lo timestamptz, hi timestamptz, with_groups boolean)
+RETURNS void LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    built record;
+BEGIN
+    SELECT * INTO built FROM nezuko_analytics.rollup_build(source, lo, hi);
+    IF source = 'verification_log' THEN
+        INSERT INTO nezuko_analytics.rollup_verifications AS r
+        SELECT (x).* FROM unnest((built.verification).quarter_hours) x
+        ON CONFLICT (bucket) DO UPDATE SET total = excluded.total, verified = excluded.verified,
+            restricted = excluded.restricted, error = excluded.error, cached = excluded.cached,
+            latency_count = excluded.latency_count, latency_sum = excluded.latency_sum, latencies = excluded.latencies;
+        IF with_groups THEN
+            INSERT INTO nezuko_analytics.rollup_verification_groups AS g
+            SELECT (x).* FROM unnest((built.verification).group_days) x
+            ON CONFLICT (day, group_id) DO UPDATE SET total = g.total + excluded.total,
+                verified = g.verified + excluded.verified;
+        END IF;
+    ELSE
+        INSERT INTO nezuko_analytics.rollup_api_calls AS r
+        SELECT (x).* FROM unnest(built.api) x
+        ON CONFLICT (bucket, method) DO UPDATE SET calls = excluded.calls, ok = excluded.ok,
+            failures = excluded.failures, latency_count = excluded.latency_count,
+            latency_sum = excluded.latency_sum, latencies = excluded.latencies;
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.rollup_materialize(text, timestamptz, timestamptz, boolean) IS
+  'Aggregates the raw rows of source in [lo, hi) (quarter-hour edges) into its quarter-hour rollups in one scan (rollup_build()), replacing the rows of those quarter hours that had one; with_groups (verification_log) also adds the rows to the group days. Used by refresh_rollup_source().';
 
 CREATE FUNCTION nezuko_analytics.rollup_add_groups(lo timestamptz, hi timestamptz)
 RETURNS void LANGUAGE plpgsql VOLATILE
@@ -85,14 +188,13 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     EXECUTE format($q$
-        INSERT INTO nezuko_analytics.rollup_verification_groups AS g (day, group_id, total, verified)
-        SELECT date_bin('1 day', v."timestamp", $3), coalesce(v.group_id::bigint, 0), count(*),
-               count(*) FILTER (WHERE v.status = 'verified')
-        FROM %I.verification_log v WHERE v."timestamp" >= $1 AND v."timestamp" < $2
-        GROUP BY 1, 2
+        INSERT INTO nezuko_analytics.rollup_verification_groups AS g
+        SELECT (x).* FROM (SELECT unnest(nezuko_analytics.verification_group_days(v."timestamp", v.group_id::bigint,
+                                                                                   v.status::text)) AS x
+                           FROM %I.verification_log v WHERE v."timestamp" >= $1 AND v."timestamp" < $2) u
         ON CONFLICT (day, group_id) DO UPDATE SET total = g.total + excluded.total,
             verified = g.verified + excluded.verified$q$, nezuko_analytics.bot_schema())
-    USING lo, hi, nezuko_analytics.rollup_origin();
+    USING lo, hi;
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.rollup_add_groups(timestamptz, timestamptz) IS
@@ -138,6 +240,7 @@ DECLARE
     run record;
     day_start timestamptz;
     day_end timestamptz;
+    chunk_days integer;
     chunk_end timestamptz;
     n bigint := 0;
 BEGIN
@@ -159,7 +262,7 @@ BEGIN
         ELSE
             DELETE FROM nezuko_analytics.rollup_api_calls r WHERE r.bucket >= run.lo AND r.bucket < run.hi;
         END IF;
-        PERFORM nezuko_analytics.rollup_materialize(source, run.lo, run.hi);
+        PERFORM nezuko_analytics.rollup_materialize(source, run.lo, run.hi, false);
         IF source = 'verification_log' THEN
             -- every day the run touches, whole (up to the watermark), unless frozen
             day_start := greatest(date_bin('1 day', run.lo, nezuko_analytics.rollup_origin()),
@@ -174,7 +277,13 @@ BEGIN
         n := n + ((extract(epoch FROM run.hi - run.lo) / 900)::bigint);
     END LOOP;
     -- 3. New quarter hours, from the watermark up to the current one (which is
-    -- still filling), one day at a time until the deadline.
+    -- still filling), in chunks of whole days until the deadline: as many
+    -- days as hold about 20 million rows by the table's statistics (the build
+    -- keeps 4 bytes per latency until a chunk ends), at least one.
+    SELECT greatest(1, least(3660, floor(2e7 / greatest(1, c.reltuples
+                                                            / greatest(1, extract(epoch FROM target - st.built_from) / 86400)))))::integer
+      INTO chunk_days
+    FROM pg_class c WHERE c.oid = to_regclass(format('%I.%I', nezuko_analytics.bot_schema(), source));
     WHILE st.watermark < target LOOP
         EXIT WHEN n > 0 AND clock_timestamp() >= deadline;
         -- past a stretch without rows in one step (a row in 4713 BC must not
@@ -184,11 +293,8 @@ BEGIN
             INTO chunk_end USING st.watermark, target;
         st.watermark := coalesce(date_bin('15 minutes', chunk_end, nezuko_analytics.rollup_origin()), target);
         CONTINUE WHEN st.watermark >= target;
-        chunk_end := least(target, date_bin('1 day', st.watermark, nezuko_analytics.rollup_origin()) + interval '24 hours');
-        PERFORM nezuko_analytics.rollup_materialize(source, st.watermark, chunk_end);
-        IF source = 'verification_log' THEN
-            PERFORM nezuko_analytics.rollup_add_groups(st.watermark, chunk_end);
-        END IF;
+        chunk_end := least(target, date_bin('1 day', st.watermark, nezuko_analytics.rollup_origin()) + chunk_days * interval '24 hours');
+        PERFORM nezuko_analytics.rollup_materialize(source, st.watermark, chunk_end, true);
         n := n + ((extract(epoch FROM chunk_end - st.watermark) / 900)::bigint);
         IF report THEN
             RAISE NOTICE 'nezuko_analytics: rollups of % materialized up to %', source, chunk_end;
@@ -214,4 +320,4 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.refresh_rollup_source(text, timestamptz, boolean) IS
-  'One refresh of source''s rollups: computes again its pending quarter hours below the watermark (and, for verification_log, the group days they touch) unless frozen, materializes new quarter hours a day at a time up to the current one (stopping at deadline after the first), deletes the pending rows it dealt with and the rollups older than keep; returns how many quarter hours it computed. NOTICEs of progress when report.';
+  'One refresh of source''s rollups: computes again its pending quarter hours below the watermark (and, for verification_log, the group days they touch) unless frozen, materializes new quarter hours in chunks of whole days (about 20 million rows each) up to the current one (stopping at deadline after the first), deletes the pending rows it dealt with and the rollups older than keep; returns how many quarter hours it computed. NOTICEs of progress when report.';

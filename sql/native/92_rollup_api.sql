@@ -57,7 +57,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.refresh_rollups(max_runtime interval) IS
-  'Brings the rollups up to date: computes again the pending quarter hours (not the frozen ones, older than the raw retention), materializes the new ones up to the current quarter hour a day at a time until max_runtime (the next run resumes from the watermark), and drops rollups older than keep; returns how many quarter hours it computed. A second concurrent call skips with a NOTICE and returns 0. The pg_cron job nezuko_analytics_rollups runs it every minute.';
+  'Brings the rollups up to date: computes again the pending quarter hours (not the frozen ones, older than the raw retention), materializes the new ones up to the current quarter hour in chunks of whole days until max_runtime (the next run resumes from the watermark), and drops rollups older than keep; returns how many quarter hours it computed. A second concurrent call skips with a NOTICE and returns 0. The pg_cron job nezuko_analytics_rollups runs it every minute.';
 
 CREATE FUNCTION nezuko_analytics.require_rollup_read(source text)
 RETURNS regclass LANGUAGE plpgsql STABLE
@@ -145,7 +145,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.enable_rollups(keep interval) IS
-  'Turns rollups on for verification_log and api_call_log: puts the invalidation triggers on both (statement level, transition tables), builds the rollups from the existing rows a day at a time (NOTICEs report progress), and schedules pg_cron job nezuko_analytics_rollups every minute where pg_cron is installed (else a NOTICE says how). Rollups keep keep (default 400 days) of history, past the raw rows'' retention. Idempotent: a second call only changes keep. Run it as the tables'' owner; it holds a lock that makes the bot''s writes wait until it commits.';
+  'Turns rollups on for verification_log and api_call_log: puts the invalidation triggers on both (statement level, transition tables), builds the rollups from the existing rows in one scan per chunk of whole days (about 20 million rows; NOTICEs report progress), and schedules pg_cron job nezuko_analytics_rollups every minute where pg_cron is installed (else a NOTICE says how). Rollups keep keep (default 400 days) of history, past the raw rows'' retention. Idempotent: a second call only changes keep. Run it as the tables'' owner; it holds a lock that makes the bot''s writes wait until it commits.';
 
 CREATE FUNCTION nezuko_analytics.disable_rollups()
 RETURNS SETOF text LANGUAGE plpgsql VOLATILE
@@ -217,8 +217,9 @@ REVOKE EXECUTE ON FUNCTION nezuko_analytics.enable_rollups(interval) FROM PUBLIC
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.disable_rollups() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.refresh_rollups(interval) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.refresh_rollup_source(text, timestamptz, boolean) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_materialize(text, timestamptz, timestamptz) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_materialize(text, timestamptz, timestamptz, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_add_groups(timestamptz, timestamptz) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_build(text, timestamptz, timestamptz) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_invalidate() FROM PUBLIC;
 -- The installing role runs the rollups (as it runs retention): the API, and
 -- the tables they write.  The bot's writers need nothing: the trigger writes
@@ -228,5 +229,6 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON nezuko_analytics.rollup_state, nezuko_an
       nezuko_analytics.rollup_api_calls TO @extowner@;
 GRANT EXECUTE ON FUNCTION nezuko_analytics.enable_rollups(interval), nezuko_analytics.disable_rollups(),
       nezuko_analytics.refresh_rollups(interval), nezuko_analytics.refresh_rollup_source(text, timestamptz, boolean),
-      nezuko_analytics.rollup_materialize(text, timestamptz, timestamptz),
-      nezuko_analytics.rollup_add_groups(timestamptz, timestamptz), nezuko_analytics.rollup_invalidate() TO @extowner@;
+      nezuko_analytics.rollup_materialize(text, timestamptz, timestamptz, boolean),
+      nezuko_analytics.rollup_add_groups(timestamptz, timestamptz), nezuko_analytics.rollup_build(text, timestamptz, timestamptz),
+      nezuko_analytics.rollup_invalidate() TO @extowner@;

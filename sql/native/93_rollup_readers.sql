@@ -44,7 +44,8 @@ CREATE FUNCTION nezuko_analytics.rollup_plan(source text, since timestamptz, unt
                                              OUT qh_lo timestamptz, OUT qh_hi timestamptz, OUT skip_qh timestamptz[],
                                              OUT day_lo timestamptz, OUT day_hi timestamptz, OUT groups_hi timestamptz,
                                              OUT skip_days timestamptz[],
-                                             OUT raw_lo timestamptz[], OUT raw_hi timestamptz[])
+                                             OUT raw_lo timestamptz[], OUT raw_hi timestamptz[],
+                                             OUT figures_lo timestamptz[], OUT figures_hi timestamptz[])
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -56,14 +57,12 @@ DECLARE
     d interval := interval '24 hours';
 BEGIN
     usable := false;
-    IF NOT nezuko_analytics.use_rollups() THEN
-        RETURN;
-    END IF;
-    IF NOT nezuko_analytics.rollups_readable(source) THEN
+    -- cheapest first: a reader without rollups pays two lookups
+    IF NOT nezuko_analytics.use_rollups() OR NOT has_table_privilege('nezuko_analytics.rollup_state', 'SELECT') THEN
         RETURN;
     END IF;
     SELECT * INTO st FROM nezuko_analytics.rollup_state s WHERE s.source = rollup_plan.source;
-    IF NOT FOUND THEN
+    IF NOT FOUND OR NOT nezuko_analytics.rollups_readable(source) THEN
         RETURN;
     END IF;
     SELECT coalesce(array_agg(DISTINCT p.bucket), '{}') INTO pending
@@ -123,10 +122,19 @@ BEGIN
     SELECT coalesce(array_agg(m.lo ORDER BY m.lo), '{}'), coalesce(array_agg(m.hi ORDER BY m.lo), '{}')
       INTO raw_lo, raw_hi
     FROM (SELECT min(lo) AS lo, max(hi) AS hi FROM runs GROUP BY run) m;
+    -- The raw rows of the figures alone (a reader without groups): before
+    -- and after the quarter hours taken, and the skipped ones (disjoint,
+    -- in order).
+    SELECT coalesce(array_agg(r.lo ORDER BY r.lo), '{}'), coalesce(array_agg(r.hi ORDER BY r.lo), '{}')
+      INTO figures_lo, figures_hi
+    FROM (SELECT since AS lo, qh_lo AS hi
+          UNION ALL SELECT qh_hi, until
+          UNION ALL SELECT b, b + q FROM unnest(skip_qh) b) r
+    WHERE r.lo < r.hi;
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.rollup_plan(text, timestamptz, timestamptz, timestamptz) IS
-  'How a reader of source over [since, until) uses the rollups: usable (false: raw rows only, as with use_rollups off or rollups not enabled), the quarter hours [qh_lo, qh_hi) taken from the rollups except skip_qh (pending, or cut by recent_since), the group days [day_lo, day_hi) (covering up to groups_hi) except skip_days, and the ranges [raw_lo[i], raw_hi[i]) of raw rows to read besides.';
+  'How a reader of source over [since, until) uses the rollups: usable (false: raw rows only, as with use_rollups off or rollups not enabled), the quarter hours [qh_lo, qh_hi) taken from the rollups except skip_qh (pending, or cut by recent_since), the group days [day_lo, day_hi) (covering up to groups_hi) except skip_days, the ranges [raw_lo[i], raw_hi[i]) of raw rows to read besides, and [figures_lo[i], figures_hi[i]) those of a reader without groups.';
 
 -- The dashboard's aggregates over raw rows and rollup rows together: the
 -- state, combine, serialize, deserialize and final functions of
@@ -247,3 +255,43 @@ END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.api_window_summary_rollups(name, timestamptz, timestamptz) IS
   'api_window_summary() from rollups and raw rows (rollup_plan()); NULL when the rollups give nothing to this window.';
+
+-- The counts of the fixed-window contracts and get_analytics_overview from
+-- rollups: sums over the quarter hours taken, plus the raw reads of the rest.
+CREATE FUNCTION nezuko_analytics.verification_counts_rollups(
+    bot name, since timestamptz, until timestamptz, today timestamptz,
+    with_status boolean, with_cached boolean, with_latency boolean,
+    OUT total bigint, OUT today_count bigint, OUT verified bigint, OUT restricted bigint, OUT error bigint,
+    OUT cached bigint, OUT latency_rows bigint, OUT latency_sum bigint)
+RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    r record;
+BEGIN
+    SELECT * INTO p FROM nezuko_analytics.rollup_plan('verification_log', since, until, today);
+    IF NOT p.usable THEN
+        RETURN;  -- every field NULL: read the raw rows
+    END IF;
+    SELECT coalesce(sum(c.total), 0), coalesce(sum(c.total) FILTER (WHERE c.bucket >= today), 0),
+           CASE WHEN with_status THEN coalesce(sum(c.verified), 0) ELSE 0 END,
+           CASE WHEN with_status THEN coalesce(sum(c.restricted), 0) ELSE 0 END,
+           CASE WHEN with_status THEN coalesce(sum(c.error), 0) ELSE 0 END,
+           CASE WHEN with_cached THEN coalesce(sum(c.cached), 0) ELSE 0 END,
+           CASE WHEN with_latency THEN coalesce(sum(c.latency_count), 0) ELSE 0 END,
+           CASE WHEN with_latency THEN coalesce(sum(c.latency_sum), 0) ELSE 0 END
+      INTO total, today_count, verified, restricted, error, cached, latency_rows, latency_sum
+    FROM nezuko_analytics.rollup_verifications c
+    WHERE c.bucket >= p.qh_lo AND c.bucket < p.qh_hi AND c.bucket <> ALL (p.skip_qh);
+    FOR i IN 1 .. coalesce(cardinality(p.figures_lo), 0) LOOP
+        r := nezuko_analytics.verification_counts_raw(bot, p.figures_lo[i], p.figures_hi[i], today,
+                                                      with_status, with_cached, with_latency);
+        total := total + r.total; today_count := today_count + r.today_count; verified := verified + r.verified;
+        restricted := restricted + r.restricted; error := error + r.error; cached := cached + r.cached;
+        latency_rows := latency_rows + r.latency_rows; latency_sum := latency_sum + r.latency_sum;
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.verification_counts_rollups(name, timestamptz, timestamptz, timestamptz, boolean, boolean, boolean) IS
+  'verification_counts() from rollups: the sums of the quarter hours rollup_plan() takes (today cuts like recent_since), plus verification_counts_raw() over the rest of the window; every field NULL when the rollups give nothing to this window.';

@@ -90,6 +90,46 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.api_window_summary(name, timestamptz, timestamptz) IS
   'The one-pass summary of bot.api_call_log in [since, until) (or the rollups and the raw rows they leave: api_window_summary_rollups()), every figure by name (docs/dashboard.md): calls, ok, failures, latency_count, latency_sum, exact p95, and per method (most calls first) the same with p50. Used by dashboard().';
 
+-- analytics_overview() reads its counts through verification_counts().
+CREATE OR REPLACE FUNCTION nezuko_analytics.analytics_overview(since timestamptz, until timestamptz)
+RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bot name := nezuko_analytics.bot_schema();
+    v record;
+    n bigint;
+    ok bigint;
+    hits bigint;
+    latency_rows bigint;
+    latency_sum bigint;
+    result json;
+BEGIN
+    -- the counts each edition reads its own way (the native one from rollups where it can)
+    v := nezuko_analytics.verification_counts(bot, coalesce(since, '-infinity'), coalesce(until, 'infinity'), 'infinity',
+                                              true, true, true);
+    n := v.total; ok := v.verified; hits := v.cached; latency_rows := v.latency_rows; latency_sum := v.latency_sum;
+    IF until IS NULL THEN  -- no end: rows at +infinity count too
+        EXECUTE format('SELECT $1 + count(*), $2 + count(*) FILTER (WHERE status = ''verified''),'
+                       ' $3 + count(*) FILTER (WHERE cached), $4 + count(latency_ms), $5 + coalesce(sum(latency_ms), 0)'
+                       ' FROM %I.verification_log WHERE "timestamp" = ''infinity''', bot)
+            INTO n, ok, hits, latency_rows, latency_sum USING n, ok, hits, latency_rows, latency_sum;
+    END IF;
+    EXECUTE format($q$
+        SELECT json_build_object(
+            'total_verifications', $1,
+            'total_groups', (SELECT count(*) FROM %1$I.protected_groups),
+            'total_channels', (SELECT count(*) FROM %1$I.enforced_channels),
+            'success_rate', nezuko_analytics.percent($2, $1),
+            'avg_latency_ms', coalesce(round($4::numeric / nullif($3, 0), 0), 0),
+            'cache_hit_rate', nezuko_analytics.percent($5, $1))$q$, bot)
+        INTO result USING n, ok, latency_rows, latency_sum, hits;
+    RETURN result;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.analytics_overview(timestamptz, timestamptz) IS
+  'The body of get_analytics_overview, from verification_counts(); NULL bounds mean all time (an open end counts rows at +infinity too).';
+
 -- revert_schema() turns the rollups off first.
 CREATE OR REPLACE FUNCTION nezuko_analytics.revert_schema()
 RETURNS SETOF text
@@ -161,6 +201,53 @@ END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.revert_schema() IS
   'The spec''s downgrade: turns the rollups off where there are any (disable_rollups()), then undoes exactly what apply_schema() did (the pg_cron job, retention policies, spec indexes, spec columns, api_call_log when apply_schema() created it, and base tables it created that are still empty), in reverse order; keeps every row of the bot''s original columns.';
+
+-- verification_counts() reads the rollups where it can; its old body is verification_counts_raw().
+CREATE OR REPLACE FUNCTION nezuko_analytics.verification_counts(
+    bot name, since timestamptz, until timestamptz, today timestamptz,
+    with_status boolean, with_cached boolean, with_latency boolean,
+    OUT total bigint, OUT today_count bigint, OUT verified bigint, OUT restricted bigint, OUT error bigint,
+    OUT cached bigint, OUT latency_rows bigint, OUT latency_sum bigint)
+RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n record := nezuko_analytics.verification_counts_rollups(bot, since, until, today, with_status, with_cached, with_latency);
+BEGIN
+    IF n.total IS NULL THEN  -- the rollups give nothing here
+        n := nezuko_analytics.verification_counts_raw(bot, since, until, today, with_status, with_cached, with_latency);
+    END IF;
+    total := n.total; today_count := n.today_count; verified := n.verified; restricted := n.restricted;
+    error := n.error; cached := n.cached; latency_rows := n.latency_rows; latency_sum := n.latency_sum;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.verification_counts(name, timestamptz, timestamptz, timestamptz, boolean, boolean, boolean) IS
+  'The counts of verification_log over [since, until) (total, today_count at or after today, by status, cached, latency rows and sum): from the rollups where they serve (verification_counts_rollups()), else verification_counts_raw().';
+
+
+CREATE FUNCTION nezuko_analytics.verification_counts_raw(
+    bot name, since timestamptz, until timestamptz, today timestamptz,
+    with_status boolean, with_cached boolean, with_latency boolean,
+    OUT total bigint, OUT today_count bigint, OUT verified bigint, OUT restricted bigint, OUT error bigint,
+    OUT cached bigint, OUT latency_rows bigint, OUT latency_sum bigint)
+RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    -- an expression, not a query: no SPI round trip for a call that takes microseconds
+    n record := nezuko_analytics.native_verification_counts(bot, since, until, today, with_status, with_cached, with_latency);
+BEGIN
+    IF n IS NOT NULL THEN
+        total := n.total; today_count := n.today_count; verified := n.verified; restricted := n.restricted;
+        error := n.error; cached := n.cached; latency_rows := n.latency_rows; latency_sum := n.latency_sum;
+    ELSE  -- the native read stepped aside
+        SELECT * INTO total, today_count, verified, restricted, error, cached, latency_rows, latency_sum
+        FROM nezuko_analytics.verification_counts_query(bot, since, until, today, with_status, with_cached, with_latency);
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.verification_counts_raw(name, timestamptz, timestamptz, timestamptz, boolean, boolean, boolean) IS
+  'native_verification_counts(), or the same record from one query when the native path may not read the table.';
 
 -- Rollups (docs/rollups.md): exact aggregates of the bot's log tables per
 -- quarter hour of UTC, kept in real time by invalidation and kept past the
@@ -280,46 +367,149 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.time_ceil(timestamptz, interval) IS
   'The first start of a quarter hour (stride 15 minutes) or UTC day (24 hours) at or after t; t itself when infinite.';
 
--- The quarter-hour rollups of source's raw rows in [lo, hi) (quarter-hour
--- edges), each row replaced.
-CREATE FUNCTION nezuko_analytics.rollup_materialize(source text, lo timestamptz, hi timestamptz)
-RETURNS void LANGUAGE plpgsql VOLATILE
+-- The aggregates that build rollup rows in one pass (src/pg/rollup_build_agg.cpp),
+-- in parallel where the planner likes: one state type, one combine.
+CREATE FUNCTION nezuko_analytics.rollup_build_combine(internal, internal) RETURNS internal
+LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_rollup_build_combine';
+CREATE FUNCTION nezuko_analytics.rollup_build_serialize(internal) RETURNS bytea
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_rollup_build_serialize';
+CREATE FUNCTION nezuko_analytics.rollup_build_deserialize(bytea, internal) RETURNS internal
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_rollup_build_deserialize';
+COMMENT ON FUNCTION nezuko_analytics.rollup_build_combine(internal, internal) IS
+  'Combine function of the rollup build aggregates (parallel query).';
+COMMENT ON FUNCTION nezuko_analytics.rollup_build_serialize(internal) IS
+  'Serialize function of the rollup build aggregates (parallel query).';
+COMMENT ON FUNCTION nezuko_analytics.rollup_build_deserialize(bytea, internal) IS
+  'Deserialize function of the rollup build aggregates (parallel query); validates its input.';
+
+CREATE TYPE nezuko_analytics.verification_rollup_rows AS (
+    quarter_hours nezuko_analytics.rollup_verifications[],
+    group_days nezuko_analytics.rollup_verification_groups[]
+);
+COMMENT ON TYPE nezuko_analytics.verification_rollup_rows IS
+  'The result of verification_rollup_rows: the rows of rollup_verifications and of rollup_verification_groups that one pass built.';
+
+CREATE FUNCTION nezuko_analytics.verification_rollup_rows_add(internal, timestamptz, text, integer, boolean, bigint)
+RETURNS internal LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_vrollup_rows_add';
+CREATE FUNCTION nezuko_analytics.verification_rollup_rows_final(internal)
+RETURNS nezuko_analytics.verification_rollup_rows LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_vrollup_rows_final';
+COMMENT ON FUNCTION nezuko_analytics.verification_rollup_rows_add(internal, timestamptz, text, integer, boolean, bigint) IS
+  'Transition function of verification_rollup_rows.';
+COMMENT ON FUNCTION nezuko_analytics.verification_rollup_rows_final(internal) IS
+  'Final function of verification_rollup_rows: both arrays of rows, by name.';
+CREATE AGGREGATE nezuko_analytics.verification_rollup_rows("timestamp" timestamptz, status text, latency_ms integer,
+                                                           cached boolean, group_id bigint) (
+    SFUNC = nezuko_analytics.verification_rollup_rows_add,
+    STYPE = internal,
+    FINALFUNC = nezuko_analytics.verification_rollup_rows_final,
+    COMBINEFUNC = nezuko_analytics.rollup_build_combine,
+    SERIALFUNC = nezuko_analytics.rollup_build_serialize,
+    DESERIALFUNC = nezuko_analytics.rollup_build_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE nezuko_analytics.verification_rollup_rows(timestamptz, text, integer, boolean, bigint) IS
+  'The rollup rows of the verification_log rows aggregated (rows without a finite time skipped), in one pass: quarter_hours (per quarter hour of UTC, the counts and the latency_dist) and group_days (per UTC day and group, NULL as 0). Parallel safe; memory grows with the latencies (4 bytes each) until the end.';
+
+CREATE FUNCTION nezuko_analytics.verification_group_days_add(internal, timestamptz, bigint, text)
+RETURNS internal LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_vgroup_days_add';
+CREATE FUNCTION nezuko_analytics.verification_group_days_final(internal)
+RETURNS nezuko_analytics.rollup_verification_groups[] LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_vgroup_days_final';
+COMMENT ON FUNCTION nezuko_analytics.verification_group_days_add(internal, timestamptz, bigint, text) IS
+  'Transition function of verification_group_days.';
+COMMENT ON FUNCTION nezuko_analytics.verification_group_days_final(internal) IS
+  'Final function of verification_group_days: the rows, in order.';
+CREATE AGGREGATE nezuko_analytics.verification_group_days("timestamp" timestamptz, group_id bigint, status text) (
+    SFUNC = nezuko_analytics.verification_group_days_add,
+    STYPE = internal,
+    FINALFUNC = nezuko_analytics.verification_group_days_final,
+    COMBINEFUNC = nezuko_analytics.rollup_build_combine,
+    SERIALFUNC = nezuko_analytics.rollup_build_serialize,
+    DESERIALFUNC = nezuko_analytics.rollup_build_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE nezuko_analytics.verification_group_days(timestamptz, bigint, text) IS
+  'The rollup_verification_groups rows of the rows aggregated (rows without a finite time skipped): per UTC day and group (NULL as 0), rows and verified rows.';
+
+CREATE FUNCTION nezuko_analytics.api_quarter_hours_add(internal, timestamptz, text, boolean, integer)
+RETURNS internal LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_aquarter_hours_add';
+CREATE FUNCTION nezuko_analytics.api_quarter_hours_final(internal)
+RETURNS nezuko_analytics.rollup_api_calls[] LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_aquarter_hours_final';
+COMMENT ON FUNCTION nezuko_analytics.api_quarter_hours_add(internal, timestamptz, text, boolean, integer) IS
+  'Transition function of api_quarter_hours.';
+COMMENT ON FUNCTION nezuko_analytics.api_quarter_hours_final(internal) IS
+  'Final function of api_quarter_hours: the rows, in order.';
+CREATE AGGREGATE nezuko_analytics.api_quarter_hours("timestamp" timestamptz, method text, success boolean, latency_ms integer) (
+    SFUNC = nezuko_analytics.api_quarter_hours_add,
+    STYPE = internal,
+    FINALFUNC = nezuko_analytics.api_quarter_hours_final,
+    COMBINEFUNC = nezuko_analytics.rollup_build_combine,
+    SERIALFUNC = nezuko_analytics.rollup_build_serialize,
+    DESERIALFUNC = nezuko_analytics.rollup_build_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE nezuko_analytics.api_quarter_hours(timestamptz, text, boolean, integer) IS
+  'The rollup_api_calls rows of the calls aggregated (rows without a finite time skipped): per quarter hour of UTC and method (NULL as ''''), calls, ok, failures and the latency_dist.';
+
+-- The rollup rows of source's raw rows in [lo, hi), read by a set-returning
+-- function: its RETURN QUERY may run the scan in parallel (a query with an
+-- INSERT, or EXECUTE ... INTO, never does).
+CREATE FUNCTION nezuko_analytics.rollup_build(source text, lo timestamptz, hi timestamptz)
+RETURNS TABLE (verification nezuko_analytics.verification_rollup_rows, api nezuko_analytics.rollup_api_calls[])
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF source = 'verification_log' THEN
-        EXECUTE format($q$
-            INSERT INTO nezuko_analytics.rollup_verifications AS r
-                   (bucket, total, verified, restricted, error, cached, latency_count, latency_sum, latencies)
-            SELECT date_bin('15 minutes', v."timestamp", $3), count(*),
-                   count(*) FILTER (WHERE v.status = 'verified'), count(*) FILTER (WHERE v.status = 'restricted'),
-                   count(*) FILTER (WHERE v.status = 'error'), count(*) FILTER (WHERE v.cached),
-                   count(v.latency_ms), coalesce(sum(v.latency_ms), 0), nezuko_analytics.latency_dist(v.latency_ms)
-            FROM %I.verification_log v WHERE v."timestamp" >= $1 AND v."timestamp" < $2
-            GROUP BY 1
-            ON CONFLICT (bucket) DO UPDATE SET total = excluded.total, verified = excluded.verified,
-                restricted = excluded.restricted, error = excluded.error, cached = excluded.cached,
-                latency_count = excluded.latency_count, latency_sum = excluded.latency_sum,
-                latencies = excluded.latencies$q$, nezuko_analytics.bot_schema())
-        USING lo, hi, nezuko_analytics.rollup_origin();
+        RETURN QUERY EXECUTE format(
+            'SELECT nezuko_analytics.verification_rollup_rows(v."timestamp", v.status::text, v.latency_ms, v.cached,'
+            ' v.group_id::bigint), NULL::nezuko_analytics.rollup_api_calls[]'
+            ' FROM %I.verification_log v WHERE v."timestamp" >= $1 AND v."timestamp" < $2', nezuko_analytics.bot_schema())
+            USING lo, hi;
     ELSE
-        EXECUTE format($q$
-            INSERT INTO nezuko_analytics.rollup_api_calls AS r
-                   (bucket, method, calls, ok, failures, latency_count, latency_sum, latencies)
-            SELECT date_bin('15 minutes', a."timestamp", $3), coalesce(a.method::text, ''), count(*),
-                   count(*) FILTER (WHERE a.success), count(*) FILTER (WHERE NOT a.success),
-                   count(a.latency_ms), coalesce(sum(a.latency_ms), 0), nezuko_analytics.latency_dist(a.latency_ms)
-            FROM %I.api_call_log a WHERE a."timestamp" >= $1 AND a."timestamp" < $2
-            GROUP BY 1, 2
-            ON CONFLICT (bucket, method) DO UPDATE SET calls = excluded.calls, ok = excluded.ok,
-                failures = excluded.failures, latency_count = excluded.latency_count,
-                latency_sum = excluded.latency_sum, latencies = excluded.latencies$q$, nezuko_analytics.bot_schema())
-        USING lo, hi, nezuko_analytics.rollup_origin();
+        RETURN QUERY EXECUTE format(
+            'SELECT NULL::nezuko_analytics.verification_rollup_rows,'
+            ' nezuko_analytics.api_quarter_hours(a."timestamp", a.method::text, a.success, a.latency_ms)'
+            ' FROM %I.api_call_log a WHERE a."timestamp" >= $1 AND a."timestamp" < $2', nezuko_analytics.bot_schema())
+            USING lo, hi;
     END IF;
 END;
 $$;
-COMMENT ON FUNCTION nezuko_analytics.rollup_materialize(text, timestamptz, timestamptz) IS
-  'Aggregates the raw rows of source in [lo, hi) (quarter-hour edges) into its quarter-hour rollups, replacing the rows of those quarter hours that had one. Used by refresh_rollup_source().';
+COMMENT ON FUNCTION nezuko_analytics.rollup_build(text, timestamptz, timestamptz) IS
+  'The rollup rows of source''s raw rows in [lo, hi) from one scan (parallel where the planner likes): verification (verification_rollup_rows) or api (api_quarter_hours). Used by rollup_materialize().';
+
+-- The quarter-hour rollups of source's raw rows in [lo, hi) (quarter-hour
+-- edges), each row replaced; with_groups also adds the rows to the group days.
+CREATE FUNCTION nezuko_analytics.rollup_materialize(source text, lo timestamptz, hi timestamptz, with_groups boolean)
+RETURNS void LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    built record;
+BEGIN
+    SELECT * INTO built FROM nezuko_analytics.rollup_build(source, lo, hi);
+    IF source = 'verification_log' THEN
+        INSERT INTO nezuko_analytics.rollup_verifications AS r
+        SELECT (x).* FROM unnest((built.verification).quarter_hours) x
+        ON CONFLICT (bucket) DO UPDATE SET total = excluded.total, verified = excluded.verified,
+            restricted = excluded.restricted, error = excluded.error, cached = excluded.cached,
+            latency_count = excluded.latency_count, latency_sum = excluded.latency_sum, latencies = excluded.latencies;
+        IF with_groups THEN
+            INSERT INTO nezuko_analytics.rollup_verification_groups AS g
+            SELECT (x).* FROM unnest((built.verification).group_days) x
+            ON CONFLICT (day, group_id) DO UPDATE SET total = g.total + excluded.total,
+                verified = g.verified + excluded.verified;
+        END IF;
+    ELSE
+        INSERT INTO nezuko_analytics.rollup_api_calls AS r
+        SELECT (x).* FROM unnest(built.api) x
+        ON CONFLICT (bucket, method) DO UPDATE SET calls = excluded.calls, ok = excluded.ok,
+            failures = excluded.failures, latency_count = excluded.latency_count,
+            latency_sum = excluded.latency_sum, latencies = excluded.latencies;
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.rollup_materialize(text, timestamptz, timestamptz, boolean) IS
+  'Aggregates the raw rows of source in [lo, hi) (quarter-hour edges) into its quarter-hour rollups in one scan (rollup_build()), replacing the rows of those quarter hours that had one; with_groups (verification_log) also adds the rows to the group days. Used by refresh_rollup_source().';
 
 CREATE FUNCTION nezuko_analytics.rollup_add_groups(lo timestamptz, hi timestamptz)
 RETURNS void LANGUAGE plpgsql VOLATILE
@@ -327,14 +517,13 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     EXECUTE format($q$
-        INSERT INTO nezuko_analytics.rollup_verification_groups AS g (day, group_id, total, verified)
-        SELECT date_bin('1 day', v."timestamp", $3), coalesce(v.group_id::bigint, 0), count(*),
-               count(*) FILTER (WHERE v.status = 'verified')
-        FROM %I.verification_log v WHERE v."timestamp" >= $1 AND v."timestamp" < $2
-        GROUP BY 1, 2
+        INSERT INTO nezuko_analytics.rollup_verification_groups AS g
+        SELECT (x).* FROM (SELECT unnest(nezuko_analytics.verification_group_days(v."timestamp", v.group_id::bigint,
+                                                                                   v.status::text)) AS x
+                           FROM %I.verification_log v WHERE v."timestamp" >= $1 AND v."timestamp" < $2) u
         ON CONFLICT (day, group_id) DO UPDATE SET total = g.total + excluded.total,
             verified = g.verified + excluded.verified$q$, nezuko_analytics.bot_schema())
-    USING lo, hi, nezuko_analytics.rollup_origin();
+    USING lo, hi;
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.rollup_add_groups(timestamptz, timestamptz) IS
@@ -380,6 +569,7 @@ DECLARE
     run record;
     day_start timestamptz;
     day_end timestamptz;
+    chunk_days integer;
     chunk_end timestamptz;
     n bigint := 0;
 BEGIN
@@ -401,7 +591,7 @@ BEGIN
         ELSE
             DELETE FROM nezuko_analytics.rollup_api_calls r WHERE r.bucket >= run.lo AND r.bucket < run.hi;
         END IF;
-        PERFORM nezuko_analytics.rollup_materialize(source, run.lo, run.hi);
+        PERFORM nezuko_analytics.rollup_materialize(source, run.lo, run.hi, false);
         IF source = 'verification_log' THEN
             -- every day the run touches, whole (up to the watermark), unless frozen
             day_start := greatest(date_bin('1 day', run.lo, nezuko_analytics.rollup_origin()),
@@ -416,7 +606,13 @@ BEGIN
         n := n + ((extract(epoch FROM run.hi - run.lo) / 900)::bigint);
     END LOOP;
     -- 3. New quarter hours, from the watermark up to the current one (which is
-    -- still filling), one day at a time until the deadline.
+    -- still filling), in chunks of whole days until the deadline: as many
+    -- days as hold about 20 million rows by the table's statistics (the build
+    -- keeps 4 bytes per latency until a chunk ends), at least one.
+    SELECT greatest(1, least(3660, floor(2e7 / greatest(1, c.reltuples
+                                                            / greatest(1, extract(epoch FROM target - st.built_from) / 86400)))))::integer
+      INTO chunk_days
+    FROM pg_class c WHERE c.oid = to_regclass(format('%I.%I', nezuko_analytics.bot_schema(), source));
     WHILE st.watermark < target LOOP
         EXIT WHEN n > 0 AND clock_timestamp() >= deadline;
         -- past a stretch without rows in one step (a row in 4713 BC must not
@@ -426,11 +622,8 @@ BEGIN
             INTO chunk_end USING st.watermark, target;
         st.watermark := coalesce(date_bin('15 minutes', chunk_end, nezuko_analytics.rollup_origin()), target);
         CONTINUE WHEN st.watermark >= target;
-        chunk_end := least(target, date_bin('1 day', st.watermark, nezuko_analytics.rollup_origin()) + interval '24 hours');
-        PERFORM nezuko_analytics.rollup_materialize(source, st.watermark, chunk_end);
-        IF source = 'verification_log' THEN
-            PERFORM nezuko_analytics.rollup_add_groups(st.watermark, chunk_end);
-        END IF;
+        chunk_end := least(target, date_bin('1 day', st.watermark, nezuko_analytics.rollup_origin()) + chunk_days * interval '24 hours');
+        PERFORM nezuko_analytics.rollup_materialize(source, st.watermark, chunk_end, true);
         n := n + ((extract(epoch FROM chunk_end - st.watermark) / 900)::bigint);
         IF report THEN
             RAISE NOTICE 'nezuko_analytics: rollups of % materialized up to %', source, chunk_end;
@@ -456,7 +649,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.refresh_rollup_source(text, timestamptz, boolean) IS
-  'One refresh of source''s rollups: computes again its pending quarter hours below the watermark (and, for verification_log, the group days they touch) unless frozen, materializes new quarter hours a day at a time up to the current one (stopping at deadline after the first), deletes the pending rows it dealt with and the rollups older than keep; returns how many quarter hours it computed. NOTICEs of progress when report.';
+  'One refresh of source''s rollups: computes again its pending quarter hours below the watermark (and, for verification_log, the group days they touch) unless frozen, materializes new quarter hours in chunks of whole days (about 20 million rows each) up to the current one (stopping at deadline after the first), deletes the pending rows it dealt with and the rollups older than keep; returns how many quarter hours it computed. NOTICEs of progress when report.';
 
 -- The rollups' API (docs/rollups.md): enable_rollups(), disable_rollups(),
 -- refresh_rollups(), rollup_status(), and the pg_cron job that refreshes.
@@ -517,7 +710,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.refresh_rollups(max_runtime interval) IS
-  'Brings the rollups up to date: computes again the pending quarter hours (not the frozen ones, older than the raw retention), materializes the new ones up to the current quarter hour a day at a time until max_runtime (the next run resumes from the watermark), and drops rollups older than keep; returns how many quarter hours it computed. A second concurrent call skips with a NOTICE and returns 0. The pg_cron job nezuko_analytics_rollups runs it every minute.';
+  'Brings the rollups up to date: computes again the pending quarter hours (not the frozen ones, older than the raw retention), materializes the new ones up to the current quarter hour in chunks of whole days until max_runtime (the next run resumes from the watermark), and drops rollups older than keep; returns how many quarter hours it computed. A second concurrent call skips with a NOTICE and returns 0. The pg_cron job nezuko_analytics_rollups runs it every minute.';
 
 CREATE FUNCTION nezuko_analytics.require_rollup_read(source text)
 RETURNS regclass LANGUAGE plpgsql STABLE
@@ -605,7 +798,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.enable_rollups(keep interval) IS
-  'Turns rollups on for verification_log and api_call_log: puts the invalidation triggers on both (statement level, transition tables), builds the rollups from the existing rows a day at a time (NOTICEs report progress), and schedules pg_cron job nezuko_analytics_rollups every minute where pg_cron is installed (else a NOTICE says how). Rollups keep keep (default 400 days) of history, past the raw rows'' retention. Idempotent: a second call only changes keep. Run it as the tables'' owner; it holds a lock that makes the bot''s writes wait until it commits.';
+  'Turns rollups on for verification_log and api_call_log: puts the invalidation triggers on both (statement level, transition tables), builds the rollups from the existing rows in one scan per chunk of whole days (about 20 million rows; NOTICEs report progress), and schedules pg_cron job nezuko_analytics_rollups every minute where pg_cron is installed (else a NOTICE says how). Rollups keep keep (default 400 days) of history, past the raw rows'' retention. Idempotent: a second call only changes keep. Run it as the tables'' owner; it holds a lock that makes the bot''s writes wait until it commits.';
 
 CREATE FUNCTION nezuko_analytics.disable_rollups()
 RETURNS SETOF text LANGUAGE plpgsql VOLATILE
@@ -677,8 +870,9 @@ REVOKE EXECUTE ON FUNCTION nezuko_analytics.enable_rollups(interval) FROM PUBLIC
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.disable_rollups() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.refresh_rollups(interval) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.refresh_rollup_source(text, timestamptz, boolean) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_materialize(text, timestamptz, timestamptz) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_materialize(text, timestamptz, timestamptz, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_add_groups(timestamptz, timestamptz) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_build(text, timestamptz, timestamptz) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_invalidate() FROM PUBLIC;
 -- The installing role runs the rollups (as it runs retention): the API, and
 -- the tables they write.  The bot's writers need nothing: the trigger writes
@@ -688,8 +882,9 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON nezuko_analytics.rollup_state, nezuko_an
       nezuko_analytics.rollup_api_calls TO @extowner@;
 GRANT EXECUTE ON FUNCTION nezuko_analytics.enable_rollups(interval), nezuko_analytics.disable_rollups(),
       nezuko_analytics.refresh_rollups(interval), nezuko_analytics.refresh_rollup_source(text, timestamptz, boolean),
-      nezuko_analytics.rollup_materialize(text, timestamptz, timestamptz),
-      nezuko_analytics.rollup_add_groups(timestamptz, timestamptz), nezuko_analytics.rollup_invalidate() TO @extowner@;
+      nezuko_analytics.rollup_materialize(text, timestamptz, timestamptz, boolean),
+      nezuko_analytics.rollup_add_groups(timestamptz, timestamptz), nezuko_analytics.rollup_build(text, timestamptz, timestamptz),
+      nezuko_analytics.rollup_invalidate() TO @extowner@;
 
 -- Reading a window from rollups and raw rows (docs/rollups.md): the quarter
 -- hours (and group days) that are materialized and not pending come from the
@@ -737,7 +932,8 @@ CREATE FUNCTION nezuko_analytics.rollup_plan(source text, since timestamptz, unt
                                              OUT qh_lo timestamptz, OUT qh_hi timestamptz, OUT skip_qh timestamptz[],
                                              OUT day_lo timestamptz, OUT day_hi timestamptz, OUT groups_hi timestamptz,
                                              OUT skip_days timestamptz[],
-                                             OUT raw_lo timestamptz[], OUT raw_hi timestamptz[])
+                                             OUT raw_lo timestamptz[], OUT raw_hi timestamptz[],
+                                             OUT figures_lo timestamptz[], OUT figures_hi timestamptz[])
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -749,14 +945,12 @@ DECLARE
     d interval := interval '24 hours';
 BEGIN
     usable := false;
-    IF NOT nezuko_analytics.use_rollups() THEN
-        RETURN;
-    END IF;
-    IF NOT nezuko_analytics.rollups_readable(source) THEN
+    -- cheapest first: a reader without rollups pays two lookups
+    IF NOT nezuko_analytics.use_rollups() OR NOT has_table_privilege('nezuko_analytics.rollup_state', 'SELECT') THEN
         RETURN;
     END IF;
     SELECT * INTO st FROM nezuko_analytics.rollup_state s WHERE s.source = rollup_plan.source;
-    IF NOT FOUND THEN
+    IF NOT FOUND OR NOT nezuko_analytics.rollups_readable(source) THEN
         RETURN;
     END IF;
     SELECT coalesce(array_agg(DISTINCT p.bucket), '{}') INTO pending
@@ -816,10 +1010,19 @@ BEGIN
     SELECT coalesce(array_agg(m.lo ORDER BY m.lo), '{}'), coalesce(array_agg(m.hi ORDER BY m.lo), '{}')
       INTO raw_lo, raw_hi
     FROM (SELECT min(lo) AS lo, max(hi) AS hi FROM runs GROUP BY run) m;
+    -- The raw rows of the figures alone (a reader without groups): before
+    -- and after the quarter hours taken, and the skipped ones (disjoint,
+    -- in order).
+    SELECT coalesce(array_agg(r.lo ORDER BY r.lo), '{}'), coalesce(array_agg(r.hi ORDER BY r.lo), '{}')
+      INTO figures_lo, figures_hi
+    FROM (SELECT since AS lo, qh_lo AS hi
+          UNION ALL SELECT qh_hi, until
+          UNION ALL SELECT b, b + q FROM unnest(skip_qh) b) r
+    WHERE r.lo < r.hi;
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.rollup_plan(text, timestamptz, timestamptz, timestamptz) IS
-  'How a reader of source over [since, until) uses the rollups: usable (false: raw rows only, as with use_rollups off or rollups not enabled), the quarter hours [qh_lo, qh_hi) taken from the rollups except skip_qh (pending, or cut by recent_since), the group days [day_lo, day_hi) (covering up to groups_hi) except skip_days, and the ranges [raw_lo[i], raw_hi[i]) of raw rows to read besides.';
+  'How a reader of source over [since, until) uses the rollups: usable (false: raw rows only, as with use_rollups off or rollups not enabled), the quarter hours [qh_lo, qh_hi) taken from the rollups except skip_qh (pending, or cut by recent_since), the group days [day_lo, day_hi) (covering up to groups_hi) except skip_days, the ranges [raw_lo[i], raw_hi[i]) of raw rows to read besides, and [figures_lo[i], figures_hi[i]) those of a reader without groups.';
 
 -- The dashboard's aggregates over raw rows and rollup rows together: the
 -- state, combine, serialize, deserialize and final functions of
@@ -940,4 +1143,44 @@ END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.api_window_summary_rollups(name, timestamptz, timestamptz) IS
   'api_window_summary() from rollups and raw rows (rollup_plan()); NULL when the rollups give nothing to this window.';
+
+-- The counts of the fixed-window contracts and get_analytics_overview from
+-- rollups: sums over the quarter hours taken, plus the raw reads of the rest.
+CREATE FUNCTION nezuko_analytics.verification_counts_rollups(
+    bot name, since timestamptz, until timestamptz, today timestamptz,
+    with_status boolean, with_cached boolean, with_latency boolean,
+    OUT total bigint, OUT today_count bigint, OUT verified bigint, OUT restricted bigint, OUT error bigint,
+    OUT cached bigint, OUT latency_rows bigint, OUT latency_sum bigint)
+RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    r record;
+BEGIN
+    SELECT * INTO p FROM nezuko_analytics.rollup_plan('verification_log', since, until, today);
+    IF NOT p.usable THEN
+        RETURN;  -- every field NULL: read the raw rows
+    END IF;
+    SELECT coalesce(sum(c.total), 0), coalesce(sum(c.total) FILTER (WHERE c.bucket >= today), 0),
+           CASE WHEN with_status THEN coalesce(sum(c.verified), 0) ELSE 0 END,
+           CASE WHEN with_status THEN coalesce(sum(c.restricted), 0) ELSE 0 END,
+           CASE WHEN with_status THEN coalesce(sum(c.error), 0) ELSE 0 END,
+           CASE WHEN with_cached THEN coalesce(sum(c.cached), 0) ELSE 0 END,
+           CASE WHEN with_latency THEN coalesce(sum(c.latency_count), 0) ELSE 0 END,
+           CASE WHEN with_latency THEN coalesce(sum(c.latency_sum), 0) ELSE 0 END
+      INTO total, today_count, verified, restricted, error, cached, latency_rows, latency_sum
+    FROM nezuko_analytics.rollup_verifications c
+    WHERE c.bucket >= p.qh_lo AND c.bucket < p.qh_hi AND c.bucket <> ALL (p.skip_qh);
+    FOR i IN 1 .. coalesce(cardinality(p.figures_lo), 0) LOOP
+        r := nezuko_analytics.verification_counts_raw(bot, p.figures_lo[i], p.figures_hi[i], today,
+                                                      with_status, with_cached, with_latency);
+        total := total + r.total; today_count := today_count + r.today_count; verified := verified + r.verified;
+        restricted := restricted + r.restricted; error := error + r.error; cached := cached + r.cached;
+        latency_rows := latency_rows + r.latency_rows; latency_sum := latency_sum + r.latency_sum;
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.verification_counts_rollups(name, timestamptz, timestamptz, timestamptz, boolean, boolean, boolean) IS
+  'verification_counts() from rollups: the sums of the quarter hours rollup_plan() takes (today cuts like recent_since), plus verification_counts_raw() over the rest of the window; every field NULL when the rollups give nothing to this window.';
 

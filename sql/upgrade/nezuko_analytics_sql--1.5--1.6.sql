@@ -1,7 +1,8 @@
 -- nezuko_analytics_sql (the portable edition) 1.5 -> 1.6, written by hand
 -- (docs/versions.md).  1.6 adds rollups to the native edition only (they need
 -- the latency_dist type); the portable edition takes the shared changes
--- (cron_schedule_hint(), revert_schema()) and its version().
+-- (cron_schedule_hint(), analytics_overview() through verification_counts(),
+-- revert_schema()) and its version().
 
 CREATE OR REPLACE FUNCTION nezuko_analytics.version()
 RETURNS text
@@ -49,6 +50,46 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.retention_schedule_hint(text) IS
   'The steps that schedule prune() when pg_cron is not installed in this database (cron_schedule_hint()).';
 
+
+-- analytics_overview() reads its counts through verification_counts().
+CREATE OR REPLACE FUNCTION nezuko_analytics.analytics_overview(since timestamptz, until timestamptz)
+RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bot name := nezuko_analytics.bot_schema();
+    v record;
+    n bigint;
+    ok bigint;
+    hits bigint;
+    latency_rows bigint;
+    latency_sum bigint;
+    result json;
+BEGIN
+    -- the counts each edition reads its own way (the native one from rollups where it can)
+    v := nezuko_analytics.verification_counts(bot, coalesce(since, '-infinity'), coalesce(until, 'infinity'), 'infinity',
+                                              true, true, true);
+    n := v.total; ok := v.verified; hits := v.cached; latency_rows := v.latency_rows; latency_sum := v.latency_sum;
+    IF until IS NULL THEN  -- no end: rows at +infinity count too
+        EXECUTE format('SELECT $1 + count(*), $2 + count(*) FILTER (WHERE status = ''verified''),'
+                       ' $3 + count(*) FILTER (WHERE cached), $4 + count(latency_ms), $5 + coalesce(sum(latency_ms), 0)'
+                       ' FROM %I.verification_log WHERE "timestamp" = ''infinity''', bot)
+            INTO n, ok, hits, latency_rows, latency_sum USING n, ok, hits, latency_rows, latency_sum;
+    END IF;
+    EXECUTE format($q$
+        SELECT json_build_object(
+            'total_verifications', $1,
+            'total_groups', (SELECT count(*) FROM %1$I.protected_groups),
+            'total_channels', (SELECT count(*) FROM %1$I.enforced_channels),
+            'success_rate', nezuko_analytics.percent($2, $1),
+            'avg_latency_ms', coalesce(round($4::numeric / nullif($3, 0), 0), 0),
+            'cache_hit_rate', nezuko_analytics.percent($5, $1))$q$, bot)
+        INTO result USING n, ok, latency_rows, latency_sum, hits;
+    RETURN result;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.analytics_overview(timestamptz, timestamptz) IS
+  'The body of get_analytics_overview, from verification_counts(); NULL bounds mean all time (an open end counts rows at +infinity too).';
 
 -- revert_schema() turns the rollups off first.
 CREATE OR REPLACE FUNCTION nezuko_analytics.revert_schema()

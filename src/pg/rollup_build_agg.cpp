@@ -1,0 +1,288 @@
+// The aggregates that build rollup rows from raw rows in one pass
+// (refresh_rollup_source(), docs/rollups.md):
+//   verification_rollup_rows(ts, status, latency_ms, cached, group_id)
+//       -> (quarter_hours rollup_verifications[], group_days rollup_verification_groups[])
+//   verification_group_days(ts, group_id, status)              -> rollup_verification_groups[]
+//   api_quarter_hours(ts, method, success, latency_ms)          -> rollup_api_calls[]
+// Called together in one SELECT they share one scan.  Each returns the rows
+// of its table, fields set by name from the table's row type.  Rows without
+// a finite time are skipped (the callers read finite windows).  The state
+// holds every latency until the end (4 bytes each); combine, serialize and
+// deserialize let parallel workers build parts (rollup_build_combine() etc.).
+#include <cstring>
+#include <new>
+
+#include "../core/rollup_builder.hpp"
+#include "palloc_resource.hpp"
+#include "pg_aggregate.hpp"
+#include "named_record.hpp"
+#include "pg_boundary.hpp"
+
+extern "C" {
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
+}
+
+namespace {
+
+struct BuildState {
+    nz::pg::PallocResource resource;
+    nz::RollupBuilder builder;
+    explicit BuildState(MemoryContext context) : resource(context), builder(&resource) {}
+};
+
+BuildState* build_state(FunctionCallInfo fcinfo, const char* name) {
+    MemoryContext context = nz::pg::aggregate_context(fcinfo, name);
+    BuildState* state = nz::pg::state_arg<BuildState>(fcinfo, 0);
+    if (state == nullptr) state = new (MemoryContextAlloc(context, sizeof(BuildState))) BuildState(context);
+    return state;
+}
+
+// Rows of nezuko_analytics.<table>, each field set by name: an array of them.
+class RowArray {
+public:
+    RowArray(const char* table, const char* function_name) : function_name_(function_name) {
+        Oid nsp = get_namespace_oid("nezuko_analytics", false);
+        Oid relid = get_relname_relid(table, nsp);
+        if (!OidIsValid(relid))
+            ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+                            errmsg("%s: table nezuko_analytics.%s does not exist", function_name, table)));
+        type_ = get_rel_type_id(relid);
+        desc_ = lookup_rowtype_tupdesc_copy(type_, -1);
+        values_ = static_cast<Datum*>(palloc0(sizeof(Datum) * desc_->natts));
+        nulls_ = static_cast<bool*>(palloc(sizeof(bool) * desc_->natts));
+    }
+    void begin_row() {
+        for (int i = 0; i < desc_->natts; ++i) nulls_[i] = true;
+    }
+    void set(const char* name, Datum value) {
+        for (int i = 0; i < desc_->natts; ++i) {
+            Form_pg_attribute att = TupleDescAttr(desc_, i);
+            if (!att->attisdropped && std::strcmp(NameStr(att->attname), name) == 0) {
+                values_[i] = value;
+                nulls_[i] = false;
+                return;
+            }
+        }
+        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
+                        errmsg("%s: its table has no column \"%s\"", function_name_, name),
+                        errhint("The module and the extension's SQL are of different versions: run ALTER EXTENSION nezuko_analytics UPDATE;")));
+    }
+    void end_row() {
+        if (count_ == capacity_) {
+            capacity_ = capacity_ == 0 ? 64 : capacity_ * 2;
+            rows_ = static_cast<Datum*>(rows_ == nullptr ? palloc(sizeof(Datum) * capacity_)
+                                                         : repalloc(rows_, sizeof(Datum) * capacity_));
+        }
+        rows_[count_++] = heap_copy_tuple_as_datum(heap_form_tuple(desc_, values_, nulls_), desc_);
+    }
+    Datum array() const {
+        return PointerGetDatum(construct_array(rows_, count_, type_, -1, false, TYPALIGN_DOUBLE));
+    }
+
+private:
+    const char* function_name_;
+    Oid type_ = InvalidOid;
+    TupleDesc desc_ = nullptr;
+    Datum* values_ = nullptr;
+    bool* nulls_ = nullptr;
+    Datum* rows_ = nullptr;
+    int count_ = 0;
+    int capacity_ = 0;
+};
+
+// A cell read out of the builder: plain data, its memory in the aggregate's context.
+struct OutCell {
+    int64_t start;
+    const char* method;
+    std::size_t method_len;
+    nz::RollupCounts counts;
+    const uint8_t* dist;
+    std::size_t dist_len;
+};
+
+// The builder's cells as plain data (encoded in core code, which allocates
+// only through the resource and calls nothing of PostgreSQL).
+std::pmr::vector<OutCell>* read_cells(BuildState* state, const char* name) {
+    std::pmr::vector<OutCell>* cells = nullptr;
+    nz::pg::run_core(name, [&] {
+        cells = new (state->resource.allocate(sizeof(std::pmr::vector<OutCell>), alignof(std::pmr::vector<OutCell>)))
+            std::pmr::vector<OutCell>(&state->resource);
+        cells->reserve(state->builder.cell_count());
+        state->builder.for_each_quarter_hour([&](int64_t start, const std::pmr::string& method, const nz::RollupCounts& c,
+                                         const std::pmr::vector<uint8_t>& bytes) {
+            auto* copy = static_cast<uint8_t*>(state->resource.allocate(bytes.size() ? bytes.size() : 1, 1));
+            std::memcpy(copy, bytes.data(), bytes.size());
+            cells->push_back(OutCell{start, method.data(), method.size(), c, copy, bytes.size()});
+        });
+    });
+    return cells;
+}
+
+// The builder's group days as rollup_verification_groups rows.  They are plain
+// counts in a flat table: read straight out of it (no allocation by core code).
+Datum group_day_array(BuildState* state, const char* fn) {
+    RowArray rows("rollup_verification_groups", fn);
+    state->builder.for_each_group_day([&](int64_t day, int64_t group_id, uint64_t total, uint64_t verified) {
+        rows.begin_row();
+        rows.set("day", TimestampTzGetDatum(day));
+        rows.set("group_id", Int64GetDatum(group_id));
+        rows.set("total", Int64GetDatum(static_cast<int64>(total)));
+        rows.set("verified", Int64GetDatum(static_cast<int64>(verified)));
+        rows.end_row();
+    });
+    return rows.array();
+}
+
+Datum dist_datum(const OutCell& c) {
+    auto* v = static_cast<struct varlena*>(palloc(VARHDRSZ + c.dist_len));
+    SET_VARSIZE(v, VARHDRSZ + c.dist_len);
+    std::memcpy(VARDATA(v), c.dist, c.dist_len);
+    return PointerGetDatum(v);
+}
+
+}  // namespace
+
+NZ_PG_FUNCTION(nz_vrollup_rows_add) {
+    const char* fn = "verification_rollup_rows";
+    BuildState* state = build_state(fcinfo, fn);
+    if (PG_ARGISNULL(1)) PG_RETURN_POINTER(state);
+    TimestampTz ts = PG_GETARG_TIMESTAMPTZ(1);
+    if (TIMESTAMP_NOT_FINITE(ts)) PG_RETURN_POINTER(state);
+    nz::VerificationStatus status = nz::VerificationStatus::other;
+    if (!PG_ARGISNULL(2)) {
+        text* s = PG_GETARG_TEXT_PP(2);
+        status = nz::classify_status(VARDATA_ANY(s), VARSIZE_ANY_EXHDR(s));
+    }
+    bool has_latency = !PG_ARGISNULL(3);
+    int32 latency = has_latency ? PG_GETARG_INT32(3) : 0;
+    bool cached = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
+    int64 group_id = PG_ARGISNULL(5) ? 0 : PG_GETARG_INT64(5);
+    nz::pg::run_core(fn, [&] {
+        state->builder.add_verification(ts, status, has_latency, latency, cached);
+        state->builder.add_group(ts, group_id, status == nz::VerificationStatus::verified);
+    });
+    PG_RETURN_POINTER(state);
+}
+
+NZ_PG_FUNCTION(nz_vrollup_rows_final) {
+    const char* fn = "verification_rollup_rows";
+    BuildState* state = build_state(fcinfo, fn);
+    std::pmr::vector<OutCell>* cells = read_cells(state, fn);
+    RowArray rows("rollup_verifications", fn);
+    for (const OutCell& c : *cells) {
+        rows.begin_row();
+        rows.set("bucket", TimestampTzGetDatum(c.start));
+        rows.set("total", Int64GetDatum(static_cast<int64>(c.counts.total)));
+        rows.set("verified", Int64GetDatum(static_cast<int64>(c.counts.verified)));
+        rows.set("restricted", Int64GetDatum(static_cast<int64>(c.counts.restricted)));
+        rows.set("error", Int64GetDatum(static_cast<int64>(c.counts.error)));
+        rows.set("cached", Int64GetDatum(static_cast<int64>(c.counts.cached)));
+        rows.set("latency_count", Int64GetDatum(static_cast<int64>(c.counts.latency_count)));
+        rows.set("latency_sum", Int64GetDatum(c.counts.latency_sum));
+        rows.set("latencies", dist_datum(c));
+        rows.end_row();
+    }
+    Datum quarter_hours = rows.array();
+    Datum group_days = group_day_array(state, fn);
+    // the result, (quarter_hours, group_days), by name
+    nz::pg::NamedRecord result(fcinfo, fn);
+    result.set("quarter_hours", quarter_hours).set("group_days", group_days);
+    return result.datum();
+}
+
+NZ_PG_FUNCTION(nz_vgroup_days_add) {
+    const char* fn = "verification_group_days";
+    BuildState* state = build_state(fcinfo, fn);
+    if (PG_ARGISNULL(1)) PG_RETURN_POINTER(state);
+    TimestampTz ts = PG_GETARG_TIMESTAMPTZ(1);
+    if (TIMESTAMP_NOT_FINITE(ts)) PG_RETURN_POINTER(state);
+    int64 group_id = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2);
+    bool verified = false;
+    if (!PG_ARGISNULL(3)) {
+        text* s = PG_GETARG_TEXT_PP(3);
+        verified = nz::classify_status(VARDATA_ANY(s), VARSIZE_ANY_EXHDR(s)) == nz::VerificationStatus::verified;
+    }
+    nz::pg::run_core(fn, [&] { state->builder.add_group(ts, group_id, verified); });
+    PG_RETURN_POINTER(state);
+}
+
+NZ_PG_FUNCTION(nz_vgroup_days_final) {
+    return group_day_array(build_state(fcinfo, "verification_group_days"), "verification_group_days");
+}
+
+NZ_PG_FUNCTION(nz_aquarter_hours_add) {
+    const char* fn = "api_quarter_hours";
+    BuildState* state = build_state(fcinfo, fn);
+    if (PG_ARGISNULL(1)) PG_RETURN_POINTER(state);
+    TimestampTz ts = PG_GETARG_TIMESTAMPTZ(1);
+    if (TIMESTAMP_NOT_FINITE(ts)) PG_RETURN_POINTER(state);
+    const char* method = "";
+    std::size_t method_len = 0;
+    if (!PG_ARGISNULL(2)) {
+        text* m = PG_GETARG_TEXT_PP(2);
+        method = VARDATA_ANY(m);
+        method_len = VARSIZE_ANY_EXHDR(m);
+    }
+    int success = PG_ARGISNULL(3) ? -1 : (PG_GETARG_BOOL(3) ? 1 : 0);
+    bool has_latency = !PG_ARGISNULL(4);
+    int32 latency = has_latency ? PG_GETARG_INT32(4) : 0;
+    nz::pg::run_core(fn, [&] { state->builder.add_call(ts, method, method_len, success, has_latency, latency); });
+    PG_RETURN_POINTER(state);
+}
+
+NZ_PG_FUNCTION(nz_aquarter_hours_final) {
+    const char* fn = "api_quarter_hours";
+    BuildState* state = build_state(fcinfo, fn);
+    std::pmr::vector<OutCell>* cells = read_cells(state, fn);
+    RowArray rows("rollup_api_calls", fn);
+    for (const OutCell& c : *cells) {
+        rows.begin_row();
+        rows.set("bucket", TimestampTzGetDatum(c.start));
+        rows.set("method", PointerGetDatum(cstring_to_text_with_len(c.method, static_cast<int>(c.method_len))));
+        rows.set("calls", Int64GetDatum(static_cast<int64>(c.counts.total)));
+        rows.set("ok", Int64GetDatum(static_cast<int64>(c.counts.ok)));
+        rows.set("failures", Int64GetDatum(static_cast<int64>(c.counts.failures)));
+        rows.set("latency_count", Int64GetDatum(static_cast<int64>(c.counts.latency_count)));
+        rows.set("latency_sum", Int64GetDatum(c.counts.latency_sum));
+        rows.set("latencies", dist_datum(c));
+        rows.end_row();
+    }
+    return rows.array();
+}
+
+NZ_PG_FUNCTION(nz_rollup_build_combine) {
+    return nz::pg::combine_states<BuildState>(
+        fcinfo, "rollup build",
+        [](MemoryContext context) { return new (MemoryContextAlloc(context, sizeof(BuildState))) BuildState(context); },
+        [](BuildState* a, BuildState* b) { nz::pg::run_core("rollup build", [&] { a->builder.merge(b->builder); }); });
+}
+
+NZ_PG_FUNCTION(nz_rollup_build_serialize) {
+    BuildState* state = nz::pg::state_arg<BuildState>(fcinfo, 0);
+    const std::pmr::vector<uint8_t>* bytes = nullptr;
+    alignas(std::pmr::vector<uint8_t>) unsigned char holder[sizeof(std::pmr::vector<uint8_t>)];
+    // The encoding lives in the aggregate's context (its memory resource).
+    nz::pg::run_core("rollup build", [&] { bytes = new (holder) std::pmr::vector<uint8_t>(state->builder.encode()); });
+    bytea* out = static_cast<bytea*>(palloc(VARHDRSZ + bytes->size()));
+    SET_VARSIZE(out, VARHDRSZ + bytes->size());
+    std::memcpy(VARDATA(out), bytes->data(), bytes->size());
+    PG_RETURN_BYTEA_P(out);
+}
+
+NZ_PG_FUNCTION(nz_rollup_build_deserialize) {
+    MemoryContext context = nz::pg::aggregate_context(fcinfo, "rollup build");
+    bytea* in = PG_GETARG_BYTEA_PP(0);
+    auto* state = new (MemoryContextAlloc(context, sizeof(BuildState))) BuildState(context);
+    const auto* data = reinterpret_cast<const uint8_t*>(VARDATA_ANY(in));
+    std::size_t len = VARSIZE_ANY_EXHDR(in);
+    nz::pg::run_core("rollup build", [&] { state->builder.merge_encoded(data, len); });
+    PG_RETURN_POINTER(state);
+}

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Benchmark of the rollups (docs/rollups.md), side by side in one run on one
+# loaded database: the readers with nezuko_analytics.use_rollups on and off,
+# the build against one sequential scan of the table, a refresh after a
+# minute of traffic, the rollups' storage, and the bot's single-row INSERTs
+# with and without the invalidation triggers (pgbench, 2 clients).  Prints
+# Markdown tables of medians and ratios.  Not part of the test suite.
+#   bash test/bench/run_rollups_bench.sh [VERIFICATION_ROWS] [API_ROWS]
+# Defaults: 10,000,000 verification rows and 2,000,000 API calls over 120
+# days; BENCH_RUNS (3) timed runs after a warm-up, BENCH_PGBENCH_SECONDS (60).
+set -euo pipefail
+here="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$here"
+vrows="${1:-10000000}"
+arows="${2:-2000000}"
+runs="${BENCH_RUNS:-3}"
+seconds="${BENCH_PGBENCH_SECONDS:-60}"
+
+source test/bench/bench_setup.sh
+bench_start 54335 postgres 'max_parallel_workers_per_gather = 2'
+q() { psql -qXAt -v ON_ERROR_STOP=1 -d nz_rollups "$@"; }
+work="$(mktemp -d)"
+chmod 755 "$work"
+[[ "$(id -u)" == 0 ]] && chown "$PG_OS_USER" "$work"
+trap 'pg_server_stop "$dir"; rm -rf "$dir" "$work"' EXIT
+
+load_sample_database nz_rollups "$vrows" "$arows"
+q -f test/bench/bench_harness.sql >/dev/null
+q -c "CREATE EXTENSION nezuko_analytics" -c "SELECT count(*) FROM nezuko_analytics.apply_schema()" >/dev/null 2>&1
+q -c "VACUUM ANALYZE" >/dev/null
+
+time_ms() { q -c "SELECT round(nz_bench.median_ms(\$q\$$1\$q\$, $runs)::numeric, 1)"; }
+ratio() { q -c "SELECT round($1 / nullif($2, 0), 1)"; }
+
+echo "Data: $vrows verification_log rows, $arows api_call_log rows, 120 days, 2,000 groups; $(nproc) cores; PostgreSQL $(q -c 'SHOW server_version'), shared_buffers 4GB, max_parallel_workers_per_gather 2, jit off; median of $runs runs after a warm-up."
+echo
+
+# The build, against one sequential scan of the table (serial and parallel).
+serial_scan="$(q -c "SET max_parallel_workers_per_gather = 0" -c "SELECT round(nz_bench.median_ms('SELECT count(*), sum(latency_ms) FROM verification_log', $runs)::numeric, 1)" | tail -1)"
+parallel_scan="$(time_ms "SELECT count(*), sum(latency_ms) FROM verification_log")"
+t0="$(date +%s%N)"
+q -c "SET client_min_messages = warning" -c "SELECT count(*) FROM nezuko_analytics.enable_rollups()" >/dev/null
+build_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "**Build** (enable_rollups(): both tables, triggers, 120 days of quarter hours) against one scan of verification_log (\`count(*), sum(latency_ms)\`)."
+echo
+echo "| build ms | serial scan ms | parallel scan ms | build / serial scan |"
+echo "|---:|---:|---:|---:|"
+echo "| $build_ms | $serial_scan | $parallel_scan | $(ratio "$build_ms" "$serial_scan")x |"
+echo
+
+echo "**Storage** (rollup_status())."
+echo
+echo "| table | rows | MB |"
+echo "|---|---:|---:|"
+q -F ' | ' -c "SELECT '| ' || source, rollup_rows, round(rollup_bytes / 1048576.0, 1) || ' |' FROM nezuko_analytics.rollup_status()"
+echo
+
+anchor="$(q -c "SELECT date_trunc('day', now())")"
+w7="'$anchor'::timestamptz - interval '7 days', '$anchor'::timestamptz"
+w90="'$anchor'::timestamptz - interval '90 days', '$anchor'::timestamptz"
+echo "**Readers**, use_rollups on and off (windows end at midnight UTC; the contracts end now)."
+echo
+echo "| call | rollups ms | raw ms | raw / rollups |"
+echo "|---|---:|---:|---:|"
+for call in "nezuko_analytics.dashboard($w90, 'Asia/Kolkata')" "nezuko_analytics.dashboard($w7, 'Asia/Kolkata')" \
+            "nezuko_analytics.dashboard($w90, 'UTC')" "nezuko_analytics.dashboard(now() - interval '7 days', now(), 'UTC')" \
+            "nezuko_analytics.get_latency_trend('90d')" "nezuko_analytics.get_analytics_overview('90d')" \
+            "nezuko_analytics.get_verification_trends('90d')"; do
+    on="$(time_ms "SELECT $call")"
+    off="$(q -c "SET nezuko_analytics.use_rollups = off" -c "SELECT round(nz_bench.median_ms(\$q\$SELECT $call\$q\$, $runs)::numeric, 1)" | tail -1)"
+    printf '| `%s` | %s | %s | %sx |\n' "${call//nezuko_analytics./}" "$on" "$off" "$(ratio "$off" "$on")"
+done
+echo
+
+# A minute of traffic: 300 current rows and 20 late ones (an hour and a day
+# ago), then one refresh.
+q -c "SELECT nezuko_analytics.refresh_rollups()" >/dev/null
+q -c "INSERT INTO verification_log (user_id, group_id, status, latency_ms, \"timestamp\")
+      SELECT g, g % 2000, 'verified', 40 + g % 200, now() - g * interval '200 milliseconds' FROM generate_series(1, 300) g" \
+  -c "INSERT INTO verification_log (user_id, group_id, status, latency_ms, \"timestamp\")
+      SELECT g, g % 2000, 'error', 90, now() - interval '1 hour' - g * interval '1 day' / 10 FROM generate_series(1, 20) g" \
+  -c "INSERT INTO api_call_log (method, success, latency_ms, \"timestamp\")
+      SELECT 'getChatMember', true, 30 + g % 50, now() - g * interval '300 milliseconds' FROM generate_series(1, 200) g" >/dev/null
+refresh="$(q -c "SELECT nezuko_analytics.refresh_rollups()" -c "SELECT round(sum(last_refresh_ms)::numeric, 1) FROM nezuko_analytics.rollup_status()" | tail -1)"
+echo "**Refresh** after a minute of traffic (300 current and 20 late verifications, 200 API calls): $refresh ms."
+echo
+
+# The bot's single-row INSERT, with the invalidation triggers and without.
+cat >"$work/insert.sql" <<'SQL'
+\set user_id random(1, 1000000)
+INSERT INTO verification_log (user_id, group_id, status, latency_ms, "timestamp") VALUES (:user_id, :user_id % 2000, 'verified', 42, now());
+SQL
+pgbench_run() {  # pgbench_run LABEL -> "tps p99_ms"
+    rm -f "$work"/pgbench_log.*
+    local tps
+    tps="$(cd "$work" && as_pg pgbench -n -c 2 -j 2 -T "$seconds" -l -f insert.sql -h "$PGHOST" -p "$PGPORT" -U postgres nz_rollups 2>/dev/null \
+           | sed -nE 's/^tps = ([0-9.]+).*/\1/p')"
+    local p99
+    p99="$(cat "$work"/pgbench_log.* | awk '{print $3}' | sort -n | awk '{a[NR] = $1} END {print a[int(NR * 0.99)] / 1000}')"
+    echo "$tps $p99"
+}
+q -c "ALTER TABLE verification_log DISABLE TRIGGER nezuko_analytics_rollups_insert" >/dev/null
+read -r tps_off p99_off <<<"$(pgbench_run off)"
+q -c "ALTER TABLE verification_log ENABLE TRIGGER nezuko_analytics_rollups_insert" >/dev/null
+read -r tps_on p99_on <<<"$(pgbench_run on)"
+echo "**The bot's INSERTs** (pgbench, 2 clients, ${seconds} s each, production durability)."
+echo
+echo "| triggers | tps | p99 ms |"
+echo "|---|---:|---:|"
+echo "| without | $tps_off | $p99_off |"
+echo "| with | $tps_on | $p99_on |"
+echo
+echo "With the triggers: $(q -c "SELECT round(100 * $tps_on / nullif($tps_off, 0), 1)") % of the throughput without."
