@@ -17,6 +17,7 @@
 #include "pg_boundary.hpp"
 #include "summary_state.hpp"
 #include "tz_offsets_arg.hpp"
+#include "verification_row_args.hpp"
 
 extern "C" {
 #include "utils/builtins.h"
@@ -41,14 +42,7 @@ Datum combine(FunctionCallInfo fcinfo, const char* name) {
 template <typename State>
 Datum serialize(FunctionCallInfo fcinfo, const char* name) {
     State* state = state_arg<State>(fcinfo, 0);
-    const std::pmr::vector<uint8_t>* bytes = nullptr;
-    alignas(std::pmr::vector<uint8_t>) unsigned char holder[sizeof(std::pmr::vector<uint8_t>)];
-    // The encoding lives in the aggregate's context (its memory resource).
-    nz::pg::run_core(name, [&] { bytes = new (holder) std::pmr::vector<uint8_t>(state->summary.encode()); });
-    bytea* out = static_cast<bytea*>(palloc(VARHDRSZ + bytes->size()));
-    SET_VARSIZE(out, VARHDRSZ + bytes->size());
-    std::memcpy(VARDATA(out), bytes->data(), bytes->size());
-    PG_RETURN_BYTEA_P(out);
+    return nz::pg::serialize_encoded(name, [&] { return state->summary.encode(); });
 }
 
 template <typename State>
@@ -76,28 +70,13 @@ NZ_PG_FUNCTION(nz_vsummary_add) {
     VState* state = state_arg<VState>(fcinfo, 0);
     if (state == nullptr) {
         state = new_state<VState>(context);
-        int32 top = PG_ARGISNULL(7) ? 10 : PG_GETARG_INT32(7);
-        if (top < 1)
-            ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                            errmsg("verification_summary: top_groups must be at least 1, not %d", top)));
-        state->summary.set_top_groups(static_cast<uint64_t>(top));
-        if (!PG_ARGISNULL(8)) state->summary.set_recent_since(PG_GETARG_TIMESTAMPTZ(8));
+        nz::pg::set_summary_options(fcinfo, state, 7, 8);
     }
     nz::pg::read_tz_offsets(fcinfo, 6, state->summary.time_zone(), "verification_summary");
-    if (PG_ARGISNULL(1)) PG_RETURN_POINTER(state);  // a row without a time is outside every window
-    TimestampTz ts = PG_GETARG_TIMESTAMPTZ(1);
-    nz::VerificationStatus status = nz::VerificationStatus::other;
-    if (!PG_ARGISNULL(2)) {
-        text* s = PG_GETARG_TEXT_PP(2);
-        status = nz::classify_status(VARDATA_ANY(s), VARSIZE_ANY_EXHDR(s));
-    }
-    bool has_latency = !PG_ARGISNULL(3);
-    int32 latency = has_latency ? PG_GETARG_INT32(3) : 0;
-    bool cached = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
-    int64 group_id = PG_ARGISNULL(5) ? 0 : PG_GETARG_INT64(5);
-    if (!TIMESTAMP_NOT_FINITE(ts))
+    nz::pg::VerificationRowArgs r = nz::pg::verification_row_args(fcinfo, 1);
+    if (r.counted)  // a row without a (finite) time is outside every window
         nz::pg::run_core("verification_summary",
-                         [&] { state->summary.add(ts, status, has_latency, latency, cached, group_id); });
+                         [&] { state->summary.add(r.ts, r.status, r.has_latency, r.latency, r.cached, r.group_id); });
     PG_RETURN_POINTER(state);
 }
 

@@ -3,6 +3,12 @@
 // argument (NULL before the first row), and the one combine function.
 #pragma once
 
+#include <cstdint>
+#include <cstring>
+#include <memory_resource>
+#include <new>
+#include <vector>
+
 #include "pg_boundary.hpp"
 
 namespace nz::pg {
@@ -31,6 +37,20 @@ Datum combine_states(FunctionCallInfo fcinfo, const char* name, NewState&& new_s
     if (a == nullptr) a = new_state(context);
     merge(a, b);
     PG_RETURN_POINTER(a);
+}
+
+// The serialize function of an aggregate whose core state encodes itself:
+// encode() runs as core code (its bytes live in the state's resource), and
+// they are copied into a bytea.
+template <typename Encode>
+Datum serialize_encoded(const char* name, Encode&& encode) {
+    const std::pmr::vector<uint8_t>* bytes = nullptr;
+    alignas(std::pmr::vector<uint8_t>) unsigned char holder[sizeof(std::pmr::vector<uint8_t>)];
+    run_core(name, [&] { bytes = new (holder) std::pmr::vector<uint8_t>(encode()); });
+    bytea* out = static_cast<bytea*>(palloc(VARHDRSZ + bytes->size()));
+    SET_VARSIZE(out, VARHDRSZ + bytes->size());
+    std::memcpy(VARDATA(out), bytes->data(), bytes->size());
+    return PointerGetDatum(out);
 }
 
 }  // namespace nz::pg

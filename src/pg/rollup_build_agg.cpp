@@ -17,6 +17,7 @@
 #include "pg_aggregate.hpp"
 #include "named_record.hpp"
 #include "pg_boundary.hpp"
+#include "verification_row_args.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -153,21 +154,11 @@ Datum dist_datum(const OutCell& c) {
 NZ_PG_FUNCTION(nz_vrollup_rows_add) {
     const char* fn = "verification_rollup_rows";
     BuildState* state = build_state(fcinfo, fn);
-    if (PG_ARGISNULL(1)) PG_RETURN_POINTER(state);
-    TimestampTz ts = PG_GETARG_TIMESTAMPTZ(1);
-    if (TIMESTAMP_NOT_FINITE(ts)) PG_RETURN_POINTER(state);
-    nz::VerificationStatus status = nz::VerificationStatus::other;
-    if (!PG_ARGISNULL(2)) {
-        text* s = PG_GETARG_TEXT_PP(2);
-        status = nz::classify_status(VARDATA_ANY(s), VARSIZE_ANY_EXHDR(s));
-    }
-    bool has_latency = !PG_ARGISNULL(3);
-    int32 latency = has_latency ? PG_GETARG_INT32(3) : 0;
-    bool cached = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
-    int64 group_id = PG_ARGISNULL(5) ? 0 : PG_GETARG_INT64(5);
+    nz::pg::VerificationRowArgs r = nz::pg::verification_row_args(fcinfo, 1);
+    if (!r.counted) PG_RETURN_POINTER(state);
     nz::pg::run_core(fn, [&] {
-        state->builder.add_verification(ts, status, has_latency, latency, cached);
-        state->builder.add_group(ts, group_id, status == nz::VerificationStatus::verified);
+        state->builder.add_verification(r.ts, r.status, r.has_latency, r.latency, r.cached);
+        state->builder.add_group(r.ts, r.group_id, r.status == nz::VerificationStatus::verified);
     });
     PG_RETURN_POINTER(state);
 }
@@ -267,14 +258,7 @@ NZ_PG_FUNCTION(nz_rollup_build_combine) {
 
 NZ_PG_FUNCTION(nz_rollup_build_serialize) {
     BuildState* state = nz::pg::state_arg<BuildState>(fcinfo, 0);
-    const std::pmr::vector<uint8_t>* bytes = nullptr;
-    alignas(std::pmr::vector<uint8_t>) unsigned char holder[sizeof(std::pmr::vector<uint8_t>)];
-    // The encoding lives in the aggregate's context (its memory resource).
-    nz::pg::run_core("rollup build", [&] { bytes = new (holder) std::pmr::vector<uint8_t>(state->builder.encode()); });
-    bytea* out = static_cast<bytea*>(palloc(VARHDRSZ + bytes->size()));
-    SET_VARSIZE(out, VARHDRSZ + bytes->size());
-    std::memcpy(VARDATA(out), bytes->data(), bytes->size());
-    PG_RETURN_BYTEA_P(out);
+    return nz::pg::serialize_encoded("rollup build", [&] { return state->builder.encode(); });
 }
 
 NZ_PG_FUNCTION(nz_rollup_build_deserialize) {

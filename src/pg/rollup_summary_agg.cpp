@@ -19,6 +19,7 @@
 #include "record_fields.hpp"
 #include "summary_state.hpp"
 #include "tz_offsets_arg.hpp"
+#include "verification_row_args.hpp"
 
 extern "C" {
 #include "utils/builtins.h"
@@ -90,12 +91,7 @@ NZ_PG_FUNCTION(nz_vsummary_parts_add) {
     VState* state = state_arg<VState>(fcinfo, 0);
     if (state == nullptr) {
         state = new_state<VState>(context);
-        int32 top = PG_ARGISNULL(10) ? 10 : PG_GETARG_INT32(10);
-        if (top < 1)
-            ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                            errmsg("verification_summary: top_groups must be at least 1, not %d", top)));
-        state->summary.set_top_groups(static_cast<uint64_t>(top));
-        if (!PG_ARGISNULL(11)) state->summary.set_recent_since(PG_GETARG_TIMESTAMPTZ(11));
+        nz::pg::set_summary_options(fcinfo, state, 10, 11);
     }
     nz::pg::read_tz_offsets(fcinfo, 9, state->summary.time_zone(), fn);
     if (PG_ARGISNULL(1))
@@ -116,21 +112,11 @@ NZ_PG_FUNCTION(nz_vsummary_parts_add) {
     if (part != 'a' && part != 'f' && part != 'g')
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                         errmsg("%s: part must be 'a', 'f', 'g', 'q' or 'd', not '%c'", fn, part)));
-    if (PG_ARGISNULL(2)) PG_RETURN_POINTER(state);  // a row without a time is outside every window
-    TimestampTz ts = PG_GETARG_TIMESTAMPTZ(2);
-    if (TIMESTAMP_NOT_FINITE(ts)) PG_RETURN_POINTER(state);
-    nz::VerificationStatus status = nz::VerificationStatus::other;
-    if (!PG_ARGISNULL(3)) {
-        text* s = PG_GETARG_TEXT_PP(3);
-        status = nz::classify_status(VARDATA_ANY(s), VARSIZE_ANY_EXHDR(s));
-    }
-    bool has_latency = !PG_ARGISNULL(4);
-    int32 latency = has_latency ? PG_GETARG_INT32(4) : 0;
-    bool cached = !PG_ARGISNULL(5) && PG_GETARG_BOOL(5);
-    int64 group_id = PG_ARGISNULL(6) ? 0 : PG_GETARG_INT64(6);
+    nz::pg::VerificationRowArgs r = nz::pg::verification_row_args(fcinfo, 2);
+    if (!r.counted) PG_RETURN_POINTER(state);  // a row without a (finite) time is outside every window
     nz::pg::run_core(fn, [&] {
-        if (part != 'g') state->summary.add_figures(ts, status, has_latency, latency, cached);
-        if (part != 'f') state->summary.add_group(group_id, 1, status == nz::VerificationStatus::verified ? 1 : 0);
+        if (part != 'g') state->summary.add_figures(r.ts, r.status, r.has_latency, r.latency, r.cached);
+        if (part != 'f') state->summary.add_group(r.group_id, 1, r.status == nz::VerificationStatus::verified ? 1 : 0);
     });
     PG_RETURN_POINTER(state);
 }

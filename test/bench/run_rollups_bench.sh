@@ -72,17 +72,20 @@ for call in "nezuko_analytics.dashboard($w90, 'Asia/Kolkata')" "nezuko_analytics
 done
 echo
 
-# A minute of traffic: 300 current rows and 20 late ones (an hour and a day
-# ago), then one refresh.
+# A minute of traffic: 300 current verifications (5 of them up to an hour
+# late) and 200 API calls, then one refresh; then one row 3 days late (its
+# quarter hour and its whole group day are computed again).
 q -c "SELECT nezuko_analytics.refresh_rollups()" >/dev/null
 q -c "INSERT INTO verification_log (user_id, group_id, status, latency_ms, \"timestamp\")
-      SELECT g, g % 2000, 'verified', 40 + g % 200, now() - g * interval '200 milliseconds' FROM generate_series(1, 300) g" \
-  -c "INSERT INTO verification_log (user_id, group_id, status, latency_ms, \"timestamp\")
-      SELECT g, g % 2000, 'error', 90, now() - interval '1 hour' - g * interval '1 day' / 10 FROM generate_series(1, 20) g" \
+      SELECT g, g % 2000, 'verified', 40 + g % 200,
+             now() - CASE WHEN g <= 5 THEN g * interval '10 minutes' ELSE g * interval '200 milliseconds' END
+      FROM generate_series(1, 300) g" \
   -c "INSERT INTO api_call_log (method, success, latency_ms, \"timestamp\")
       SELECT 'getChatMember', true, 30 + g % 50, now() - g * interval '300 milliseconds' FROM generate_series(1, 200) g" >/dev/null
 refresh="$(q -c "SELECT nezuko_analytics.refresh_rollups()" -c "SELECT round(sum(last_refresh_ms)::numeric, 1) FROM nezuko_analytics.rollup_status()" | tail -1)"
-echo "**Refresh** after a minute of traffic (300 current and 20 late verifications, 200 API calls): $refresh ms."
+q -c "INSERT INTO verification_log (user_id, group_id, status, latency_ms, \"timestamp\") VALUES (1, 1, 'error', 90, now() - interval '3 days')" >/dev/null
+late="$(q -c "SELECT nezuko_analytics.refresh_rollups()" -c "SELECT round(sum(last_refresh_ms)::numeric, 1) FROM nezuko_analytics.rollup_status()" | tail -1)"
+echo "**Refresh** after a minute of traffic (300 verifications, 5 of them up to an hour late, and 200 API calls): $refresh ms. After one row 3 days late: $late ms (its group day is read again)."
 echo
 
 # The bot's single-row INSERT, with the invalidation triggers and without.
