@@ -28,3 +28,11 @@ SELECT jsonb_pretty(jsonb_build_object('totals', d -> 'totals', 'latency', (d ->
 FROM (SELECT nezuko_analytics.dashboard(now() - interval '7 days', now(), 'UTC') AS d) s;
 \echo 'And one of the web app''s contracts, get_verification_distribution():'
 SELECT nezuko_analytics.get_verification_distribution();
+\echo 'Rollups (docs/rollups.md): exact quarter-hour aggregates, refreshed every minute by pg_cron'
+SELECT * FROM nezuko_analytics.enable_rollups() l WHERE l !~ '^created trigger';
+SELECT source, materialized_from, watermark, rollup_rows, pg_size_pretty(rollup_bytes) AS size FROM nezuko_analytics.rollup_status();
+\echo 'The 90-day dashboard is the same with rollups and without (a late row written now counts at once):'
+INSERT INTO verification_log (user_id, group_id, status, latency_ms, "timestamp") VALUES (42, 1, 'verified', 77, now() - interval '30 days');
+SELECT (SELECT nezuko_analytics.dashboard(now() - interval '90 days', now(), 'UTC')) =
+       (SELECT nezuko_analytics.dashboard(now() - interval '90 days', now(), 'UTC')
+        FROM set_config('nezuko_analytics.use_rollups', 'off', false)) AS same_with_and_without_rollups;
