@@ -87,10 +87,14 @@ SELECT i, 'UTC', format('nezuko_analytics.%s(%L, %L)', f, since, until)
 FROM windows, unnest(ARRAY['get_latency_trend', 'get_cache_hit_rate_trend', 'get_verification_trends',
                            'get_analytics_overview', 'get_latency_distribution']) f
 WHERE isfinite(since) AND isfinite(until) AND i % 4 = 0
+UNION ALL  -- hourly_activity() over every fourth window in every zone
+SELECT i, tz, format('(SELECT json_agg(h) FROM nezuko_analytics.hourly_activity(%L, %L, %L) h)', since, until, tz)
+FROM windows, zones WHERE i % 4 = 0 AND since <= until
 UNION ALL  -- the fixed-window contracts (7 days and today, up to now), in two zones
 SELECT 0, tz, format('(SELECT nezuko_analytics.%s() FROM set_config(''TimeZone'', %L, true))', f, tz)
 FROM unnest(ARRAY['get_dashboard_stats', 'get_verification_distribution', 'get_cache_breakdown', 'get_bot_health',
-                  'get_analytics_overview']) f, (VALUES ('UTC'), ('Asia/Kolkata')) z(tz);
+                  'get_analytics_overview', 'get_top_groups', 'get_api_calls_distribution', 'get_hourly_activity']) f,
+     (VALUES ('UTC'), ('Asia/Kolkata')) z(tz);
 SELECT count(*) AS calls FROM calls;
 -- The rollups are used by most of them (not a comparison of two raw reads).
 SELECT count(*) FILTER (WHERE p.usable) > 150 AS most_windows_use_rollups
@@ -133,6 +137,7 @@ SELECT nezuko_analytics.refresh_rollups() > 0 AS refreshed;
 SET nezuko_analytics.use_rollups = on;
 SELECT (nezuko_analytics.dashboard(now() - interval '20 days', now()))->'totals' IS NOT NULL;
 SELECT (nezuko_analytics.dashboard(now() - interval '5 days', now()))->'totals' IS NOT NULL AS without_it;
+SELECT count(*) AS hours FROM nezuko_analytics.hourly_activity(now() - interval '20 days', now());  -- reads no latency
 SET nezuko_analytics.use_rollups = off;
 SELECT (nezuko_analytics.dashboard(now() - interval '20 days', now()))->'totals' IS NOT NULL;
 RESET nezuko_analytics.use_rollups;

@@ -10,6 +10,16 @@ AS $$
 DECLARE
     hours jsonb;
 BEGIN
+    -- the rollups' summary holds the same hours (window_summary_rollups());
+    -- it refuses a negative latency, which the hours never read: then raw
+    BEGIN
+        hours := nezuko_analytics.window_summary_rollups(since, until, tz, 1, NULL)->'hours';
+    EXCEPTION WHEN invalid_parameter_value THEN
+        hours := NULL;
+    END;
+    IF hours IS NOT NULL THEN
+        RETURN hours;
+    END IF;
     EXECUTE format('SELECT nezuko_analytics.hourly_status_counts(v."timestamp", v.status::text, $3)::jsonb'
                    ' FROM %I.verification_log v WHERE v."timestamp" >= $1 AND v."timestamp" < $2', bot)
         INTO hours USING since, until, nezuko_analytics.window_tz_offsets(since, until, tz);
@@ -17,7 +27,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.hour_counts(name, timestamptz, timestamptz, text) IS
-  'Engine of hourly_activity(): [{hour 0-23, verified, restricted, error}] for all 24 local hours (tz) of bot.verification_log rows in [since, until) with a finite time, as hourly_status_counts() gives them.';
+  'Engine of hourly_activity(): [{hour 0-23, verified, restricted, error}] for all 24 local hours (tz) of bot.verification_log rows in [since, until) with a finite time, as hourly_status_counts() gives them (or the hours of window_summary_rollups() where the rollups serve).';
 
 CREATE FUNCTION nezuko_analytics.method_figures(bot name, since timestamptz, until timestamptz)
 RETURNS TABLE (method text, calls bigint, failures bigint, ok bigint, avg_latency numeric, p50 float8, p95 float8)

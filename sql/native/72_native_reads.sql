@@ -95,16 +95,46 @@ RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    SELECT n.methods, n.calls, n.ok INTO methods, calls, ok FROM nezuko_analytics.api_counts_rollups(bot, since, until) n;
+    IF methods IS NULL THEN  -- the rollups give nothing here
+        SELECT n.methods, n.calls, n.ok INTO methods, calls, ok FROM nezuko_analytics.api_counts_raw(bot, since, until) n;
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.api_counts(name, timestamptz, timestamptz) IS
+  'Calls and successful calls by method of api_call_log over [since, until): from the rollups where they serve (api_counts_rollups()), else api_counts_raw().';
+
+CREATE FUNCTION nezuko_analytics.api_counts_raw(bot name, since timestamptz, until timestamptz,
+    OUT methods text[], OUT calls bigint[], OUT ok bigint[])
+RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
     SELECT n.methods, n.calls, n.ok INTO methods, calls, ok FROM nezuko_analytics.native_api_counts(bot, since, until) n;
     IF methods IS NULL THEN
         SELECT * INTO methods, calls, ok FROM nezuko_analytics.api_counts_query(bot, since, until);
     END IF;
 END;
 $$;
-COMMENT ON FUNCTION nezuko_analytics.api_counts(name, timestamptz, timestamptz) IS
+COMMENT ON FUNCTION nezuko_analytics.api_counts_raw(name, timestamptz, timestamptz) IS
   'native_api_counts(), or the same arrays from one query when the native path may not read the table.';
 
 CREATE FUNCTION nezuko_analytics.group_counts(bot name, since timestamptz, until timestamptz, top integer,
+    OUT group_ids bigint[], OUT calls bigint[], OUT ok bigint[])
+RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    SELECT n.group_ids, n.calls, n.ok INTO group_ids, calls, ok FROM nezuko_analytics.group_counts_rollups(bot, since, until, top) n;
+    IF group_ids IS NULL THEN  -- the rollups give nothing here
+        SELECT n.group_ids, n.calls, n.ok INTO group_ids, calls, ok FROM nezuko_analytics.group_counts_raw(bot, since, until, top) n;
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.group_counts(name, timestamptz, timestamptz, integer) IS
+  'The top groups by verifications over [since, until) (ties by group_id) with their verified ones: from the rollups where they serve (group_counts_rollups()), else group_counts_raw().';
+
+CREATE FUNCTION nezuko_analytics.group_counts_raw(bot name, since timestamptz, until timestamptz, top integer,
     OUT group_ids bigint[], OUT calls bigint[], OUT ok bigint[])
 RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -116,7 +146,7 @@ BEGIN
     END IF;
 END;
 $$;
-COMMENT ON FUNCTION nezuko_analytics.group_counts(name, timestamptz, timestamptz, integer) IS
+COMMENT ON FUNCTION nezuko_analytics.group_counts_raw(name, timestamptz, timestamptz, integer) IS
   'native_group_counts(), or the same arrays from one query when the native path may not read the table.';
 
 CREATE FUNCTION nezuko_analytics.groups_status_counts(bot name, OUT enabled bigint, OUT disabled bigint, OUT total bigint)

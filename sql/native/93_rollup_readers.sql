@@ -45,7 +45,8 @@ CREATE FUNCTION nezuko_analytics.rollup_plan(source text, since timestamptz, unt
                                              OUT day_lo timestamptz, OUT day_hi timestamptz, OUT groups_hi timestamptz,
                                              OUT skip_days timestamptz[],
                                              OUT raw_lo timestamptz[], OUT raw_hi timestamptz[],
-                                             OUT figures_lo timestamptz[], OUT figures_hi timestamptz[])
+                                             OUT figures_lo timestamptz[], OUT figures_hi timestamptz[],
+                                             OUT groups_lo timestamptz[], OUT groups_hi_ranges timestamptz[])
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -131,10 +132,17 @@ BEGIN
           UNION ALL SELECT qh_hi, until
           UNION ALL SELECT b, b + q FROM unnest(skip_qh) b) r
     WHERE r.lo < r.hi;
+    -- ... and those of a reader of the groups alone.
+    SELECT coalesce(array_agg(r.lo ORDER BY r.lo), '{}'), coalesce(array_agg(r.hi ORDER BY r.lo), '{}')
+      INTO groups_lo, groups_hi_ranges
+    FROM (SELECT since AS lo, day_lo AS hi
+          UNION ALL SELECT greatest(groups_hi, since), until
+          UNION ALL SELECT greatest(b, since), least(b + d, until) FROM unnest(skip_days) b) r
+    WHERE r.lo < r.hi;
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.rollup_plan(text, timestamptz, timestamptz, timestamptz) IS
-  'How a reader of source over [since, until) uses the rollups: usable (false: raw rows only, as with use_rollups off or rollups not enabled), the quarter hours [qh_lo, qh_hi) taken from the rollups except skip_qh (pending, or cut by recent_since), the group days [day_lo, day_hi) (covering up to groups_hi) except skip_days, the ranges [raw_lo[i], raw_hi[i]) of raw rows to read besides, and [figures_lo[i], figures_hi[i]) those of a reader without groups.';
+  'How a reader of source over [since, until) uses the rollups: usable (false: raw rows only, as with use_rollups off or rollups not enabled), the quarter hours [qh_lo, qh_hi) taken from the rollups except skip_qh (pending, or cut by recent_since), the group days [day_lo, day_hi) (covering up to groups_hi) except skip_days, the ranges [raw_lo[i], raw_hi[i]) of raw rows to read besides, [figures_lo[i], figures_hi[i]) those of a reader without groups, and [groups_lo[i], groups_hi_ranges[i]) those of a reader of the groups alone.';
 
 -- The dashboard's aggregates over raw rows and rollup rows together: the
 -- state, combine, serialize, deserialize and final functions of
@@ -295,3 +303,84 @@ END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.verification_counts_rollups(name, timestamptz, timestamptz, timestamptz, boolean, boolean, boolean) IS
   'verification_counts() from rollups: the sums of the quarter hours rollup_plan() takes (today cuts like recent_since), plus verification_counts_raw() over the rest of the window; every field NULL when the rollups give nothing to this window.';
+
+CREATE FUNCTION nezuko_analytics.api_counts_rollups(bot name, since timestamptz, until timestamptz,
+    OUT methods text[], OUT calls bigint[], OUT ok bigint[])
+RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+BEGIN
+    SELECT * INTO p FROM nezuko_analytics.rollup_plan('api_call_log', since, until);
+    IF NOT p.usable THEN
+        RETURN;  -- NULL arrays: read the raw rows
+    END IF;
+    WITH parts AS (
+        SELECT c.method, c.calls, c.ok FROM nezuko_analytics.rollup_api_calls c
+        WHERE c.bucket >= p.qh_lo AND c.bucket < p.qh_hi AND c.bucket <> ALL (p.skip_qh)
+        UNION ALL
+        SELECT u.method, u.calls, u.ok
+        FROM unnest(p.figures_lo, p.figures_hi) r(lo, hi),
+             nezuko_analytics.api_counts_raw(bot, r.lo, r.hi) a, unnest(a.methods, a.calls, a.ok) u(method, calls, ok))
+    SELECT coalesce(array_agg(m.method), '{}'), coalesce(array_agg(m.calls), '{}'), coalesce(array_agg(m.ok), '{}')
+      INTO methods, calls, ok
+    FROM (SELECT method, sum(parts.calls)::bigint AS calls, sum(parts.ok)::bigint AS ok FROM parts GROUP BY method) m;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.api_counts_rollups(name, timestamptz, timestamptz) IS
+  'api_counts() from rollups: calls and successes by method of the quarter hours rollup_plan() takes, plus api_counts_raw() over the rest of the window; NULL arrays when the rollups give nothing to this window.';
+
+CREATE FUNCTION nezuko_analytics.group_counts_rollups(bot name, since timestamptz, until timestamptz, top integer,
+    OUT group_ids bigint[], OUT calls bigint[], OUT ok bigint[])
+RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+BEGIN
+    SELECT * INTO p FROM nezuko_analytics.rollup_plan('verification_log', since, until);
+    IF NOT p.usable OR p.day_hi <= p.day_lo THEN
+        RETURN;  -- no whole day to take: read the raw rows
+    END IF;
+    WITH parts AS (
+        SELECT g.group_id, g.total AS n, g.verified AS s FROM nezuko_analytics.rollup_verification_groups g
+        WHERE g.day >= p.day_lo AND g.day < p.day_hi AND g.day <> ALL (p.skip_days)
+        UNION ALL
+        SELECT u.group_id, u.n, u.s
+        FROM unnest(p.groups_lo, p.groups_hi_ranges) r(lo, hi),
+             nezuko_analytics.group_counts_raw(bot, r.lo, r.hi, 2147483647) x,
+             unnest(x.group_ids, x.calls, x.ok) u(group_id, n, s)),
+    summed AS (
+        SELECT parts.group_id, sum(parts.n)::bigint AS n, sum(parts.s)::bigint AS s FROM parts GROUP BY parts.group_id
+        ORDER BY n DESC, parts.group_id LIMIT top)
+    SELECT coalesce(array_agg(summed.group_id ORDER BY summed.n DESC, summed.group_id), '{}'),
+           coalesce(array_agg(summed.n ORDER BY summed.n DESC, summed.group_id), '{}'),
+           coalesce(array_agg(summed.s ORDER BY summed.n DESC, summed.group_id), '{}')
+      INTO group_ids, calls, ok
+    FROM summed;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.group_counts_rollups(name, timestamptz, timestamptz, integer) IS
+  'group_counts() from rollups: the group days rollup_plan() takes plus group_counts_raw() over the rest of the window, summed per group, the top ones (ties by group_id); NULL arrays when the rollups give no whole day to this window.';
+
+CREATE FUNCTION nezuko_analytics.verification_counts_scan(
+    bot name, since timestamptz, until timestamptz, today timestamptz,
+    with_status boolean, with_cached boolean, with_latency boolean,
+    OUT total bigint, OUT today_count bigint, OUT verified bigint, OUT restricted bigint, OUT error bigint,
+    OUT cached bigint, OUT latency_rows bigint, OUT latency_sum bigint)
+RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n record := nezuko_analytics.verification_counts_rollups(bot, since, until, today, with_status, with_cached, with_latency);
+BEGIN
+    IF n.total IS NULL THEN  -- no rollups here: the query (parallel over long windows)
+        n := nezuko_analytics.verification_counts_query(bot, since, until, today, with_status, with_cached, with_latency);
+    END IF;
+    total := n.total; today_count := n.today_count; verified := n.verified; restricted := n.restricted;
+    error := n.error; cached := n.cached; latency_rows := n.latency_rows; latency_sum := n.latency_sum;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.verification_counts_scan(name, timestamptz, timestamptz, timestamptz, boolean, boolean, boolean) IS
+  'The counts of verification_log over a window of any length (get_analytics_overview): from the rollups where they serve (verification_counts_rollups()), else verification_counts_query() (parallel over long windows; the native read serves the fixed windows of verification_counts()).';

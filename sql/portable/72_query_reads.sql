@@ -12,6 +12,17 @@ AS $$ SELECT * FROM nezuko_analytics.verification_counts_query(bot, since, until
 COMMENT ON FUNCTION nezuko_analytics.verification_counts(name, timestamptz, timestamptz, timestamptz, boolean, boolean, boolean) IS
   'verification_counts_query(): the record the fixed-window contracts count from.';
 
+CREATE FUNCTION nezuko_analytics.verification_counts_scan(
+    bot name, since timestamptz, until timestamptz, today timestamptz,
+    with_status boolean, with_cached boolean, with_latency boolean,
+    OUT total bigint, OUT today_count bigint, OUT verified bigint, OUT restricted bigint, OUT error bigint,
+    OUT cached bigint, OUT latency_rows bigint, OUT latency_sum bigint)
+RETURNS record LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT * FROM nezuko_analytics.verification_counts_query(bot, since, until, today, with_status, with_cached, with_latency) $$;
+COMMENT ON FUNCTION nezuko_analytics.verification_counts_scan(name, timestamptz, timestamptz, timestamptz, boolean, boolean, boolean) IS
+  'The counts of verification_log over a window of any length (get_analytics_overview): verification_counts_query().';
+
 CREATE FUNCTION nezuko_analytics.api_counts(bot name, since timestamptz, until timestamptz,
     OUT methods text[], OUT calls bigint[], OUT ok bigint[])
 RETURNS record LANGUAGE sql STABLE PARALLEL SAFE

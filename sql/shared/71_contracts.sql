@@ -212,8 +212,8 @@ DECLARE
     result json;
 BEGIN
     -- the counts each edition reads its own way (the native one from rollups where it can)
-    v := nezuko_analytics.verification_counts(bot, coalesce(since, '-infinity'), coalesce(until, 'infinity'), 'infinity',
-                                              true, true, true);
+    v := nezuko_analytics.verification_counts_scan(bot, coalesce(since, '-infinity'), coalesce(until, 'infinity'), 'infinity',
+                                                   true, true, true);
     n := v.total; ok := v.verified; hits := v.cached; latency_rows := v.latency_rows; latency_sum := v.latency_sum;
     IF until IS NULL THEN  -- no end: rows at +infinity count too
         EXECUTE format('SELECT $1 + count(*), $2 + count(*) FILTER (WHERE status = ''verified''),'
@@ -234,7 +234,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.analytics_overview(timestamptz, timestamptz) IS
-  'The body of get_analytics_overview, from verification_counts(); NULL bounds mean all time (an open end counts rows at +infinity too).';
+  'The body of get_analytics_overview, from verification_counts_scan(); NULL bounds mean all time (an open end counts rows at +infinity too).';
 
 CREATE FUNCTION nezuko_analytics.get_analytics_overview(p_period text DEFAULT NULL)
 RETURNS json LANGUAGE sql STABLE PARALLEL SAFE

@@ -90,7 +90,7 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.api_window_summary(name, timestamptz, timestamptz) IS
   'The one-pass summary of bot.api_call_log in [since, until) (or the rollups and the raw rows they leave: api_window_summary_rollups()), every figure by name (docs/dashboard.md): calls, ok, failures, latency_count, latency_sum, exact p95, and per method (most calls first) the same with p50. Used by dashboard().';
 
--- analytics_overview() reads its counts through verification_counts().
+-- analytics_overview() reads its counts through verification_counts_scan().
 CREATE OR REPLACE FUNCTION nezuko_analytics.analytics_overview(since timestamptz, until timestamptz)
 RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -106,8 +106,8 @@ DECLARE
     result json;
 BEGIN
     -- the counts each edition reads its own way (the native one from rollups where it can)
-    v := nezuko_analytics.verification_counts(bot, coalesce(since, '-infinity'), coalesce(until, 'infinity'), 'infinity',
-                                              true, true, true);
+    v := nezuko_analytics.verification_counts_scan(bot, coalesce(since, '-infinity'), coalesce(until, 'infinity'), 'infinity',
+                                                   true, true, true);
     n := v.total; ok := v.verified; hits := v.cached; latency_rows := v.latency_rows; latency_sum := v.latency_sum;
     IF until IS NULL THEN  -- no end: rows at +infinity count too
         EXECUTE format('SELECT $1 + count(*), $2 + count(*) FILTER (WHERE status = ''verified''),'
@@ -128,7 +128,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.analytics_overview(timestamptz, timestamptz) IS
-  'The body of get_analytics_overview, from verification_counts(); NULL bounds mean all time (an open end counts rows at +infinity too).';
+  'The body of get_analytics_overview, from verification_counts_scan(); NULL bounds mean all time (an open end counts rows at +infinity too).';
 
 -- revert_schema() turns the rollups off first.
 CREATE OR REPLACE FUNCTION nezuko_analytics.revert_schema()
@@ -202,7 +202,8 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.revert_schema() IS
   'The spec''s downgrade: turns the rollups off where there are any (disable_rollups()), then undoes exactly what apply_schema() did (the pg_cron job, retention policies, spec indexes, spec columns, api_call_log when apply_schema() created it, and base tables it created that are still empty), in reverse order; keeps every row of the bot''s original columns.';
 
--- verification_counts() reads the rollups where it can; its old body is verification_counts_raw().
+-- verification_counts(), api_counts() and group_counts() read the rollups where they can;
+-- their old bodies are the *_raw() functions.
 CREATE OR REPLACE FUNCTION nezuko_analytics.verification_counts(
     bot name, since timestamptz, until timestamptz, today timestamptz,
     with_status boolean, with_cached boolean, with_latency boolean,
@@ -224,8 +225,7 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.verification_counts(name, timestamptz, timestamptz, timestamptz, boolean, boolean, boolean) IS
   'The counts of verification_log over [since, until) (total, today_count at or after today, by status, cached, latency rows and sum): from the rollups where they serve (verification_counts_rollups()), else verification_counts_raw().';
 
-
-CREATE FUNCTION nezuko_analytics.verification_counts_raw(
+CREATE OR REPLACE FUNCTION nezuko_analytics.verification_counts_raw(
     bot name, since timestamptz, until timestamptz, today timestamptz,
     with_status boolean, with_cached boolean, with_latency boolean,
     OUT total bigint, OUT today_count bigint, OUT verified bigint, OUT restricted bigint, OUT error bigint,
@@ -248,6 +248,96 @@ END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.verification_counts_raw(name, timestamptz, timestamptz, timestamptz, boolean, boolean, boolean) IS
   'native_verification_counts(), or the same record from one query when the native path may not read the table.';
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.api_counts(bot name, since timestamptz, until timestamptz,
+    OUT methods text[], OUT calls bigint[], OUT ok bigint[])
+RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    SELECT n.methods, n.calls, n.ok INTO methods, calls, ok FROM nezuko_analytics.api_counts_rollups(bot, since, until) n;
+    IF methods IS NULL THEN  -- the rollups give nothing here
+        SELECT n.methods, n.calls, n.ok INTO methods, calls, ok FROM nezuko_analytics.api_counts_raw(bot, since, until) n;
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.api_counts(name, timestamptz, timestamptz) IS
+  'Calls and successful calls by method of api_call_log over [since, until): from the rollups where they serve (api_counts_rollups()), else api_counts_raw().';
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.api_counts_raw(bot name, since timestamptz, until timestamptz,
+    OUT methods text[], OUT calls bigint[], OUT ok bigint[])
+RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    SELECT n.methods, n.calls, n.ok INTO methods, calls, ok FROM nezuko_analytics.native_api_counts(bot, since, until) n;
+    IF methods IS NULL THEN
+        SELECT * INTO methods, calls, ok FROM nezuko_analytics.api_counts_query(bot, since, until);
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.api_counts_raw(name, timestamptz, timestamptz) IS
+  'native_api_counts(), or the same arrays from one query when the native path may not read the table.';
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.group_counts(bot name, since timestamptz, until timestamptz, top integer,
+    OUT group_ids bigint[], OUT calls bigint[], OUT ok bigint[])
+RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    SELECT n.group_ids, n.calls, n.ok INTO group_ids, calls, ok FROM nezuko_analytics.group_counts_rollups(bot, since, until, top) n;
+    IF group_ids IS NULL THEN  -- the rollups give nothing here
+        SELECT n.group_ids, n.calls, n.ok INTO group_ids, calls, ok FROM nezuko_analytics.group_counts_raw(bot, since, until, top) n;
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.group_counts(name, timestamptz, timestamptz, integer) IS
+  'The top groups by verifications over [since, until) (ties by group_id) with their verified ones: from the rollups where they serve (group_counts_rollups()), else group_counts_raw().';
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.group_counts_raw(bot name, since timestamptz, until timestamptz, top integer,
+    OUT group_ids bigint[], OUT calls bigint[], OUT ok bigint[])
+RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    SELECT n.group_ids, n.calls, n.ok INTO group_ids, calls, ok FROM nezuko_analytics.native_group_counts(bot, since, until, top) n;
+    IF group_ids IS NULL THEN
+        SELECT * INTO group_ids, calls, ok FROM nezuko_analytics.group_counts_query(bot, since, until, top);
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.group_counts_raw(name, timestamptz, timestamptz, integer) IS
+  'native_group_counts(), or the same arrays from one query when the native path may not read the table.';
+
+
+-- hour_counts() takes the hours of the rollups' summary where it can.
+CREATE OR REPLACE FUNCTION nezuko_analytics.hour_counts(bot name, since timestamptz, until timestamptz, tz text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    hours jsonb;
+BEGIN
+    -- the rollups' summary holds the same hours (window_summary_rollups());
+    -- it refuses a negative latency, which the hours never read: then raw
+    BEGIN
+        hours := nezuko_analytics.window_summary_rollups(since, until, tz, 1, NULL)->'hours';
+    EXCEPTION WHEN invalid_parameter_value THEN
+        hours := NULL;
+    END;
+    IF hours IS NOT NULL THEN
+        RETURN hours;
+    END IF;
+    EXECUTE format('SELECT nezuko_analytics.hourly_status_counts(v."timestamp", v.status::text, $3)::jsonb'
+                   ' FROM %I.verification_log v WHERE v."timestamp" >= $1 AND v."timestamp" < $2', bot)
+        INTO hours USING since, until, nezuko_analytics.window_tz_offsets(since, until, tz);
+    RETURN hours;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.hour_counts(name, timestamptz, timestamptz, text) IS
+  'Engine of hourly_activity(): [{hour 0-23, verified, restricted, error}] for all 24 local hours (tz) of bot.verification_log rows in [since, until) with a finite time, as hourly_status_counts() gives them (or the hours of window_summary_rollups() where the rollups serve).';
+
 
 -- Rollups (docs/rollups.md): exact aggregates of the bot's log tables per
 -- quarter hour of UTC, kept in real time by invalidation and kept past the
@@ -933,7 +1023,8 @@ CREATE FUNCTION nezuko_analytics.rollup_plan(source text, since timestamptz, unt
                                              OUT day_lo timestamptz, OUT day_hi timestamptz, OUT groups_hi timestamptz,
                                              OUT skip_days timestamptz[],
                                              OUT raw_lo timestamptz[], OUT raw_hi timestamptz[],
-                                             OUT figures_lo timestamptz[], OUT figures_hi timestamptz[])
+                                             OUT figures_lo timestamptz[], OUT figures_hi timestamptz[],
+                                             OUT groups_lo timestamptz[], OUT groups_hi_ranges timestamptz[])
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1019,10 +1110,17 @@ BEGIN
           UNION ALL SELECT qh_hi, until
           UNION ALL SELECT b, b + q FROM unnest(skip_qh) b) r
     WHERE r.lo < r.hi;
+    -- ... and those of a reader of the groups alone.
+    SELECT coalesce(array_agg(r.lo ORDER BY r.lo), '{}'), coalesce(array_agg(r.hi ORDER BY r.lo), '{}')
+      INTO groups_lo, groups_hi_ranges
+    FROM (SELECT since AS lo, day_lo AS hi
+          UNION ALL SELECT greatest(groups_hi, since), until
+          UNION ALL SELECT greatest(b, since), least(b + d, until) FROM unnest(skip_days) b) r
+    WHERE r.lo < r.hi;
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.rollup_plan(text, timestamptz, timestamptz, timestamptz) IS
-  'How a reader of source over [since, until) uses the rollups: usable (false: raw rows only, as with use_rollups off or rollups not enabled), the quarter hours [qh_lo, qh_hi) taken from the rollups except skip_qh (pending, or cut by recent_since), the group days [day_lo, day_hi) (covering up to groups_hi) except skip_days, the ranges [raw_lo[i], raw_hi[i]) of raw rows to read besides, and [figures_lo[i], figures_hi[i]) those of a reader without groups.';
+  'How a reader of source over [since, until) uses the rollups: usable (false: raw rows only, as with use_rollups off or rollups not enabled), the quarter hours [qh_lo, qh_hi) taken from the rollups except skip_qh (pending, or cut by recent_since), the group days [day_lo, day_hi) (covering up to groups_hi) except skip_days, the ranges [raw_lo[i], raw_hi[i]) of raw rows to read besides, [figures_lo[i], figures_hi[i]) those of a reader without groups, and [groups_lo[i], groups_hi_ranges[i]) those of a reader of the groups alone.';
 
 -- The dashboard's aggregates over raw rows and rollup rows together: the
 -- state, combine, serialize, deserialize and final functions of
@@ -1183,4 +1281,85 @@ END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.verification_counts_rollups(name, timestamptz, timestamptz, timestamptz, boolean, boolean, boolean) IS
   'verification_counts() from rollups: the sums of the quarter hours rollup_plan() takes (today cuts like recent_since), plus verification_counts_raw() over the rest of the window; every field NULL when the rollups give nothing to this window.';
+
+CREATE FUNCTION nezuko_analytics.api_counts_rollups(bot name, since timestamptz, until timestamptz,
+    OUT methods text[], OUT calls bigint[], OUT ok bigint[])
+RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+BEGIN
+    SELECT * INTO p FROM nezuko_analytics.rollup_plan('api_call_log', since, until);
+    IF NOT p.usable THEN
+        RETURN;  -- NULL arrays: read the raw rows
+    END IF;
+    WITH parts AS (
+        SELECT c.method, c.calls, c.ok FROM nezuko_analytics.rollup_api_calls c
+        WHERE c.bucket >= p.qh_lo AND c.bucket < p.qh_hi AND c.bucket <> ALL (p.skip_qh)
+        UNION ALL
+        SELECT u.method, u.calls, u.ok
+        FROM unnest(p.figures_lo, p.figures_hi) r(lo, hi),
+             nezuko_analytics.api_counts_raw(bot, r.lo, r.hi) a, unnest(a.methods, a.calls, a.ok) u(method, calls, ok))
+    SELECT coalesce(array_agg(m.method), '{}'), coalesce(array_agg(m.calls), '{}'), coalesce(array_agg(m.ok), '{}')
+      INTO methods, calls, ok
+    FROM (SELECT method, sum(parts.calls)::bigint AS calls, sum(parts.ok)::bigint AS ok FROM parts GROUP BY method) m;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.api_counts_rollups(name, timestamptz, timestamptz) IS
+  'api_counts() from rollups: calls and successes by method of the quarter hours rollup_plan() takes, plus api_counts_raw() over the rest of the window; NULL arrays when the rollups give nothing to this window.';
+
+CREATE FUNCTION nezuko_analytics.group_counts_rollups(bot name, since timestamptz, until timestamptz, top integer,
+    OUT group_ids bigint[], OUT calls bigint[], OUT ok bigint[])
+RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+BEGIN
+    SELECT * INTO p FROM nezuko_analytics.rollup_plan('verification_log', since, until);
+    IF NOT p.usable OR p.day_hi <= p.day_lo THEN
+        RETURN;  -- no whole day to take: read the raw rows
+    END IF;
+    WITH parts AS (
+        SELECT g.group_id, g.total AS n, g.verified AS s FROM nezuko_analytics.rollup_verification_groups g
+        WHERE g.day >= p.day_lo AND g.day < p.day_hi AND g.day <> ALL (p.skip_days)
+        UNION ALL
+        SELECT u.group_id, u.n, u.s
+        FROM unnest(p.groups_lo, p.groups_hi_ranges) r(lo, hi),
+             nezuko_analytics.group_counts_raw(bot, r.lo, r.hi, 2147483647) x,
+             unnest(x.group_ids, x.calls, x.ok) u(group_id, n, s)),
+    summed AS (
+        SELECT parts.group_id, sum(parts.n)::bigint AS n, sum(parts.s)::bigint AS s FROM parts GROUP BY parts.group_id
+        ORDER BY n DESC, parts.group_id LIMIT top)
+    SELECT coalesce(array_agg(summed.group_id ORDER BY summed.n DESC, summed.group_id), '{}'),
+           coalesce(array_agg(summed.n ORDER BY summed.n DESC, summed.group_id), '{}'),
+           coalesce(array_agg(summed.s ORDER BY summed.n DESC, summed.group_id), '{}')
+      INTO group_ids, calls, ok
+    FROM summed;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.group_counts_rollups(name, timestamptz, timestamptz, integer) IS
+  'group_counts() from rollups: the group days rollup_plan() takes plus group_counts_raw() over the rest of the window, summed per group, the top ones (ties by group_id); NULL arrays when the rollups give no whole day to this window.';
+
+CREATE FUNCTION nezuko_analytics.verification_counts_scan(
+    bot name, since timestamptz, until timestamptz, today timestamptz,
+    with_status boolean, with_cached boolean, with_latency boolean,
+    OUT total bigint, OUT today_count bigint, OUT verified bigint, OUT restricted bigint, OUT error bigint,
+    OUT cached bigint, OUT latency_rows bigint, OUT latency_sum bigint)
+RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n record := nezuko_analytics.verification_counts_rollups(bot, since, until, today, with_status, with_cached, with_latency);
+BEGIN
+    IF n.total IS NULL THEN  -- no rollups here: the query (parallel over long windows)
+        n := nezuko_analytics.verification_counts_query(bot, since, until, today, with_status, with_cached, with_latency);
+    END IF;
+    total := n.total; today_count := n.today_count; verified := n.verified; restricted := n.restricted;
+    error := n.error; cached := n.cached; latency_rows := n.latency_rows; latency_sum := n.latency_sum;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.verification_counts_scan(name, timestamptz, timestamptz, timestamptz, boolean, boolean, boolean) IS
+  'The counts of verification_log over a window of any length (get_analytics_overview): from the rollups where they serve (verification_counts_rollups()), else verification_counts_query() (parallel over long windows; the native read serves the fixed windows of verification_counts()).';
 

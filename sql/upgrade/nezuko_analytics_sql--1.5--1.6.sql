@@ -1,7 +1,7 @@
 -- nezuko_analytics_sql (the portable edition) 1.5 -> 1.6, written by hand
 -- (docs/versions.md).  1.6 adds rollups to the native edition only (they need
 -- the latency_dist type); the portable edition takes the shared changes
--- (cron_schedule_hint(), analytics_overview() through verification_counts(),
+-- (cron_schedule_hint(), analytics_overview() through verification_counts_scan(),
 -- revert_schema()) and its version().
 
 CREATE OR REPLACE FUNCTION nezuko_analytics.version()
@@ -9,6 +9,19 @@ RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT '1.6'::text $$;
+
+-- verification_counts_scan(): the counts of get_analytics_overview (the query).
+CREATE FUNCTION nezuko_analytics.verification_counts_scan(
+    bot name, since timestamptz, until timestamptz, today timestamptz,
+    with_status boolean, with_cached boolean, with_latency boolean,
+    OUT total bigint, OUT today_count bigint, OUT verified bigint, OUT restricted bigint, OUT error bigint,
+    OUT cached bigint, OUT latency_rows bigint, OUT latency_sum bigint)
+RETURNS record LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT * FROM nezuko_analytics.verification_counts_query(bot, since, until, today, with_status, with_cached, with_latency) $$;
+COMMENT ON FUNCTION nezuko_analytics.verification_counts_scan(name, timestamptz, timestamptz, timestamptz, boolean, boolean, boolean) IS
+  'The counts of verification_log over a window of any length (get_analytics_overview): verification_counts_query().';
+
 
 -- One hint for every pg_cron job (retention's and the rollups'): cron_schedule_hint().
 -- How to schedule a job from pg_cron's own database when it is not this one.
@@ -51,7 +64,7 @@ COMMENT ON FUNCTION nezuko_analytics.retention_schedule_hint(text) IS
   'The steps that schedule prune() when pg_cron is not installed in this database (cron_schedule_hint()).';
 
 
--- analytics_overview() reads its counts through verification_counts().
+-- analytics_overview() reads its counts through verification_counts_scan().
 CREATE OR REPLACE FUNCTION nezuko_analytics.analytics_overview(since timestamptz, until timestamptz)
 RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -67,8 +80,8 @@ DECLARE
     result json;
 BEGIN
     -- the counts each edition reads its own way (the native one from rollups where it can)
-    v := nezuko_analytics.verification_counts(bot, coalesce(since, '-infinity'), coalesce(until, 'infinity'), 'infinity',
-                                              true, true, true);
+    v := nezuko_analytics.verification_counts_scan(bot, coalesce(since, '-infinity'), coalesce(until, 'infinity'), 'infinity',
+                                                   true, true, true);
     n := v.total; ok := v.verified; hits := v.cached; latency_rows := v.latency_rows; latency_sum := v.latency_sum;
     IF until IS NULL THEN  -- no end: rows at +infinity count too
         EXECUTE format('SELECT $1 + count(*), $2 + count(*) FILTER (WHERE status = ''verified''),'
@@ -89,7 +102,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.analytics_overview(timestamptz, timestamptz) IS
-  'The body of get_analytics_overview, from verification_counts(); NULL bounds mean all time (an open end counts rows at +infinity too).';
+  'The body of get_analytics_overview, from verification_counts_scan(); NULL bounds mean all time (an open end counts rows at +infinity too).';
 
 -- revert_schema() turns the rollups off first.
 CREATE OR REPLACE FUNCTION nezuko_analytics.revert_schema()
