@@ -65,7 +65,8 @@ echo "|---|---:|---:|---:|"
 for call in "nezuko_analytics.dashboard($w90, 'Asia/Kolkata')" "nezuko_analytics.dashboard($w7, 'Asia/Kolkata')" \
             "nezuko_analytics.dashboard($w90, 'UTC')" "nezuko_analytics.dashboard(now() - interval '7 days', now(), 'UTC')" \
             "nezuko_analytics.get_latency_trend('90d')" "nezuko_analytics.get_analytics_overview('90d')" \
-            "nezuko_analytics.get_verification_trends('90d')"; do
+            "nezuko_analytics.get_verification_trends('90d')" "nezuko_analytics.get_dashboard_stats()" \
+            "nezuko_analytics.get_top_groups()" "nezuko_analytics.get_hourly_activity()"; do
     on="$(time_ms "SELECT $call")"
     off="$(q -c "SET nezuko_analytics.use_rollups = off" -c "SELECT round(nz_bench.median_ms(\$q\$SELECT $call\$q\$, $runs)::numeric, 1)" | tail -1)"
     printf '| `%s` | %s | %s | %sx |\n' "${call//nezuko_analytics./}" "$on" "$off" "$(ratio "$off" "$on")"
