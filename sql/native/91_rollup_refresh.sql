@@ -234,7 +234,7 @@ AS $$
 DECLARE
     st nezuko_analytics.rollup_state;
     horizon timestamptz;
-    target timestamptz := date_bin('15 minutes', now(), nezuko_analytics.rollup_origin());
+    target timestamptz := nezuko_analytics.time_floor(now(), interval '15 minutes');
     seen tid[];
     buckets timestamptz[];
     run record;
@@ -265,7 +265,7 @@ BEGIN
         PERFORM nezuko_analytics.rollup_materialize(source, run.lo, run.hi, false);
         IF source = 'verification_log' THEN
             -- every day the run touches, whole (up to the watermark), unless frozen
-            day_start := greatest(date_bin('1 day', run.lo, nezuko_analytics.rollup_origin()),
+            day_start := greatest(nezuko_analytics.time_floor(run.lo, interval '24 hours'),
                                   nezuko_analytics.time_ceil(horizon, interval '24 hours'));
             day_end := nezuko_analytics.time_ceil(run.hi, interval '24 hours');
             IF day_start < day_end THEN
@@ -283,17 +283,17 @@ BEGIN
     SELECT greatest(1, least(3660, floor(2e7 / greatest(1, c.reltuples
                                                             / greatest(1, extract(epoch FROM target - st.built_from) / 86400)))))::integer
       INTO chunk_days
-    FROM pg_class c WHERE c.oid = to_regclass(format('%I.%I', nezuko_analytics.bot_schema(), source));
+    FROM pg_class c WHERE c.oid = nezuko_analytics.rollup_source_table(source);
     WHILE st.watermark < target LOOP
         EXIT WHEN n > 0 AND clock_timestamp() >= deadline;
         -- past a stretch without rows in one step (a row in 4713 BC must not
         -- cost a chunk per day since)
-        EXECUTE format('SELECT min(t."timestamp") FROM %I.%I t WHERE t."timestamp" >= $1 AND t."timestamp" < $2',
-                       nezuko_analytics.bot_schema(), source)
+        EXECUTE format('SELECT min(t."timestamp") FROM %s t WHERE t."timestamp" >= $1 AND t."timestamp" < $2',
+                       nezuko_analytics.rollup_source_table(source))
             INTO chunk_end USING st.watermark, target;
-        st.watermark := coalesce(date_bin('15 minutes', chunk_end, nezuko_analytics.rollup_origin()), target);
+        st.watermark := coalesce(nezuko_analytics.time_floor(chunk_end, interval '15 minutes'), target);
         CONTINUE WHEN st.watermark >= target;
-        chunk_end := least(target, date_bin('1 day', st.watermark, nezuko_analytics.rollup_origin()) + chunk_days * interval '24 hours');
+        chunk_end := least(target, nezuko_analytics.time_floor(st.watermark, interval '24 hours') + chunk_days * interval '24 hours');
         PERFORM nezuko_analytics.rollup_materialize(source, st.watermark, chunk_end, true);
         n := n + ((extract(epoch FROM chunk_end - st.watermark) / 900)::bigint);
         IF report THEN

@@ -59,13 +59,21 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.refresh_rollups(max_runtime interval) IS
   'Brings the rollups up to date: computes again the pending quarter hours (not the frozen ones, older than the raw retention), materializes the new ones up to the current quarter hour in chunks of whole days until max_runtime (the next run resumes from the watermark), and drops rollups older than keep; returns how many quarter hours it computed. A second concurrent call skips with a NOTICE and returns 0. The pg_cron job nezuko_analytics_rollups runs it every minute.';
 
+CREATE FUNCTION nezuko_analytics.rollup_source_table(source text)
+RETURNS regclass LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT to_regclass(format('%I.%I', s.target_schema, source)) FROM nezuko_analytics.schema_state s $$;
+COMMENT ON FUNCTION nezuko_analytics.rollup_source_table(text) IS
+  'The bot''s table source (verification_log or api_call_log) in the schema apply_schema() recorded; NULL when none is recorded or the table does not exist.';
+
 CREATE FUNCTION nezuko_analytics.require_rollup_read(source text)
 RETURNS regclass LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    target regclass := to_regclass(format('%I.%I', nezuko_analytics.bot_schema(), source));
+    target regclass := nezuko_analytics.rollup_source_table(source);
 BEGIN
+    PERFORM nezuko_analytics.bot_schema();  -- its ERROR when apply_schema() has not been run
     IF target IS NULL THEN
         RAISE EXCEPTION 'rollups: table %.% does not exist', quote_ident(nezuko_analytics.bot_schema()), quote_ident(source)
             USING ERRCODE = 'undefined_table';
@@ -125,7 +133,7 @@ BEGIN
             CONTINUE;
         END IF;
         EXECUTE format('SELECT min("timestamp") FROM %s WHERE "timestamp" > ''-infinity''', target) INTO oldest;
-        oldest := date_bin('15 minutes', least(coalesce(oldest, now()), now()), nezuko_analytics.rollup_origin());
+        oldest := nezuko_analytics.time_floor(least(coalesce(oldest, now()), now()), interval '15 minutes');
         INSERT INTO nezuko_analytics.rollup_state (source, keep, built_from, watermark) VALUES (src, keep, oldest, oldest);
         DELETE FROM nezuko_analytics.rollup_pending p WHERE p.source = src;
         n := nezuko_analytics.refresh_rollup_source(src, 'infinity', true);
@@ -155,21 +163,14 @@ DECLARE
     src text;
     target regclass;
     t record;
-    job bigint;
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('nezuko_analytics.refresh_rollups'));
-    IF to_regclass('cron.job') IS NOT NULL THEN
-        EXECUTE 'SELECT jobid FROM cron.job WHERE jobname = $1 AND username = current_user' INTO job
-            USING nezuko_analytics.rollups_job_name();
-        IF job IS NOT NULL THEN
-            EXECUTE 'SELECT cron.unschedule($1)' USING job;
-            RETURN NEXT format('unscheduled pg_cron job %s', nezuko_analytics.rollups_job_name());
-        END IF;
+    IF nezuko_analytics.unschedule_job(nezuko_analytics.rollups_job_name()) THEN
+        RETURN NEXT format('unscheduled pg_cron job %s', nezuko_analytics.rollups_job_name());
     END IF;
     FOREACH src IN ARRAY ARRAY['verification_log', 'api_call_log'] LOOP
-        -- (no schema recorded: apply_schema() never ran or was reverted; no triggers)
-        SELECT to_regclass(format('%I.%I', s.target_schema, src)) INTO target FROM nezuko_analytics.schema_state s;
-        CONTINUE WHEN target IS NULL;
+        target := nezuko_analytics.rollup_source_table(src);
+        CONTINUE WHEN target IS NULL;  -- no schema recorded, or no such table: no triggers
         FOR t IN SELECT * FROM nezuko_analytics.rollup_trigger_names() LOOP
             CONTINUE WHEN NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = target AND g.tgname = t.trigger_name);
             EXECUTE format('DROP TRIGGER %I ON %s', t.trigger_name, target);

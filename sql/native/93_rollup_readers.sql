@@ -21,9 +21,8 @@ RETURNS boolean LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    target regclass;
+    target regclass := nezuko_analytics.rollup_source_table(source);
 BEGIN
-    SELECT to_regclass(format('%I.%I', s.target_schema, source)) INTO target FROM nezuko_analytics.schema_state s;
     RETURN target IS NOT NULL
        AND has_table_privilege(target, 'SELECT') AND NOT row_security_active(target)
        AND has_table_privilege('nezuko_analytics.rollup_state', 'SELECT')

@@ -81,7 +81,9 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.schedule_retention(text) IS
   'Creates or updates the one pg_cron job nezuko_analytics_retention that runs CALL nezuko_analytics.prune() in this database; returns its jobid. An invalid cron schedule, or pg_cron missing here, is a clear ERROR (the hint says how to schedule from pg_cron''s database).';
 
-CREATE FUNCTION nezuko_analytics.unschedule_retention()
+-- Removing a job of ours (retention's, the rollups'): only the current
+-- role's job of that name, so another role's job is never touched.
+CREATE FUNCTION nezuko_analytics.unschedule_job(job_name text)
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -92,8 +94,7 @@ BEGIN
     IF to_regclass('cron.job') IS NULL THEN
         RETURN false;
     END IF;
-    EXECUTE 'SELECT jobid FROM cron.job WHERE jobname = $1 AND username = current_user' INTO job
-        USING nezuko_analytics.retention_job_name();
+    EXECUTE 'SELECT jobid FROM cron.job WHERE jobname = $1 AND username = current_user' INTO job USING job_name;
     IF job IS NULL THEN
         RETURN false;
     END IF;
@@ -101,5 +102,13 @@ BEGIN
     RETURN true;
 END;
 $$;
+COMMENT ON FUNCTION nezuko_analytics.unschedule_job(text) IS
+  'Removes the current role''s pg_cron job job_name; false when there was none (or pg_cron is not here).';
+
+CREATE FUNCTION nezuko_analytics.unschedule_retention()
+RETURNS boolean
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT nezuko_analytics.unschedule_job(nezuko_analytics.retention_job_name()) $$;
 COMMENT ON FUNCTION nezuko_analytics.unschedule_retention() IS
   'Removes the pg_cron job nezuko_analytics_retention; false when there was none (or pg_cron is not here).';

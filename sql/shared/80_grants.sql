@@ -11,6 +11,7 @@ REVOKE EXECUTE ON FUNCTION nezuko_analytics.record_schema_change(name, text, nam
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.set_retention(text, interval) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.schedule_retention(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.unschedule_retention() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION nezuko_analytics.unschedule_job(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.register_retention_policies() FROM PUBLIC;
 REVOKE EXECUTE ON PROCEDURE nezuko_analytics.prune(integer, interval, timestamptz) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.prune_batch(regclass, name, timestamptz, integer, boolean) FROM PUBLIC;
@@ -102,6 +103,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON nezuko_analytics.schema_state, nezuko_an
 GRANT EXECUTE ON FUNCTION nezuko_analytics.apply_schema(name), nezuko_analytics.revert_schema(),
       nezuko_analytics.record_schema_change(name, text, name, name), nezuko_analytics.set_retention(text, interval),
       nezuko_analytics.schedule_retention(text), nezuko_analytics.unschedule_retention(),
+      nezuko_analytics.unschedule_job(text),
       nezuko_analytics.register_retention_policies(),
       nezuko_analytics.prune_batch(regclass, name, timestamptz, integer, boolean),
       nezuko_analytics.pin_prune_settings(), nezuko_analytics.close_to_api_roles(name, name),

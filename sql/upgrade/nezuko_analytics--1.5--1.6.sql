@@ -44,6 +44,42 @@ COMMENT ON FUNCTION nezuko_analytics.retention_schedule_hint(text) IS
   'The steps that schedule prune() when pg_cron is not installed in this database (cron_schedule_hint()).';
 
 
+-- One way to remove a job of ours (retention's, the rollups'): unschedule_job().
+-- Removing a job of ours (retention's, the rollups'): only the current
+-- role's job of that name, so another role's job is never touched.
+CREATE FUNCTION nezuko_analytics.unschedule_job(job_name text)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    job bigint;
+BEGIN
+    IF to_regclass('cron.job') IS NULL THEN
+        RETURN false;
+    END IF;
+    EXECUTE 'SELECT jobid FROM cron.job WHERE jobname = $1 AND username = current_user' INTO job USING job_name;
+    IF job IS NULL THEN
+        RETURN false;
+    END IF;
+    EXECUTE 'SELECT cron.unschedule($1)' USING job;
+    RETURN true;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.unschedule_job(text) IS
+  'Removes the current role''s pg_cron job job_name; false when there was none (or pg_cron is not here).';
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.unschedule_retention()
+RETURNS boolean
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT nezuko_analytics.unschedule_job(nezuko_analytics.retention_job_name()) $$;
+COMMENT ON FUNCTION nezuko_analytics.unschedule_retention() IS
+  'Removes the pg_cron job nezuko_analytics_retention; false when there was none (or pg_cron is not here).';
+
+REVOKE EXECUTE ON FUNCTION nezuko_analytics.unschedule_job(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION nezuko_analytics.unschedule_job(text) TO @extowner@;
+
 -- window_summary() reads the rollups where it can.
 CREATE OR REPLACE FUNCTION nezuko_analytics.window_summary(since timestamptz, until timestamptz, tz text,
                                                 top_groups integer DEFAULT 10, recent_since timestamptz DEFAULT NULL)
@@ -653,7 +689,7 @@ AS $$
 DECLARE
     st nezuko_analytics.rollup_state;
     horizon timestamptz;
-    target timestamptz := date_bin('15 minutes', now(), nezuko_analytics.rollup_origin());
+    target timestamptz := nezuko_analytics.time_floor(now(), interval '15 minutes');
     seen tid[];
     buckets timestamptz[];
     run record;
@@ -684,7 +720,7 @@ BEGIN
         PERFORM nezuko_analytics.rollup_materialize(source, run.lo, run.hi, false);
         IF source = 'verification_log' THEN
             -- every day the run touches, whole (up to the watermark), unless frozen
-            day_start := greatest(date_bin('1 day', run.lo, nezuko_analytics.rollup_origin()),
+            day_start := greatest(nezuko_analytics.time_floor(run.lo, interval '24 hours'),
                                   nezuko_analytics.time_ceil(horizon, interval '24 hours'));
             day_end := nezuko_analytics.time_ceil(run.hi, interval '24 hours');
             IF day_start < day_end THEN
@@ -702,17 +738,17 @@ BEGIN
     SELECT greatest(1, least(3660, floor(2e7 / greatest(1, c.reltuples
                                                             / greatest(1, extract(epoch FROM target - st.built_from) / 86400)))))::integer
       INTO chunk_days
-    FROM pg_class c WHERE c.oid = to_regclass(format('%I.%I', nezuko_analytics.bot_schema(), source));
+    FROM pg_class c WHERE c.oid = nezuko_analytics.rollup_source_table(source);
     WHILE st.watermark < target LOOP
         EXIT WHEN n > 0 AND clock_timestamp() >= deadline;
         -- past a stretch without rows in one step (a row in 4713 BC must not
         -- cost a chunk per day since)
-        EXECUTE format('SELECT min(t."timestamp") FROM %I.%I t WHERE t."timestamp" >= $1 AND t."timestamp" < $2',
-                       nezuko_analytics.bot_schema(), source)
+        EXECUTE format('SELECT min(t."timestamp") FROM %s t WHERE t."timestamp" >= $1 AND t."timestamp" < $2',
+                       nezuko_analytics.rollup_source_table(source))
             INTO chunk_end USING st.watermark, target;
-        st.watermark := coalesce(date_bin('15 minutes', chunk_end, nezuko_analytics.rollup_origin()), target);
+        st.watermark := coalesce(nezuko_analytics.time_floor(chunk_end, interval '15 minutes'), target);
         CONTINUE WHEN st.watermark >= target;
-        chunk_end := least(target, date_bin('1 day', st.watermark, nezuko_analytics.rollup_origin()) + chunk_days * interval '24 hours');
+        chunk_end := least(target, nezuko_analytics.time_floor(st.watermark, interval '24 hours') + chunk_days * interval '24 hours');
         PERFORM nezuko_analytics.rollup_materialize(source, st.watermark, chunk_end, true);
         n := n + ((extract(epoch FROM chunk_end - st.watermark) / 900)::bigint);
         IF report THEN
@@ -802,13 +838,21 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.refresh_rollups(max_runtime interval) IS
   'Brings the rollups up to date: computes again the pending quarter hours (not the frozen ones, older than the raw retention), materializes the new ones up to the current quarter hour in chunks of whole days until max_runtime (the next run resumes from the watermark), and drops rollups older than keep; returns how many quarter hours it computed. A second concurrent call skips with a NOTICE and returns 0. The pg_cron job nezuko_analytics_rollups runs it every minute.';
 
+CREATE FUNCTION nezuko_analytics.rollup_source_table(source text)
+RETURNS regclass LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT to_regclass(format('%I.%I', s.target_schema, source)) FROM nezuko_analytics.schema_state s $$;
+COMMENT ON FUNCTION nezuko_analytics.rollup_source_table(text) IS
+  'The bot''s table source (verification_log or api_call_log) in the schema apply_schema() recorded; NULL when none is recorded or the table does not exist.';
+
 CREATE FUNCTION nezuko_analytics.require_rollup_read(source text)
 RETURNS regclass LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    target regclass := to_regclass(format('%I.%I', nezuko_analytics.bot_schema(), source));
+    target regclass := nezuko_analytics.rollup_source_table(source);
 BEGIN
+    PERFORM nezuko_analytics.bot_schema();  -- its ERROR when apply_schema() has not been run
     IF target IS NULL THEN
         RAISE EXCEPTION 'rollups: table %.% does not exist', quote_ident(nezuko_analytics.bot_schema()), quote_ident(source)
             USING ERRCODE = 'undefined_table';
@@ -868,7 +912,7 @@ BEGIN
             CONTINUE;
         END IF;
         EXECUTE format('SELECT min("timestamp") FROM %s WHERE "timestamp" > ''-infinity''', target) INTO oldest;
-        oldest := date_bin('15 minutes', least(coalesce(oldest, now()), now()), nezuko_analytics.rollup_origin());
+        oldest := nezuko_analytics.time_floor(least(coalesce(oldest, now()), now()), interval '15 minutes');
         INSERT INTO nezuko_analytics.rollup_state (source, keep, built_from, watermark) VALUES (src, keep, oldest, oldest);
         DELETE FROM nezuko_analytics.rollup_pending p WHERE p.source = src;
         n := nezuko_analytics.refresh_rollup_source(src, 'infinity', true);
@@ -898,21 +942,14 @@ DECLARE
     src text;
     target regclass;
     t record;
-    job bigint;
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('nezuko_analytics.refresh_rollups'));
-    IF to_regclass('cron.job') IS NOT NULL THEN
-        EXECUTE 'SELECT jobid FROM cron.job WHERE jobname = $1 AND username = current_user' INTO job
-            USING nezuko_analytics.rollups_job_name();
-        IF job IS NOT NULL THEN
-            EXECUTE 'SELECT cron.unschedule($1)' USING job;
-            RETURN NEXT format('unscheduled pg_cron job %s', nezuko_analytics.rollups_job_name());
-        END IF;
+    IF nezuko_analytics.unschedule_job(nezuko_analytics.rollups_job_name()) THEN
+        RETURN NEXT format('unscheduled pg_cron job %s', nezuko_analytics.rollups_job_name());
     END IF;
     FOREACH src IN ARRAY ARRAY['verification_log', 'api_call_log'] LOOP
-        -- (no schema recorded: apply_schema() never ran or was reverted; no triggers)
-        SELECT to_regclass(format('%I.%I', s.target_schema, src)) INTO target FROM nezuko_analytics.schema_state s;
-        CONTINUE WHEN target IS NULL;
+        target := nezuko_analytics.rollup_source_table(src);
+        CONTINUE WHEN target IS NULL;  -- no schema recorded, or no such table: no triggers
         FOR t IN SELECT * FROM nezuko_analytics.rollup_trigger_names() LOOP
             CONTINUE WHEN NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = target AND g.tgname = t.trigger_name);
             EXECUTE format('DROP TRIGGER %I ON %s', t.trigger_name, target);
@@ -999,9 +1036,8 @@ RETURNS boolean LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    target regclass;
+    target regclass := nezuko_analytics.rollup_source_table(source);
 BEGIN
-    SELECT to_regclass(format('%I.%I', s.target_schema, source)) INTO target FROM nezuko_analytics.schema_state s;
     RETURN target IS NOT NULL
        AND has_table_privilege(target, 'SELECT') AND NOT row_security_active(target)
        AND has_table_privilege('nezuko_analytics.rollup_state', 'SELECT')

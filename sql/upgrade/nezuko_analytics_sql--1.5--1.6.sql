@@ -1,7 +1,7 @@
 -- nezuko_analytics_sql (the portable edition) 1.5 -> 1.6, written by hand
 -- (docs/versions.md).  1.6 adds rollups to the native edition only (they need
 -- the latency_dist type); the portable edition takes the shared changes
--- (cron_schedule_hint(), analytics_overview() through verification_counts_scan(),
+-- (cron_schedule_hint(), unschedule_job(), analytics_overview() through verification_counts_scan(),
 -- revert_schema()) and its version().
 
 CREATE OR REPLACE FUNCTION nezuko_analytics.version()
@@ -63,6 +63,42 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.retention_schedule_hint(text) IS
   'The steps that schedule prune() when pg_cron is not installed in this database (cron_schedule_hint()).';
 
+
+-- One way to remove a job of ours (retention's, the rollups'): unschedule_job().
+-- Removing a job of ours (retention's, the rollups'): only the current
+-- role's job of that name, so another role's job is never touched.
+CREATE FUNCTION nezuko_analytics.unschedule_job(job_name text)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    job bigint;
+BEGIN
+    IF to_regclass('cron.job') IS NULL THEN
+        RETURN false;
+    END IF;
+    EXECUTE 'SELECT jobid FROM cron.job WHERE jobname = $1 AND username = current_user' INTO job USING job_name;
+    IF job IS NULL THEN
+        RETURN false;
+    END IF;
+    EXECUTE 'SELECT cron.unschedule($1)' USING job;
+    RETURN true;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.unschedule_job(text) IS
+  'Removes the current role''s pg_cron job job_name; false when there was none (or pg_cron is not here).';
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.unschedule_retention()
+RETURNS boolean
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT nezuko_analytics.unschedule_job(nezuko_analytics.retention_job_name()) $$;
+COMMENT ON FUNCTION nezuko_analytics.unschedule_retention() IS
+  'Removes the pg_cron job nezuko_analytics_retention; false when there was none (or pg_cron is not here).';
+
+REVOKE EXECUTE ON FUNCTION nezuko_analytics.unschedule_job(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION nezuko_analytics.unschedule_job(text) TO @extowner@;
 
 -- analytics_overview() reads its counts through verification_counts_scan().
 CREATE OR REPLACE FUNCTION nezuko_analytics.analytics_overview(since timestamptz, until timestamptz)
