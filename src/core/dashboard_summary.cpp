@@ -104,7 +104,11 @@ void VerificationSummary::add_quarter_hour(const QuarterHourCounts& c, const Enc
     if (counted > c.total || c.cached > c.total || latencies.count() > c.total)
         throw CoreError(ErrorKind::invalid_argument, "a quarter hour of rollups has more rows by status, cached or "
                                                      "with a latency than rows");
-    latencies.for_each([&](int32_t key, uint64_t n) {
+    LocalDayHour local = tz_.local_day_hour(c.start);
+    Day& d = day(local.day);
+    // one decoding: the buckets, the window's and the day's distributions
+    // (a negative key is the lowest: refused before anything is added)
+    latency_.merge_into_both(latencies, d.latency, [&](int32_t key, uint64_t n) {
         if (key < 0)
             throw CoreError(ErrorKind::invalid_argument, "latency must not be negative, got " + std::to_string(key) + " ms");
         buckets_[bucket_index(kDefaultBucketEdges, kDefaultBucketEdgeCount, key)] += n;
@@ -115,16 +119,12 @@ void VerificationSummary::add_quarter_hour(const QuarterHourCounts& c, const Enc
     by_status_[static_cast<int>(VerificationStatus::error)] += c.error;
     by_status_[static_cast<int>(VerificationStatus::other)] += c.total - counted;
     cached_ += c.cached;
-    LocalDayHour local = tz_.local_day_hour(c.start);
     hours_.counts[local.hour][static_cast<int>(VerificationStatus::verified)] += c.verified;
     hours_.counts[local.hour][static_cast<int>(VerificationStatus::restricted)] += c.restricted;
     hours_.counts[local.hour][static_cast<int>(VerificationStatus::error)] += c.error;
-    Day& d = day(local.day);
     d.count += c.total;
     d.verified += c.verified;
     d.cached += c.cached;
-    latency_.merge(latencies);
-    d.latency.merge(latencies);
     if (c.start >= recent_since_) {  // the caller reads a quarter hour that recent_since cuts from raw rows
         recent_.count += c.total;
         recent_.verified += c.verified;
@@ -317,8 +317,7 @@ void ApiSummary::add_counts(const char* name, std::size_t len, uint64_t calls, u
     m.ok += ok;
     failures_ += failures;
     m.failures += failures;
-    latency_.merge(latencies);
-    m.latency.merge(latencies);
+    latency_.merge_into_both(latencies, m.latency, [](int32_t, uint64_t) {});
 }
 
 void ApiSummary::merge(const ApiSummary& o) {

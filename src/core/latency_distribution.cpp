@@ -223,6 +223,8 @@ void LatencyDistribution::merge(const LatencyDistribution& other) {
         if (s.count != 0) add_key(s.key, s.count);
 }
 
+void LatencyDistribution::add_sum(int64_t v) { add_checked(sum_, v); }
+
 void LatencyDistribution::merge(const EncodedDistribution& other) {
     add_checked(sum_, other.sum());
     other.for_each([this](int32_t key, uint64_t c) { add_key(key, c); });

@@ -70,6 +70,11 @@ public:
     void add(int32_t value);
     void merge(const LatencyDistribution& other);
     void merge(const EncodedDistribution& other);
+    // merge(other) into this and into also with one decoding of other;
+    // visit(key, count) sees each key before it is added, in increasing order
+    // (so a visit that refuses the first, lowest key changes nothing).
+    template <typename Visit>
+    void merge_into_both(const EncodedDistribution& other, LatencyDistribution& also, Visit&& visit);
 
     uint64_t count() const { return count_; }
     int64_t sum() const { return sum_; }
@@ -87,6 +92,7 @@ private:
         uint64_t count;  // 0 = empty slot
     };
     void add_key(int32_t key, uint64_t n);
+    void add_sum(int64_t v);
     void add_sparse(int32_t key, uint64_t n);
     void make_dense();
     void grow();
@@ -105,6 +111,17 @@ private:
     uint64_t count_ = 0;
     int64_t sum_ = 0;
 };
+
+template <typename Visit>
+void LatencyDistribution::merge_into_both(const EncodedDistribution& other, LatencyDistribution& also, Visit&& visit) {
+    other.for_each([&](int32_t key, uint64_t c) {
+        visit(key, c);
+        add_key(key, c);
+        also.add_key(key, c);
+    });
+    add_sum(other.sum());
+    also.add_sum(other.sum());
+}
 
 template <typename F>
 void EncodedDistribution::for_each(F&& f) const {
