@@ -46,54 +46,37 @@ BuildState* build_state(FunctionCallInfo fcinfo, const char* name) {
     return state;
 }
 
-// Rows of nezuko_analytics.<table>, each field set by name: an array of them.
+// Rows of nezuko_analytics.<table>, each field set by name (NamedRecord over
+// the table's row type): an array of them.
 class RowArray {
 public:
-    RowArray(const char* table, const char* function_name) : function_name_(function_name) {
-        Oid nsp = get_namespace_oid("nezuko_analytics", false);
-        Oid relid = get_relname_relid(table, nsp);
-        if (!OidIsValid(relid))
-            ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
-                            errmsg("%s: table nezuko_analytics.%s does not exist", function_name, table)));
-        type_ = get_rel_type_id(relid);
-        desc_ = lookup_rowtype_tupdesc_copy(type_, -1);
-        values_ = static_cast<Datum*>(palloc0(sizeof(Datum) * desc_->natts));
-        nulls_ = static_cast<bool*>(palloc(sizeof(bool) * desc_->natts));
-    }
-    void begin_row() {
-        for (int i = 0; i < desc_->natts; ++i) nulls_[i] = true;
-    }
-    void set(const char* name, Datum value) {
-        for (int i = 0; i < desc_->natts; ++i) {
-            Form_pg_attribute att = TupleDescAttr(desc_, i);
-            if (!att->attisdropped && std::strcmp(NameStr(att->attname), name) == 0) {
-                values_[i] = value;
-                nulls_[i] = false;
-                return;
-            }
-        }
-        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
-                        errmsg("%s: its table has no column \"%s\"", function_name_, name),
-                        errhint("The module and the extension's SQL are of different versions: run ALTER EXTENSION nezuko_analytics UPDATE;")));
-    }
+    RowArray(const char* table, const char* function_name) : row_(row_desc(table, function_name), function_name,
+                                                                  "its table has no column") {}
+    void begin_row() { row_.clear(); }
+    void set(const char* name, Datum value) { row_.set(name, value); }
     void end_row() {
         if (count_ == capacity_) {
             capacity_ = capacity_ == 0 ? 64 : capacity_ * 2;
             rows_ = static_cast<Datum*>(rows_ == nullptr ? palloc(sizeof(Datum) * capacity_)
                                                          : repalloc(rows_, sizeof(Datum) * capacity_));
         }
-        rows_[count_++] = heap_copy_tuple_as_datum(heap_form_tuple(desc_, values_, nulls_), desc_);
+        rows_[count_++] = heap_copy_tuple_as_datum(row_.tuple(), row_.desc());
     }
     Datum array() const {
-        return PointerGetDatum(construct_array(rows_, count_, type_, -1, false, TYPALIGN_DOUBLE));
+        return PointerGetDatum(construct_array(rows_, count_, row_.desc()->tdtypeid, -1, false, TYPALIGN_DOUBLE));
     }
 
 private:
-    const char* function_name_;
-    Oid type_ = InvalidOid;
-    TupleDesc desc_ = nullptr;
-    Datum* values_ = nullptr;
-    bool* nulls_ = nullptr;
+    static TupleDesc row_desc(const char* table, const char* function_name) {
+        Oid nsp = get_namespace_oid("nezuko_analytics", false);
+        Oid relid = get_relname_relid(table, nsp);
+        if (!OidIsValid(relid))
+            ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+                            errmsg("%s: table nezuko_analytics.%s does not exist", function_name, table)));
+        return lookup_rowtype_tupdesc_copy(get_rel_type_id(relid), -1);
+    }
+
+    nz::pg::NamedRecord row_;
     Datum* rows_ = nullptr;
     int count_ = 0;
     int capacity_ = 0;
