@@ -48,6 +48,20 @@ SELECT * FROM rollup_check.checks;
 SELECT * FROM nezuko_analytics.enable_rollups();
 SELECT * FROM nezuko_analytics.enable_rollups('500 days');
 SELECT source, keep FROM nezuko_analytics.rollup_status();
+-- Local days of UTC (always) and the session's zone by default; other zones
+-- added and removed (their days made and deleted); checked against their
+-- quarter hours (rollup_check.stale_days()).
+SELECT source, time_zones, local_days > 0 AS has_days FROM nezuko_analytics.rollup_status();
+SELECT * FROM nezuko_analytics.enable_rollups('500 days', ARRAY['Asia/Kolkata', 'UTC', 'Asia/Kolkata']);
+SELECT time_zone, count(*) > 7 AS days, min(ends_at - starts_at) AS shortest, max(ends_at - starts_at) AS longest
+FROM nezuko_analytics.rollup_days GROUP BY 1 ORDER BY 1;
+SELECT * FROM rollup_check.checks;
+SELECT * FROM nezuko_analytics.enable_rollups('500 days', ARRAY[current_setting('TimeZone')]);
+SELECT DISTINCT time_zone FROM nezuko_analytics.rollup_days ORDER BY 1;
+-- A quarter hour's group counts, readable (rollup_groups()).
+SELECT sum((g->>'total')::bigint) = min(c.total) AS groups_count_every_row, count(*) > 0 AS has_groups
+FROM (SELECT * FROM nezuko_analytics.rollup_verifications ORDER BY total DESC LIMIT 1) c,
+     jsonb_array_elements(nezuko_analytics.rollup_groups(c.groups)) g;
 
 -- A row of the current quarter hour (after the watermark): pending until
 -- the watermark passes it.
@@ -134,6 +148,12 @@ SELECT * FROM rollup_check.checks;
 -- Bad input.
 SELECT * FROM nezuko_analytics.enable_rollups(NULL);
 SELECT * FROM nezuko_analytics.enable_rollups('-1 day');
+SELECT * FROM nezuko_analytics.enable_rollups('400 days', ARRAY['Mars/Olympus_Mons']);
+SELECT * FROM nezuko_analytics.enable_rollups('400 days', ARRAY['UTC', NULL]);
+SELECT nezuko_analytics.rollup_groups('\x01'::bytea);
+SELECT nezuko_analytics.rollup_groups('\x0101020000'::bytea);  -- a group without rows
+SELECT nezuko_analytics.rollup_groups('\x0102020100000100'::bytea);  -- the same id twice
+SELECT nezuko_analytics.rollup_groups('\x010102010000'::bytea);  -- a byte after the last group
 SELECT nezuko_analytics.refresh_rollups('0 seconds');
 SELECT nezuko_analytics.refresh_rollups(NULL);
 SELECT nezuko_analytics.rollup_invalidate();

@@ -31,7 +31,12 @@ INSERT INTO rr.api_call_log (method, success, latency_ms, "timestamp") VALUES
     ('edgeMethod', true, 7, 'infinity'), ('edgeMethod', NULL, NULL, now() - interval '5 days'),
     ('edgeMethod', true, 8, '4713-01-01 00:00:00+00 BC'),  -- the build steps over the years between
     ('futureMethod', false, 9, now() + interval '1 day');
-SELECT count(*) > 0 AS enabled FROM nezuko_analytics.enable_rollups();
+-- Local days kept for every zone of the test (and the session's, which the
+-- contracts use).
+SELECT count(*) > 0 AS enabled
+FROM nezuko_analytics.enable_rollups(time_zones => ARRAY['Asia/Kolkata', 'Asia/Kathmandu', 'America/St_Johns',
+                                                         'Europe/Berlin', 'Australia/Eucla', current_setting('TimeZone')]);
+SELECT time_zones, local_days > 0 AS has_days FROM nezuko_analytics.rollup_status() ORDER BY source;
 
 -- The windows: random edges (half of them on quarter hours) and lengths
 -- (0 to 40 days), and the open-ended, empty and future ones; each in every zone.
@@ -96,9 +101,13 @@ FROM unnest(ARRAY['get_dashboard_stats', 'get_verification_distribution', 'get_c
                   'get_analytics_overview', 'get_top_groups', 'get_api_calls_distribution', 'get_hourly_activity']) f,
      (VALUES ('UTC'), ('Asia/Kolkata')) z(tz);
 SELECT count(*) AS calls FROM calls;
--- The rollups are used by most of them (not a comparison of two raw reads).
+-- The rollups are used by most of them (not a comparison of two raw reads),
+-- and local days in every zone.
 SELECT count(*) FILTER (WHERE p.usable) > 150 AS most_windows_use_rollups
 FROM windows, nezuko_analytics.rollup_plan('verification_log', since, until) p;
+SELECT z.tz, count(*) FILTER (WHERE cardinality(p.day_starts) > 0) > 100 AS most_windows_use_local_days
+FROM windows, zones z, nezuko_analytics.rollup_plan('verification_log', since, until, NULL, z.tz) p
+GROUP BY z.tz ORDER BY z.tz;
 
 -- 1. Right after enable_rollups().
 BEGIN ISOLATION LEVEL REPEATABLE READ;

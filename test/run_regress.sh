@@ -16,6 +16,8 @@ cat >"$stage/temp.conf" <<CONF
 shared_preload_libraries = 'pg_cron'
 cron.database_name = 'contrib_regression'
 max_worker_processes = 16
+# extension_upgrade installs every version along every path in one transaction
+max_locks_per_transaction = 256
 cron.use_background_workers = on
 # dashboard_contracts reads auto_explain's EXPLAIN ANALYZE plans back from the JSON log
 logging_collector = on

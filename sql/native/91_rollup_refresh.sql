@@ -53,53 +53,26 @@ COMMENT ON FUNCTION nezuko_analytics.rollup_build_serialize(internal) IS
 COMMENT ON FUNCTION nezuko_analytics.rollup_build_deserialize(bytea, internal) IS
   'Deserialize function of the rollup build aggregates (parallel query); validates its input.';
 
-CREATE TYPE nezuko_analytics.verification_rollup_rows AS (
-    quarter_hours nezuko_analytics.rollup_verifications[],
-    group_days nezuko_analytics.rollup_verification_groups[]
-);
-COMMENT ON TYPE nezuko_analytics.verification_rollup_rows IS
-  'The result of verification_rollup_rows: the rows of rollup_verifications and of rollup_verification_groups that one pass built.';
-
-CREATE FUNCTION nezuko_analytics.verification_rollup_rows_add(internal, timestamptz, text, integer, boolean, bigint)
-RETURNS internal LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_vrollup_rows_add';
-CREATE FUNCTION nezuko_analytics.verification_rollup_rows_final(internal)
-RETURNS nezuko_analytics.verification_rollup_rows LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_vrollup_rows_final';
-COMMENT ON FUNCTION nezuko_analytics.verification_rollup_rows_add(internal, timestamptz, text, integer, boolean, bigint) IS
-  'Transition function of verification_rollup_rows.';
-COMMENT ON FUNCTION nezuko_analytics.verification_rollup_rows_final(internal) IS
-  'Final function of verification_rollup_rows: both arrays of rows, by name.';
-CREATE AGGREGATE nezuko_analytics.verification_rollup_rows("timestamp" timestamptz, status text, latency_ms integer,
-                                                           cached boolean, group_id bigint) (
-    SFUNC = nezuko_analytics.verification_rollup_rows_add,
+CREATE FUNCTION nezuko_analytics.verification_quarter_hours_add(internal, timestamptz, text, integer, boolean, bigint)
+RETURNS internal LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_vquarter_hours_add';
+CREATE FUNCTION nezuko_analytics.verification_quarter_hours_final(internal)
+RETURNS nezuko_analytics.rollup_verifications[] LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_vquarter_hours_final';
+COMMENT ON FUNCTION nezuko_analytics.verification_quarter_hours_add(internal, timestamptz, text, integer, boolean, bigint) IS
+  'Transition function of verification_quarter_hours.';
+COMMENT ON FUNCTION nezuko_analytics.verification_quarter_hours_final(internal) IS
+  'Final function of verification_quarter_hours: the rows, in order, fields set by name.';
+CREATE AGGREGATE nezuko_analytics.verification_quarter_hours("timestamp" timestamptz, status text, latency_ms integer,
+                                                             cached boolean, group_id bigint) (
+    SFUNC = nezuko_analytics.verification_quarter_hours_add,
     STYPE = internal,
-    FINALFUNC = nezuko_analytics.verification_rollup_rows_final,
+    FINALFUNC = nezuko_analytics.verification_quarter_hours_final,
     COMBINEFUNC = nezuko_analytics.rollup_build_combine,
     SERIALFUNC = nezuko_analytics.rollup_build_serialize,
     DESERIALFUNC = nezuko_analytics.rollup_build_deserialize,
     PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE nezuko_analytics.verification_rollup_rows(timestamptz, text, integer, boolean, bigint) IS
-  'The rollup rows of the verification_log rows aggregated (rows without a finite time skipped), in one pass: quarter_hours (per quarter hour of UTC, the counts and the latency_dist) and group_days (per UTC day and group, NULL as 0). Parallel safe; memory grows with the latencies (4 bytes each) until the end.';
-
-CREATE FUNCTION nezuko_analytics.verification_group_days_add(internal, timestamptz, bigint, text)
-RETURNS internal LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_vgroup_days_add';
-CREATE FUNCTION nezuko_analytics.verification_group_days_final(internal)
-RETURNS nezuko_analytics.rollup_verification_groups[] LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_vgroup_days_final';
-COMMENT ON FUNCTION nezuko_analytics.verification_group_days_add(internal, timestamptz, bigint, text) IS
-  'Transition function of verification_group_days.';
-COMMENT ON FUNCTION nezuko_analytics.verification_group_days_final(internal) IS
-  'Final function of verification_group_days: the rows, in order.';
-CREATE AGGREGATE nezuko_analytics.verification_group_days("timestamp" timestamptz, group_id bigint, status text) (
-    SFUNC = nezuko_analytics.verification_group_days_add,
-    STYPE = internal,
-    FINALFUNC = nezuko_analytics.verification_group_days_final,
-    COMBINEFUNC = nezuko_analytics.rollup_build_combine,
-    SERIALFUNC = nezuko_analytics.rollup_build_serialize,
-    DESERIALFUNC = nezuko_analytics.rollup_build_deserialize,
-    PARALLEL = SAFE
-);
-COMMENT ON AGGREGATE nezuko_analytics.verification_group_days(timestamptz, bigint, text) IS
-  'The rollup_verification_groups rows of the rows aggregated (rows without a finite time skipped): per UTC day and group (NULL as 0), rows and verified rows.';
+COMMENT ON AGGREGATE nezuko_analytics.verification_quarter_hours(timestamptz, text, integer, boolean, bigint) IS
+  'The rollup_verifications rows of the verification_log rows aggregated (rows without a finite time skipped), in one pass: per quarter hour of UTC the counts, the latency_dist and the group counts (NULL as 0). Parallel safe; memory grows with the latencies (4 bytes each) and the groups of each quarter hour until the end.';
 
 CREATE FUNCTION nezuko_analytics.api_quarter_hours_add(internal, timestamptz, text, boolean, integer)
 RETURNS internal LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_aquarter_hours_add';
@@ -125,20 +98,20 @@ COMMENT ON AGGREGATE nezuko_analytics.api_quarter_hours(timestamptz, text, boole
 -- function: its RETURN QUERY may run the scan in parallel (a query with an
 -- INSERT, or EXECUTE ... INTO, never does).
 CREATE FUNCTION nezuko_analytics.rollup_build(source text, lo timestamptz, hi timestamptz)
-RETURNS TABLE (verification nezuko_analytics.verification_rollup_rows, api nezuko_analytics.rollup_api_calls[])
+RETURNS TABLE (verification nezuko_analytics.rollup_verifications[], api nezuko_analytics.rollup_api_calls[])
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF source = 'verification_log' THEN
         RETURN QUERY EXECUTE format(
-            'SELECT nezuko_analytics.verification_rollup_rows(v."timestamp", v.status::text, v.latency_ms, v.cached,'
+            'SELECT nezuko_analytics.verification_quarter_hours(v."timestamp", v.status::text, v.latency_ms, v.cached,'
             ' v.group_id::bigint), NULL::nezuko_analytics.rollup_api_calls[]'
             ' FROM %I.verification_log v WHERE v."timestamp" >= $1 AND v."timestamp" < $2', nezuko_analytics.bot_schema())
             USING lo, hi;
     ELSE
         RETURN QUERY EXECUTE format(
-            'SELECT NULL::nezuko_analytics.verification_rollup_rows,'
+            'SELECT NULL::nezuko_analytics.rollup_verifications[],'
             ' nezuko_analytics.api_quarter_hours(a."timestamp", a.method::text, a.success, a.latency_ms)'
             ' FROM %I.api_call_log a WHERE a."timestamp" >= $1 AND a."timestamp" < $2', nezuko_analytics.bot_schema())
             USING lo, hi;
@@ -146,11 +119,11 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.rollup_build(text, timestamptz, timestamptz) IS
-  'The rollup rows of source''s raw rows in [lo, hi) from one scan (parallel where the planner likes): verification (verification_rollup_rows) or api (api_quarter_hours). Used by rollup_materialize().';
+  'The rollup rows of source''s raw rows in [lo, hi) from one scan (parallel where the planner likes): verification (verification_quarter_hours) or api (api_quarter_hours). Used by rollup_materialize().';
 
 -- The quarter-hour rollups of source's raw rows in [lo, hi) (quarter-hour
--- edges), each row replaced; with_groups also adds the rows to the group days.
-CREATE FUNCTION nezuko_analytics.rollup_materialize(source text, lo timestamptz, hi timestamptz, with_groups boolean)
+-- edges), each row replaced.
+CREATE FUNCTION nezuko_analytics.rollup_materialize(source text, lo timestamptz, hi timestamptz)
 RETURNS void LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -160,16 +133,11 @@ BEGIN
     SELECT * INTO built FROM nezuko_analytics.rollup_build(source, lo, hi);
     IF source = 'verification_log' THEN
         INSERT INTO nezuko_analytics.rollup_verifications AS r
-        SELECT (x).* FROM unnest((built.verification).quarter_hours) x
+        SELECT (x).* FROM unnest(built.verification) x
         ON CONFLICT (bucket) DO UPDATE SET total = excluded.total, verified = excluded.verified,
             restricted = excluded.restricted, error = excluded.error, cached = excluded.cached,
-            latency_count = excluded.latency_count, latency_sum = excluded.latency_sum, latencies = excluded.latencies;
-        IF with_groups THEN
-            INSERT INTO nezuko_analytics.rollup_verification_groups AS g
-            SELECT (x).* FROM unnest((built.verification).group_days) x
-            ON CONFLICT (day, group_id) DO UPDATE SET total = g.total + excluded.total,
-                verified = g.verified + excluded.verified;
-        END IF;
+            latency_count = excluded.latency_count, latency_sum = excluded.latency_sum, latencies = excluded.latencies,
+            groups = excluded.groups;
     ELSE
         INSERT INTO nezuko_analytics.rollup_api_calls AS r
         SELECT (x).* FROM unnest(built.api) x
@@ -179,26 +147,82 @@ BEGIN
     END IF;
 END;
 $$;
-COMMENT ON FUNCTION nezuko_analytics.rollup_materialize(text, timestamptz, timestamptz, boolean) IS
-  'Aggregates the raw rows of source in [lo, hi) (quarter-hour edges) into its quarter-hour rollups in one scan (rollup_build()), replacing the rows of those quarter hours that had one; with_groups (verification_log) also adds the rows to the group days. Used by refresh_rollup_source().';
+COMMENT ON FUNCTION nezuko_analytics.rollup_materialize(text, timestamptz, timestamptz) IS
+  'Aggregates the raw rows of source in [lo, hi) (quarter-hour edges) into its quarter-hour rollups in one scan (rollup_build()), replacing the rows of those quarter hours that had one. Used by refresh_rollup_source().';
 
-CREATE FUNCTION nezuko_analytics.rollup_add_groups(lo timestamptz, hi timestamptz)
-RETURNS void LANGUAGE plpgsql VOLATILE
+-- The local days of zone that meet the ranges [los[i], his[i]) inside [lo, hi).
+CREATE FUNCTION nezuko_analytics.rollup_local_days(los timestamptz[], his timestamptz[], zone text,
+                                                   lo timestamptz, hi timestamptz)
+RETURNS TABLE (day date, starts_at timestamptz, ends_at timestamptz)
+LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
+    SELECT d.day, d.day::timestamp AT TIME ZONE zone, (d.day + 1)::timestamp AT TIME ZONE zone
+    FROM (SELECT DISTINCT g::date AS day
+          FROM unnest(los, his) r(r_lo, r_hi),
+               generate_series((greatest(r.r_lo, lo) AT TIME ZONE zone)::date,
+                               ((least(r.r_hi, hi) - interval '1 microsecond') AT TIME ZONE zone)::date,
+                               interval '1 day') g
+          WHERE greatest(r.r_lo, lo) < least(r.r_hi, hi)) d
+$$;
+COMMENT ON FUNCTION nezuko_analytics.rollup_local_days(timestamptz[], timestamptz[], text, timestamptz, timestamptz) IS
+  'The local days of zone (date, and [starts_at, ends_at) in UTC: local midnight to the next) that meet a range [los[i], his[i]) cut to [lo, hi). Used by rollup_days_rebuild().';
+
+-- The local days of each zone that meet the ranges [los[i], his[i]) made
+-- again from the quarter hours: every such day of rollup_days deleted, and
+-- made again where all its quarter hours are materialized.
+CREATE FUNCTION nezuko_analytics.rollup_days_rebuild(source text, los timestamptz[], his timestamptz[], zones text[])
+RETURNS bigint LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    st nezuko_analytics.rollup_state;
+    z text;
+    made bigint;
+    n bigint := 0;
 BEGIN
-    EXECUTE format($q$
-        INSERT INTO nezuko_analytics.rollup_verification_groups AS g
-        SELECT (x).* FROM (SELECT unnest(nezuko_analytics.verification_group_days(v."timestamp", v.group_id::bigint,
-                                                                                   v.status::text)) AS x
-                           FROM %I.verification_log v WHERE v."timestamp" >= $1 AND v."timestamp" < $2) u
-        ON CONFLICT (day, group_id) DO UPDATE SET total = g.total + excluded.total,
-            verified = g.verified + excluded.verified$q$, nezuko_analytics.bot_schema())
-    USING lo, hi;
+    SELECT * INTO st FROM nezuko_analytics.rollup_state s WHERE s.source = rollup_days_rebuild.source;
+    IF NOT FOUND THEN
+        RETURN 0;
+    END IF;
+    FOREACH z IN ARRAY zones LOOP
+        DELETE FROM nezuko_analytics.rollup_days x
+        USING nezuko_analytics.rollup_local_days(los, his, z, st.built_from, st.watermark) t
+        WHERE x.source = rollup_days_rebuild.source AND x.time_zone = z AND x.starts_at = t.starts_at;
+        IF source = 'verification_log' THEN
+            INSERT INTO nezuko_analytics.rollup_days (source, time_zone, day, starts_at, ends_at, summary)
+            SELECT source, z, t.day, t.starts_at, t.ends_at, s.summary
+            FROM nezuko_analytics.rollup_local_days(los, his, z, st.built_from, st.watermark) t
+            CROSS JOIN LATERAL (
+                -- a day with a negative latency has no summary (the readers
+                -- refuse it, from its quarter hours, as from its raw rows)
+                SELECT CASE WHEN EXISTS (SELECT 1 FROM nezuko_analytics.rollup_verifications c
+                                         WHERE c.bucket >= t.starts_at AND c.bucket < t.ends_at
+                                           AND nezuko_analytics.percentile(c.latencies, 0) < 0) THEN NULL
+                       ELSE (SELECT nezuko_analytics.verification_summary_state('q', NULL, NULL, NULL, NULL, NULL, c, NULL,
+                                                                                o.offsets, 1, NULL)
+                             FROM (SELECT nezuko_analytics.tz_offsets(t.starts_at, t.ends_at, z) AS offsets) o,
+                                  nezuko_analytics.rollup_verifications c
+                             WHERE c.bucket >= t.starts_at AND c.bucket < t.ends_at) END AS summary) s
+            WHERE t.starts_at >= st.built_from AND t.ends_at <= st.watermark AND s.summary IS NOT NULL;
+        ELSE
+            INSERT INTO nezuko_analytics.rollup_days (source, time_zone, day, starts_at, ends_at, summary)
+            SELECT source, z, t.day, t.starts_at, t.ends_at, s.summary
+            FROM nezuko_analytics.rollup_local_days(los, his, z, st.built_from, st.watermark) t
+            CROSS JOIN LATERAL (
+                SELECT nezuko_analytics.api_summary_state(NULL, NULL, NULL, c, NULL) AS summary
+                FROM nezuko_analytics.rollup_api_calls c
+                WHERE c.bucket >= t.starts_at AND c.bucket < t.ends_at) s
+            WHERE t.starts_at >= st.built_from AND t.ends_at <= st.watermark AND s.summary IS NOT NULL;
+        END IF;
+        GET DIAGNOSTICS made = ROW_COUNT;
+        n := n + made;
+    END LOOP;
+    RETURN n;
 END;
 $$;
-COMMENT ON FUNCTION nezuko_analytics.rollup_add_groups(timestamptz, timestamptz) IS
-  'Adds the verification_log rows in [lo, hi) to the per-day, per-group rollups (counts add up; the caller deletes a day it computes afresh). Used by refresh_rollup_source().';
+COMMENT ON FUNCTION nezuko_analytics.rollup_days_rebuild(text, timestamptz[], timestamptz[], text[]) IS
+  'Makes again, for each zone of zones, the local days of rollup_days that meet the ranges [los[i], his[i]) of source: deletes them, and inserts those whose quarter hours are all materialized (inside [built_from, watermark)) and hold rows (and no negative latency, which the summary refuses), each the summary state of its quarter hours in its zone; returns how many it made. Called after the quarter hours change (refresh_rollup_source(), enable_rollups()).';
 
 -- The pending quarter hours of source that can be computed again, as
 -- maximal runs [lo, hi): not frozen, below the watermark (later ones are
@@ -238,8 +262,8 @@ DECLARE
     seen tid[];
     buckets timestamptz[];
     run record;
-    day_start timestamptz;
-    day_end timestamptz;
+    changed_lo timestamptz[] := '{}';  -- the ranges of quarter hours computed, for their local days
+    changed_hi timestamptz[] := '{}';
     chunk_days integer;
     chunk_end timestamptz;
     n bigint := 0;
@@ -262,17 +286,9 @@ BEGIN
         ELSE
             DELETE FROM nezuko_analytics.rollup_api_calls r WHERE r.bucket >= run.lo AND r.bucket < run.hi;
         END IF;
-        PERFORM nezuko_analytics.rollup_materialize(source, run.lo, run.hi, false);
-        IF source = 'verification_log' THEN
-            -- every day the run touches, whole (up to the watermark), unless frozen
-            day_start := greatest(nezuko_analytics.time_floor(run.lo, interval '24 hours'),
-                                  nezuko_analytics.time_ceil(horizon, interval '24 hours'));
-            day_end := nezuko_analytics.time_ceil(run.hi, interval '24 hours');
-            IF day_start < day_end THEN
-                DELETE FROM nezuko_analytics.rollup_verification_groups g WHERE g.day >= day_start AND g.day < day_end;
-                PERFORM nezuko_analytics.rollup_add_groups(day_start, least(day_end, st.watermark));
-            END IF;
-        END IF;
+        PERFORM nezuko_analytics.rollup_materialize(source, run.lo, run.hi);
+        changed_lo := changed_lo || run.lo;
+        changed_hi := changed_hi || run.hi;
         st.built_from := least(st.built_from, run.lo);
         n := n + ((extract(epoch FROM run.hi - run.lo) / 900)::bigint);
     END LOOP;
@@ -294,7 +310,9 @@ BEGIN
         st.watermark := coalesce(nezuko_analytics.time_floor(chunk_end, interval '15 minutes'), target);
         CONTINUE WHEN st.watermark >= target;
         chunk_end := least(target, nezuko_analytics.time_floor(st.watermark, interval '24 hours') + chunk_days * interval '24 hours');
-        PERFORM nezuko_analytics.rollup_materialize(source, st.watermark, chunk_end, true);
+        PERFORM nezuko_analytics.rollup_materialize(source, st.watermark, chunk_end);
+        changed_lo := changed_lo || st.watermark;
+        changed_hi := changed_hi || chunk_end;
         n := n + ((extract(epoch FROM chunk_end - st.watermark) / 900)::bigint);
         IF report THEN
             RAISE NOTICE 'nezuko_analytics: rollups of % materialized up to %', source, chunk_end;
@@ -308,16 +326,21 @@ BEGIN
     -- 5. Rollups older than keep go (and with them the start of the history).
     IF source = 'verification_log' THEN
         DELETE FROM nezuko_analytics.rollup_verifications r WHERE r.bucket < now() - st.keep;
-        DELETE FROM nezuko_analytics.rollup_verification_groups g WHERE g.day < now() - st.keep;
     ELSE
         DELETE FROM nezuko_analytics.rollup_api_calls r WHERE r.bucket < now() - st.keep;
     END IF;
     UPDATE nezuko_analytics.rollup_state s
        SET built_from = greatest(st.built_from, least(st.watermark, nezuko_analytics.time_ceil(now() - st.keep, interval '15 minutes'))),
            watermark = st.watermark, frozen_before = horizon
-     WHERE s.source = refresh_rollup_source.source;
+     WHERE s.source = refresh_rollup_source.source
+    RETURNING * INTO st;
+    -- 6. The local days: those that start before the rollups go, those whose
+    -- quarter hours were computed are made again (complete ones only).
+    DELETE FROM nezuko_analytics.rollup_days d
+    WHERE d.source = refresh_rollup_source.source AND (d.starts_at < st.built_from OR d.time_zone <> ALL (st.time_zones));
+    PERFORM nezuko_analytics.rollup_days_rebuild(source, changed_lo, changed_hi, st.time_zones);
     RETURN n;
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.refresh_rollup_source(text, timestamptz, boolean) IS
-  'One refresh of source''s rollups: computes again its pending quarter hours below the watermark (and, for verification_log, the group days they touch) unless frozen, materializes new quarter hours in chunks of whole days (about 20 million rows each) up to the current one (stopping at deadline after the first), deletes the pending rows it dealt with and the rollups older than keep; returns how many quarter hours it computed. NOTICEs of progress when report.';
+  'One refresh of source''s rollups: computes again its pending quarter hours below the watermark unless frozen, materializes new quarter hours in chunks of whole days (about 20 million rows each) up to the current one (stopping at deadline after the first), deletes the pending rows it dealt with and the rollups older than keep, and makes again the local days (rollup_days) of the quarter hours it computed; returns how many quarter hours it computed. NOTICEs of progress when report.';

@@ -94,7 +94,32 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.require_rollup_read(text) IS
   'The bot''s table source, after checking that the current role reads every row of it (SELECT, no row-level security); an ERROR otherwise: rollups of the rows one role may see would be wrong for every other.';
 
-CREATE FUNCTION nezuko_analytics.enable_rollups(keep interval DEFAULT '400 days')
+-- The zones whose local days rollup_days keeps: UTC always, then the
+-- ones given (checked), each once, in order.
+CREATE FUNCTION nezuko_analytics.rollup_time_zones(zones text[])
+RETURNS text[] LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    z text;
+    result text[] := ARRAY['UTC'];
+BEGIN
+    FOREACH z IN ARRAY coalesce(zones, '{}') LOOP
+        IF z IS NULL THEN
+            RAISE EXCEPTION 'enable_rollups: a time zone must not be NULL' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        PERFORM now() AT TIME ZONE z;  -- ERROR 22023 for an unknown zone
+        IF z <> ALL (result) THEN
+            result := result || z;
+        END IF;
+    END LOOP;
+    RETURN result;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.rollup_time_zones(text[]) IS
+  'The time zones whose local days rollup_days keeps for zones: UTC, then each zone of zones once, in order; an ERROR (22023) for NULL or an unknown zone.';
+
+CREATE FUNCTION nezuko_analytics.enable_rollups(keep interval DEFAULT '400 days', time_zones text[] DEFAULT NULL)
 RETURNS SETOF text LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -105,11 +130,15 @@ DECLARE
     oldest timestamptz;
     job bigint;
     n bigint;
+    st nezuko_analytics.rollup_state;
+    zones text[];
+    added text[];
 BEGIN
     IF keep IS NULL OR keep <= interval '0' THEN
         RAISE EXCEPTION 'enable_rollups: keep must be a positive interval, not %', coalesce(keep::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    zones := nezuko_analytics.rollup_time_zones(coalesce(time_zones, ARRAY[current_setting('TimeZone')]));
     -- waits for a running refresh; the next ones wait for this
     PERFORM pg_advisory_xact_lock(hashtext('nezuko_analytics.refresh_rollups'));
     PERFORM nezuko_analytics.require_rollup_read(x.table_name) FROM unnest(ARRAY['verification_log', 'api_call_log']) x(table_name);
@@ -124,20 +153,31 @@ BEGIN
             EXECUTE format('ALTER TRIGGER %I ON %s DEPENDS ON EXTENSION nezuko_analytics', t.trigger_name, target);
             RETURN NEXT format('created trigger %I on %s', t.trigger_name, target);
         END LOOP;
-        IF EXISTS (SELECT 1 FROM nezuko_analytics.rollup_state s WHERE s.source = src) THEN
+        SELECT * INTO st FROM nezuko_analytics.rollup_state s WHERE s.source = src;
+        IF FOUND THEN
             UPDATE nezuko_analytics.rollup_state s SET keep = enable_rollups.keep
             WHERE s.source = src AND s.keep IS DISTINCT FROM enable_rollups.keep;
             IF FOUND THEN
                 RETURN NEXT format('rollups of %s now keep %s', src, keep);
             END IF;
+            -- other zones: days of the ones gone deleted, of the new ones made
+            CONTINUE WHEN time_zones IS NULL OR st.time_zones = zones;
+            UPDATE nezuko_analytics.rollup_state s SET time_zones = zones WHERE s.source = src;
+            DELETE FROM nezuko_analytics.rollup_days d WHERE d.source = src AND d.time_zone <> ALL (zones);
+            added := ARRAY(SELECT z FROM unnest(zones) z WHERE z <> ALL (st.time_zones));
+            n := nezuko_analytics.rollup_days_rebuild(src, ARRAY[st.built_from], ARRAY[st.watermark], added);
+            RETURN NEXT format('rollups of %s now keep the local days of %s (%s days made)', src,
+                               array_to_string(zones, ', '), n);
             CONTINUE;
         END IF;
         EXECUTE format('SELECT min("timestamp") FROM %s WHERE "timestamp" > ''-infinity''', target) INTO oldest;
         oldest := nezuko_analytics.time_floor(least(coalesce(oldest, now()), now()), interval '15 minutes');
-        INSERT INTO nezuko_analytics.rollup_state (source, keep, built_from, watermark) VALUES (src, keep, oldest, oldest);
+        INSERT INTO nezuko_analytics.rollup_state (source, keep, built_from, watermark, time_zones)
+        VALUES (src, keep, oldest, oldest, zones);
         DELETE FROM nezuko_analytics.rollup_pending p WHERE p.source = src;
         n := nezuko_analytics.refresh_rollup_source(src, 'infinity', true);
-        RETURN NEXT format('built rollups of %s: %s quarter hours from %s', src, n, oldest);
+        RETURN NEXT format('built rollups of %s: %s quarter hours from %s, local days of %s', src, n, oldest,
+                           array_to_string(zones, ', '));
     END LOOP;
     IF to_regprocedure('cron.schedule(text, text, text)') IS NOT NULL THEN
         EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO job
@@ -152,8 +192,8 @@ BEGIN
     END IF;
 END;
 $$;
-COMMENT ON FUNCTION nezuko_analytics.enable_rollups(keep interval) IS
-  'Turns rollups on for verification_log and api_call_log: puts the invalidation triggers on both (statement level, transition tables), builds the rollups from the existing rows in one scan per chunk of whole days (about 20 million rows; NOTICEs report progress), and schedules pg_cron job nezuko_analytics_rollups every minute where pg_cron is installed (else a NOTICE says how). Rollups keep keep (default 400 days) of history, past the raw rows'' retention. Idempotent: a second call only changes keep. Run it as the tables'' owner; it holds a lock that makes the bot''s writes wait until it commits.';
+COMMENT ON FUNCTION nezuko_analytics.enable_rollups(keep interval, time_zones text[]) IS
+  'Turns rollups on for verification_log and api_call_log: puts the invalidation triggers on both (statement level, transition tables), builds the quarter-hour rollups from the existing rows in one scan per chunk of whole days (about 20 million rows; NOTICEs report progress) and the local days of UTC and of time_zones (default: the session''s TimeZone) from them, and schedules pg_cron job nezuko_analytics_rollups every minute where pg_cron is installed (else a NOTICE says how). Rollups keep keep (default 400 days) of history, past the raw rows'' retention. Idempotent: a second call changes only keep and, when given, the time zones. Run it as the tables'' owner; it holds a lock that makes the bot''s writes wait until it commits.';
 
 CREATE FUNCTION nezuko_analytics.disable_rollups()
 RETURNS SETOF text LANGUAGE plpgsql VOLATILE
@@ -179,8 +219,8 @@ BEGIN
     END LOOP;
     IF EXISTS (SELECT 1 FROM nezuko_analytics.rollup_state) THEN
         DELETE FROM nezuko_analytics.rollup_verifications;
-        DELETE FROM nezuko_analytics.rollup_verification_groups;
         DELETE FROM nezuko_analytics.rollup_api_calls;
+        DELETE FROM nezuko_analytics.rollup_days;
         DELETE FROM nezuko_analytics.rollup_pending;
         DELETE FROM nezuko_analytics.rollup_state;
         RETURN NEXT 'removed the rollups';
@@ -193,7 +233,8 @@ COMMENT ON FUNCTION nezuko_analytics.disable_rollups() IS
 CREATE FUNCTION nezuko_analytics.rollup_status()
 RETURNS TABLE (source text, keep interval, materialized_from timestamptz, watermark timestamptz, frozen_before timestamptz,
                pending_buckets bigint,
-               last_refresh timestamptz, last_refresh_ms float8, last_refresh_buckets bigint, rollup_rows bigint, rollup_bytes bigint)
+               last_refresh timestamptz, last_refresh_ms float8, last_refresh_buckets bigint, rollup_rows bigint, rollup_bytes bigint,
+               time_zones text[], local_days bigint, local_day_bytes bigint)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -202,34 +243,34 @@ AS $$
            s.last_refresh, s.last_refresh_ms, s.last_refresh_buckets,
            CASE s.source
                WHEN 'verification_log' THEN (SELECT count(*) FROM nezuko_analytics.rollup_verifications)
-                                            + (SELECT count(*) FROM nezuko_analytics.rollup_verification_groups)
                ELSE (SELECT count(*) FROM nezuko_analytics.rollup_api_calls) END,
            CASE s.source
                WHEN 'verification_log' THEN pg_total_relation_size('nezuko_analytics.rollup_verifications')
-                                            + pg_total_relation_size('nezuko_analytics.rollup_verification_groups')
-               ELSE pg_total_relation_size('nezuko_analytics.rollup_api_calls') END
+               ELSE pg_total_relation_size('nezuko_analytics.rollup_api_calls') END,
+           s.time_zones, d.days, d.bytes
     FROM nezuko_analytics.rollup_state s
+    CROSS JOIN LATERAL (SELECT count(*) AS days, coalesce(sum(pg_column_size(x.*)), 0)::bigint AS bytes
+                        FROM nezuko_analytics.rollup_days x WHERE x.source = s.source) d
     ORDER BY s.source
 $$;
 COMMENT ON FUNCTION nezuko_analytics.rollup_status() IS
-  'Per table with rollups: keep, the materialized range [materialized_from, watermark) (later quarter hours are read raw), frozen_before (older quarter hours are never computed again: history kept past the raw rows), how many distinct quarter hours are pending (-infinity after a TRUNCATE counts as one), the last refresh (when, milliseconds, quarter hours computed), and the rollups'' rows and bytes (verification_log: quarter-hour and group-day tables together).';
+  'Per table with rollups: keep, the materialized range [materialized_from, watermark) (later quarter hours are read raw), frozen_before (older quarter hours are never computed again: history kept past the raw rows), how many distinct quarter hours are pending (-infinity after a TRUNCATE counts as one), the last refresh (when, milliseconds, quarter hours computed), the quarter-hour rollups'' rows and bytes, and the time zones whose local days are kept with their rows and bytes (stored size).';
 
-REVOKE EXECUTE ON FUNCTION nezuko_analytics.enable_rollups(interval) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION nezuko_analytics.enable_rollups(interval, text[]) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.disable_rollups() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.refresh_rollups(interval) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.refresh_rollup_source(text, timestamptz, boolean) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_materialize(text, timestamptz, timestamptz, boolean) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_add_groups(timestamptz, timestamptz) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_materialize(text, timestamptz, timestamptz) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_days_rebuild(text, timestamptz[], timestamptz[], text[]) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_build(text, timestamptz, timestamptz) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_invalidate() FROM PUBLIC;
 -- The installing role runs the rollups (as it runs retention): the API, and
 -- the tables they write.  The bot's writers need nothing: the trigger writes
 -- rollup_pending as its owner.
 GRANT SELECT, INSERT, UPDATE, DELETE ON nezuko_analytics.rollup_state, nezuko_analytics.rollup_pending,
-      nezuko_analytics.rollup_verifications, nezuko_analytics.rollup_verification_groups,
-      nezuko_analytics.rollup_api_calls TO @extowner@;
-GRANT EXECUTE ON FUNCTION nezuko_analytics.enable_rollups(interval), nezuko_analytics.disable_rollups(),
+      nezuko_analytics.rollup_verifications, nezuko_analytics.rollup_api_calls, nezuko_analytics.rollup_days TO @extowner@;
+GRANT EXECUTE ON FUNCTION nezuko_analytics.enable_rollups(interval, text[]), nezuko_analytics.disable_rollups(),
       nezuko_analytics.refresh_rollups(interval), nezuko_analytics.refresh_rollup_source(text, timestamptz, boolean),
-      nezuko_analytics.rollup_materialize(text, timestamptz, timestamptz, boolean),
-      nezuko_analytics.rollup_add_groups(timestamptz, timestamptz), nezuko_analytics.rollup_build(text, timestamptz, timestamptz),
-      nezuko_analytics.rollup_invalidate() TO @extowner@;
+      nezuko_analytics.rollup_materialize(text, timestamptz, timestamptz),
+      nezuko_analytics.rollup_days_rebuild(text, timestamptz[], timestamptz[], text[]),
+      nezuko_analytics.rollup_build(text, timestamptz, timestamptz), nezuko_analytics.rollup_invalidate() TO @extowner@;

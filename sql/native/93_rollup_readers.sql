@@ -1,5 +1,5 @@
--- Reading a window from rollups and raw rows (docs/rollups.md): the quarter
--- hours (and group days) that are materialized and not pending come from the
+-- Reading a window from rollups and raw rows (docs/rollups.md): the local
+-- days and quarter hours that are materialized and not pending come from the
 -- rollups; the rest of the window (its partial quarter hours at the edges,
 -- what is after the watermark, pending quarter hours, the quarter hour that
 -- recent_since cuts) from the raw rows, in the same snapshot.  The result
@@ -29,23 +29,22 @@ BEGIN
        AND has_table_privilege('nezuko_analytics.rollup_pending', 'SELECT')
        AND has_table_privilege(CASE source WHEN 'verification_log' THEN 'nezuko_analytics.rollup_verifications'
                                            ELSE 'nezuko_analytics.rollup_api_calls' END, 'SELECT')
-       AND (source <> 'verification_log' OR has_table_privilege('nezuko_analytics.rollup_verification_groups', 'SELECT'));
+       AND has_table_privilege('nezuko_analytics.rollup_days', 'SELECT');
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.rollups_readable(text) IS
   'Whether the current role may read source through its rollups: it reads every row of the bot''s table itself (SELECT, no row-level security for it) and may read the rollup tables. Otherwise its readers read the raw rows (with their row-level security).';
 
--- What a reader of [since, until) takes from the rollups of source, and
--- which ranges of raw rows it reads besides.
+-- What a reader of [since, until) takes from the rollups of source (local
+-- days of zone tz, and quarter hours), and which ranges of raw rows it reads
+-- besides.
 CREATE FUNCTION nezuko_analytics.rollup_plan(source text, since timestamptz, until timestamptz,
-                                             recent_since timestamptz DEFAULT NULL,
+                                             recent_since timestamptz DEFAULT NULL, tz text DEFAULT NULL,
                                              OUT usable boolean,
                                              OUT qh_lo timestamptz, OUT qh_hi timestamptz, OUT skip_qh timestamptz[],
-                                             OUT day_lo timestamptz, OUT day_hi timestamptz, OUT groups_hi timestamptz,
-                                             OUT skip_days timestamptz[],
-                                             OUT raw_lo timestamptz[], OUT raw_hi timestamptz[],
-                                             OUT figures_lo timestamptz[], OUT figures_hi timestamptz[],
-                                             OUT groups_lo timestamptz[], OUT groups_hi_ranges timestamptz[])
+                                             OUT day_starts timestamptz[],
+                                             OUT qh_from timestamptz[], OUT qh_to timestamptz[],
+                                             OUT raw_lo timestamptz[], OUT raw_hi timestamptz[])
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -54,7 +53,6 @@ DECLARE
     pending timestamptz[];
     all_pending boolean;
     q interval := interval '15 minutes';
-    d interval := interval '24 hours';
 BEGIN
     usable := false;
     -- cheapest first: a reader without rollups pays two lookups
@@ -84,64 +82,54 @@ BEGIN
     IF recent_since > qh_lo AND recent_since < qh_hi AND nezuko_analytics.time_floor(recent_since, q) <> recent_since THEN
         skip_qh := skip_qh || nezuko_analytics.time_floor(recent_since, q);  -- counted partly as recent
     END IF;
-    -- Group days (verification_log): whole days inside the window up to the
-    -- watermark (a day's rollup covers it up to the watermark), not pending
-    -- unless frozen.
-    day_lo := greatest(nezuko_analytics.time_ceil(since, d), nezuko_analytics.time_floor(st.built_from, d));
-    day_hi := CASE WHEN until >= st.watermark THEN nezuko_analytics.time_ceil(st.watermark, d)
-                   ELSE nezuko_analytics.time_floor(until, d) END;
-    IF all_pending THEN
-        day_hi := least(day_hi, nezuko_analytics.time_ceil(st.frozen_before, d));
-    END IF;
-    IF day_hi <= day_lo OR source <> 'verification_log' THEN
-        day_lo := since;  -- no group day: every row counts in the groups raw
-        day_hi := since;
-    END IF;
-    groups_hi := least(day_hi, st.watermark);
-    IF day_hi = day_lo THEN
-        groups_hi := since;
-    END IF;
-    skip_days := ARRAY(SELECT DISTINCT nezuko_analytics.time_floor(b, d) FROM unnest(pending) b
-                       WHERE isfinite(b) AND nezuko_analytics.time_floor(b, d) >= day_lo
-                         AND nezuko_analytics.time_floor(b, d) < day_hi
-                         AND nezuko_analytics.time_floor(b, d) >= st.frozen_before ORDER BY 1);
-    -- The raw rows: outside the quarter hours taken, or (verification_log)
-    -- outside the group days taken; as few ranges as they make.
-    WITH ranges AS (
-        SELECT since AS lo, qh_lo AS hi
-        UNION ALL SELECT qh_hi, until
-        UNION ALL SELECT b, b + q FROM unnest(skip_qh) b
-        UNION ALL SELECT since, day_lo WHERE source = 'verification_log'
-        UNION ALL SELECT greatest(groups_hi, since), until WHERE source = 'verification_log'
-        UNION ALL SELECT greatest(b, since), least(b + d, until) FROM unnest(skip_days) b),
-    ordered AS (
-        SELECT lo, hi, max(hi) OVER (ORDER BY lo, hi ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
-        FROM ranges WHERE lo < hi),
-    runs AS (
-        SELECT lo, hi, count(*) FILTER (WHERE reach IS NULL OR lo > reach) OVER (ORDER BY lo, hi) AS run FROM ordered)
-    SELECT coalesce(array_agg(m.lo ORDER BY m.lo), '{}'), coalesce(array_agg(m.hi ORDER BY m.lo), '{}')
-      INTO raw_lo, raw_hi
-    FROM (SELECT min(lo) AS lo, max(hi) AS hi FROM runs GROUP BY run) m;
-    -- The raw rows of the figures alone (a reader without groups): before
-    -- and after the quarter hours taken, and the skipped ones (disjoint,
-    -- in order).
+    -- Local days of tz: inside the quarter hours taken, none of theirs
+    -- skipped, and all before recent_since (a day keeps no recent figures).
+    day_starts := ARRAY(SELECT d.starts_at FROM nezuko_analytics.rollup_days d
+                        WHERE d.source = rollup_plan.source AND d.time_zone = tz
+                          AND d.starts_at >= qh_lo AND d.ends_at <= qh_hi
+                          AND (recent_since IS NULL OR d.ends_at <= recent_since)
+                          AND NOT EXISTS (SELECT 1 FROM unnest(skip_qh) b WHERE b >= d.starts_at AND b < d.ends_at)
+                        ORDER BY d.starts_at);
+    -- The quarter hours outside those days (disjoint, in order).
+    WITH days AS (
+        SELECT d.starts_at, d.ends_at FROM nezuko_analytics.rollup_days d
+        WHERE d.source = rollup_plan.source AND d.time_zone = tz AND d.starts_at = ANY (day_starts)),
+    edges AS (
+        SELECT qh_lo AS lo, coalesce((SELECT min(starts_at) FROM days), qh_hi) AS hi
+        UNION ALL
+        SELECT d.ends_at, coalesce(lead(d.starts_at) OVER (ORDER BY d.starts_at), qh_hi) FROM days d)
+    SELECT coalesce(array_agg(e.lo ORDER BY e.lo), '{}'), coalesce(array_agg(e.hi ORDER BY e.lo), '{}')
+      INTO qh_from, qh_to
+    FROM edges e WHERE e.lo < e.hi;
+    -- The raw rows: before and after the quarter hours taken, and the
+    -- skipped ones (disjoint, in order).
     SELECT coalesce(array_agg(r.lo ORDER BY r.lo), '{}'), coalesce(array_agg(r.hi ORDER BY r.lo), '{}')
-      INTO figures_lo, figures_hi
+      INTO raw_lo, raw_hi
     FROM (SELECT since AS lo, qh_lo AS hi
           UNION ALL SELECT qh_hi, until
           UNION ALL SELECT b, b + q FROM unnest(skip_qh) b) r
     WHERE r.lo < r.hi;
-    -- ... and those of a reader of the groups alone.
-    SELECT coalesce(array_agg(r.lo ORDER BY r.lo), '{}'), coalesce(array_agg(r.hi ORDER BY r.lo), '{}')
-      INTO groups_lo, groups_hi_ranges
-    FROM (SELECT since AS lo, day_lo AS hi
-          UNION ALL SELECT greatest(groups_hi, since), until
-          UNION ALL SELECT greatest(b, since), least(b + d, until) FROM unnest(skip_days) b) r
-    WHERE r.lo < r.hi;
 END;
 $$;
-COMMENT ON FUNCTION nezuko_analytics.rollup_plan(text, timestamptz, timestamptz, timestamptz) IS
-  'How a reader of source over [since, until) uses the rollups: usable (false: raw rows only, as with use_rollups off or rollups not enabled), the quarter hours [qh_lo, qh_hi) taken from the rollups except skip_qh (pending, or cut by recent_since), the group days [day_lo, day_hi) (covering up to groups_hi) except skip_days, the ranges [raw_lo[i], raw_hi[i]) of raw rows to read besides, [figures_lo[i], figures_hi[i]) those of a reader without groups, and [groups_lo[i], groups_hi_ranges[i]) those of a reader of the groups alone.';
+COMMENT ON FUNCTION nezuko_analytics.rollup_plan(text, timestamptz, timestamptz, timestamptz, text) IS
+  'How a reader of source over [since, until) uses the rollups: usable (false: raw rows only, as with use_rollups off or rollups not enabled), the quarter hours [qh_lo, qh_hi) taken from the rollups except skip_qh (pending, or cut by recent_since); of those, the local days of tz kept in rollup_days (day_starts: wholly inside, none of their quarter hours skipped, ending by recent_since) and the quarter hours outside them ([qh_from[i], qh_to[i])); and the ranges [raw_lo[i], raw_hi[i]) of raw rows to read besides.';
+
+-- Time ranges as a condition on each array element: EXECUTE plans with
+-- its parameters' values, so the planner estimates each range from the
+-- column's statistics (a join to unnest() of the arrays it cannot), reads a
+-- few minutes at the edges without parallel workers (whose start costs more
+-- than the whole read), and still gives a long range its workers.  The same
+-- for the quarter hours of rollups outside the local days taken.
+CREATE FUNCTION nezuko_analytics.time_ranges_condition(col text, lo_param integer, hi_param integer, n integer)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(string_agg(format('(%1$s >= ($%2$s)[%3$s] AND %1$s < ($%4$s)[%3$s])', col, lo_param, i, hi_param),
+                               ' OR ' ORDER BY i), 'false')
+    FROM generate_series(1, coalesce(n, 0)) i
+$$;
+COMMENT ON FUNCTION nezuko_analytics.time_ranges_condition(text, integer, integer, integer) IS
+  'SQL text of the condition "col in one of the ranges [$lo_param[i], $hi_param[i]) for i in 1..n" (false for none), each range on its own, so that a plan made with the parameters'' values estimates each from the column''s statistics. Used by the rollup readers for their raw rows and quarter hours.';
 
 -- The dashboard's aggregates over raw rows and rollup rows together: the
 -- state, combine, serialize, deserialize and final functions of
@@ -149,14 +137,14 @@ COMMENT ON FUNCTION nezuko_analytics.rollup_plan(text, timestamptz, timestamptz,
 -- rollup rows (src/pg/rollup_summary_agg.cpp).
 CREATE FUNCTION nezuko_analytics.verification_summary_parts_add(
     internal, "char", timestamptz, text, integer, boolean, bigint, nezuko_analytics.rollup_verifications,
-    nezuko_analytics.rollup_verification_groups, bigint[], integer, timestamptz)
-RETURNS internal LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_vsummary_parts_add';
-COMMENT ON FUNCTION nezuko_analytics.verification_summary_parts_add(internal, "char", timestamptz, text, integer, boolean, bigint, nezuko_analytics.rollup_verifications, nezuko_analytics.rollup_verification_groups, bigint[], integer, timestamptz) IS
-  'Transition function of verification_summary_parts.';
+    bytea, bigint[], integer, timestamptz)
+RETURNS internal LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_vsummary_rollup_add';
+COMMENT ON FUNCTION nezuko_analytics.verification_summary_parts_add(internal, "char", timestamptz, text, integer, boolean, bigint, nezuko_analytics.rollup_verifications, bytea, bigint[], integer, timestamptz) IS
+  'Transition function of verification_summary_parts and verification_summary_state.';
 
 CREATE AGGREGATE nezuko_analytics.verification_summary_parts(
     part "char", "timestamp" timestamptz, status text, latency_ms integer, cached boolean, group_id bigint,
-    cell nezuko_analytics.rollup_verifications, group_cell nezuko_analytics.rollup_verification_groups,
+    cell nezuko_analytics.rollup_verifications, period bytea,
     tz_offsets bigint[], top_groups integer, recent_since timestamptz) (
     SFUNC = nezuko_analytics.verification_summary_parts_add,
     STYPE = internal,
@@ -166,16 +154,16 @@ CREATE AGGREGATE nezuko_analytics.verification_summary_parts(
     DESERIALFUNC = nezuko_analytics.verification_summary_deserialize,
     PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE nezuko_analytics.verification_summary_parts("char", timestamptz, text, integer, boolean, bigint, nezuko_analytics.rollup_verifications, nezuko_analytics.rollup_verification_groups, bigint[], integer, timestamptz) IS
-  'verification_summary over raw rows and rollup rows together, by part: ''a'' a raw row, ''f'' a raw row counted in every figure but the groups, ''g'' a raw row counted in the groups only, ''q'' a quarter hour of rollups (cell), ''d'' a group day of rollups (group_cell). The same document as verification_summary over the rows they stand for.';
+COMMENT ON AGGREGATE nezuko_analytics.verification_summary_parts("char", timestamptz, text, integer, boolean, bigint, nezuko_analytics.rollup_verifications, bytea, bigint[], integer, timestamptz) IS
+  'verification_summary over raw rows and rollups together, by part: ''a'' a raw row, ''q'' a quarter hour of rollups with its groups (cell), ''p'' a local day of rollup_days (period: its summary state, made in the same zone). The same document as verification_summary over the rows they stand for.';
 
-CREATE FUNCTION nezuko_analytics.api_summary_parts_add(internal, text, boolean, integer, nezuko_analytics.rollup_api_calls)
+CREATE FUNCTION nezuko_analytics.api_summary_parts_add(internal, text, boolean, integer, nezuko_analytics.rollup_api_calls, bytea)
 RETURNS internal LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_asummary_parts_add';
-COMMENT ON FUNCTION nezuko_analytics.api_summary_parts_add(internal, text, boolean, integer, nezuko_analytics.rollup_api_calls) IS
-  'Transition function of api_summary_parts.';
+COMMENT ON FUNCTION nezuko_analytics.api_summary_parts_add(internal, text, boolean, integer, nezuko_analytics.rollup_api_calls, bytea) IS
+  'Transition function of api_summary_parts and api_summary_state.';
 
 CREATE AGGREGATE nezuko_analytics.api_summary_parts(method text, success boolean, latency_ms integer,
-                                                    cell nezuko_analytics.rollup_api_calls) (
+                                                    cell nezuko_analytics.rollup_api_calls, period bytea) (
     SFUNC = nezuko_analytics.api_summary_parts_add,
     STYPE = internal,
     FINALFUNC = nezuko_analytics.api_summary_final,
@@ -184,8 +172,32 @@ CREATE AGGREGATE nezuko_analytics.api_summary_parts(method text, success boolean
     DESERIALFUNC = nezuko_analytics.api_summary_deserialize,
     PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE nezuko_analytics.api_summary_parts(text, boolean, integer, nezuko_analytics.rollup_api_calls) IS
-  'api_summary over raw rows (cell NULL) and quarter hours of rollup_api_calls (cell) together: the same document as api_summary over the calls they stand for.';
+COMMENT ON AGGREGATE nezuko_analytics.api_summary_parts(text, boolean, integer, nezuko_analytics.rollup_api_calls, bytea) IS
+  'api_summary over raw calls (cell and period NULL), quarter hours of rollup_api_calls (cell) and local days of rollup_days (period: their summary state) together: the same document as api_summary over the calls they stand for.';
+
+-- The local days: the dashboard's summary state of a day's quarter hours,
+-- made by the readers' own aggregates (their transition, with the serialize
+-- function as final function), so a day merges exactly as its quarter hours
+-- would.
+CREATE AGGREGATE nezuko_analytics.verification_summary_state(
+    part "char", "timestamp" timestamptz, status text, latency_ms integer, cached boolean, group_id bigint,
+    cell nezuko_analytics.rollup_verifications, period bytea,
+    tz_offsets bigint[], top_groups integer, recent_since timestamptz) (
+    SFUNC = nezuko_analytics.verification_summary_parts_add,
+    STYPE = internal,
+    FINALFUNC = nezuko_analytics.verification_summary_serialize
+);
+COMMENT ON AGGREGATE nezuko_analytics.verification_summary_state("char", timestamptz, text, integer, boolean, bigint, nezuko_analytics.rollup_verifications, bytea, bigint[], integer, timestamptz) IS
+  'verification_summary_parts'' state in its binary form instead of the document: what rollup_days keeps of a local day (its quarter hours, in that day''s zone), and what verification_summary_parts merges back as a part ''p''.';
+
+CREATE AGGREGATE nezuko_analytics.api_summary_state(method text, success boolean, latency_ms integer,
+                                                    cell nezuko_analytics.rollup_api_calls, period bytea) (
+    SFUNC = nezuko_analytics.api_summary_parts_add,
+    STYPE = internal,
+    FINALFUNC = nezuko_analytics.api_summary_serialize
+);
+COMMENT ON AGGREGATE nezuko_analytics.api_summary_state(text, boolean, integer, nezuko_analytics.rollup_api_calls, bytea) IS
+  'api_summary_parts'' state in its binary form instead of the document: what rollup_days keeps of a local day of api_call_log, and what api_summary_parts merges back as a period.';
 
 CREATE FUNCTION nezuko_analytics.window_summary_rollups(since timestamptz, until timestamptz, tz text, top_groups integer,
                                                         recent_since timestamptz)
@@ -197,41 +209,34 @@ DECLARE
     p record;
     v jsonb;
 BEGIN
-    SELECT * INTO p FROM nezuko_analytics.rollup_plan('verification_log', since, until, recent_since);
+    SELECT * INTO p FROM nezuko_analytics.rollup_plan('verification_log', since, until, recent_since, tz);
     IF NOT p.usable THEN
         RETURN NULL;
     END IF;
     EXECUTE format($q$
         SELECT nezuko_analytics.verification_summary_parts(x.part, x.ts, x.status, x.latency_ms, x.cached, x.group_id,
-                                                           x.cell, x.group_cell, $1, $2, $3)::jsonb
+                                                           x.cell, x.period, $1, $2, $3)::jsonb
         FROM (
-            SELECT CASE WHEN k.figures AND k.groups THEN 'a' WHEN k.figures THEN 'f' ELSE 'g' END::"char" AS part,
-                   v."timestamp" AS ts, v.status::text AS status, v.latency_ms, v.cached, v.group_id::bigint AS group_id,
-                   NULL::nezuko_analytics.rollup_verifications AS cell,
-                   NULL::nezuko_analytics.rollup_verification_groups AS group_cell
-            FROM unnest($4, $5) r(lo, hi)
-            JOIN %I.verification_log v ON v."timestamp" >= r.lo AND v."timestamp" < r.hi
-            CROSS JOIN LATERAL (
-                SELECT v."timestamp" < $6 OR v."timestamp" >= $7
-                       OR date_bin('15 minutes', v."timestamp", nezuko_analytics.rollup_origin()) = ANY ($8) AS figures,
-                       v."timestamp" < $9 OR v."timestamp" >= $10
-                       OR date_bin('1 day', v."timestamp", nezuko_analytics.rollup_origin()) = ANY ($11) AS groups) k
+            SELECT 'a'::"char" AS part, v."timestamp" AS ts, v.status::text AS status, v.latency_ms, v.cached,
+                   v.group_id::bigint AS group_id, NULL::nezuko_analytics.rollup_verifications AS cell, NULL::bytea AS period
+            FROM %I.verification_log v WHERE %s
             UNION ALL
             SELECT 'q', NULL, NULL, NULL, NULL, NULL, c, NULL
-            FROM nezuko_analytics.rollup_verifications c
-            WHERE c.bucket >= $6 AND c.bucket < $7 AND c.bucket <> ALL ($8)
+            FROM nezuko_analytics.rollup_verifications c WHERE (%s) AND c.bucket <> ALL ($6)
             UNION ALL
-            SELECT 'd', NULL, NULL, NULL, NULL, NULL, NULL, g
-            FROM nezuko_analytics.rollup_verification_groups g
-            WHERE g.day >= $9 AND g.day < $12 AND g.day <> ALL ($11)) x$q$, nezuko_analytics.bot_schema())
+            SELECT 'p', NULL, NULL, NULL, NULL, NULL, NULL, d.summary
+            FROM nezuko_analytics.rollup_days d
+            WHERE d.source = 'verification_log' AND d.time_zone = $7 AND d.starts_at = ANY ($8)) x$q$,
+        nezuko_analytics.bot_schema(), nezuko_analytics.time_ranges_condition('v."timestamp"', 9, 10, cardinality(p.raw_lo)),
+        nezuko_analytics.time_ranges_condition('c.bucket', 4, 5, cardinality(p.qh_from)))
         INTO v
-        USING nezuko_analytics.window_tz_offsets(since, until, tz), top_groups, recent_since, p.raw_lo, p.raw_hi,
-              p.qh_lo, p.qh_hi, p.skip_qh, p.day_lo, p.groups_hi, p.skip_days, p.day_hi;
+        USING nezuko_analytics.window_tz_offsets(since, until, tz), top_groups, recent_since,
+              p.qh_from, p.qh_to, p.skip_qh, tz, p.day_starts, p.raw_lo, p.raw_hi;
     RETURN v;
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.window_summary_rollups(timestamptz, timestamptz, text, integer, timestamptz) IS
-  'window_summary() from rollups and raw rows (rollup_plan()); NULL when the rollups give nothing to this window (then window_summary() reads the raw rows alone).';
+  'window_summary() from rollups (local days of tz, quarter hours) and raw rows (rollup_plan()); NULL when the rollups give nothing to this window (then window_summary() reads the raw rows alone).';
 
 CREATE FUNCTION nezuko_analytics.api_window_summary_rollups(bot name, since timestamptz, until timestamptz)
 RETURNS jsonb
@@ -242,26 +247,32 @@ DECLARE
     p record;
     a jsonb;
 BEGIN
-    SELECT * INTO p FROM nezuko_analytics.rollup_plan('api_call_log', since, until);
+    -- the calls have no local time: the UTC days serve every zone's window
+    SELECT * INTO p FROM nezuko_analytics.rollup_plan('api_call_log', since, until, NULL, 'UTC');
     IF NOT p.usable THEN
         RETURN NULL;
     END IF;
     EXECUTE format($q$
-        SELECT nezuko_analytics.api_summary_parts(x.method, x.success, x.latency_ms, x.cell)::jsonb
+        SELECT nezuko_analytics.api_summary_parts(x.method, x.success, x.latency_ms, x.cell, x.period)::jsonb
         FROM (
-            SELECT a.method::text AS method, a.success, a.latency_ms, NULL::nezuko_analytics.rollup_api_calls AS cell
-            FROM unnest($1, $2) r(lo, hi)
-            JOIN %I.api_call_log a ON a."timestamp" >= r.lo AND a."timestamp" < r.hi
+            SELECT a.method::text AS method, a.success, a.latency_ms, NULL::nezuko_analytics.rollup_api_calls AS cell,
+                   NULL::bytea AS period
+            FROM %I.api_call_log a WHERE %s
             UNION ALL
-            SELECT NULL, NULL, NULL, c
-            FROM nezuko_analytics.rollup_api_calls c
-            WHERE c.bucket >= $3 AND c.bucket < $4 AND c.bucket <> ALL ($5)) x$q$, bot)
-        INTO a USING p.raw_lo, p.raw_hi, p.qh_lo, p.qh_hi, p.skip_qh;
+            SELECT NULL, NULL, NULL, c, NULL
+            FROM nezuko_analytics.rollup_api_calls c WHERE (%s) AND c.bucket <> ALL ($3)
+            UNION ALL
+            SELECT NULL, NULL, NULL, NULL, d.summary
+            FROM nezuko_analytics.rollup_days d
+            WHERE d.source = 'api_call_log' AND d.time_zone = 'UTC' AND d.starts_at = ANY ($4)) x$q$,
+        bot, nezuko_analytics.time_ranges_condition('a."timestamp"', 5, 6, cardinality(p.raw_lo)),
+        nezuko_analytics.time_ranges_condition('c.bucket', 1, 2, cardinality(p.qh_from)))
+        INTO a USING p.qh_from, p.qh_to, p.skip_qh, p.day_starts, p.raw_lo, p.raw_hi;
     RETURN a;
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.api_window_summary_rollups(name, timestamptz, timestamptz) IS
-  'api_window_summary() from rollups and raw rows (rollup_plan()); NULL when the rollups give nothing to this window.';
+  'api_window_summary() from rollups (UTC days, quarter hours) and raw rows (rollup_plan()); NULL when the rollups give nothing to this window.';
 
 -- The counts of the fixed-window contracts and get_analytics_overview from
 -- rollups: sums over the quarter hours taken, plus the raw reads of the rest.
@@ -291,8 +302,8 @@ BEGIN
       INTO total, today_count, verified, restricted, error, cached, latency_rows, latency_sum
     FROM nezuko_analytics.rollup_verifications c
     WHERE c.bucket >= p.qh_lo AND c.bucket < p.qh_hi AND c.bucket <> ALL (p.skip_qh);
-    FOR i IN 1 .. coalesce(cardinality(p.figures_lo), 0) LOOP
-        r := nezuko_analytics.verification_counts_raw(bot, p.figures_lo[i], p.figures_hi[i], today,
+    FOR i IN 1 .. coalesce(cardinality(p.raw_lo), 0) LOOP
+        r := nezuko_analytics.verification_counts_raw(bot, p.raw_lo[i], p.raw_hi[i], today,
                                                       with_status, with_cached, with_latency);
         total := total + r.total; today_count := today_count + r.today_count; verified := verified + r.verified;
         restricted := restricted + r.restricted; error := error + r.error; cached := cached + r.cached;
@@ -320,7 +331,7 @@ BEGIN
         WHERE c.bucket >= p.qh_lo AND c.bucket < p.qh_hi AND c.bucket <> ALL (p.skip_qh)
         UNION ALL
         SELECT u.method, u.calls, u.ok
-        FROM unnest(p.figures_lo, p.figures_hi) r(lo, hi),
+        FROM unnest(p.raw_lo, p.raw_hi) r(lo, hi),
              nezuko_analytics.api_counts_raw(bot, r.lo, r.hi) a, unnest(a.methods, a.calls, a.ok) u(method, calls, ok))
     SELECT coalesce(array_agg(m.method), '{}'), coalesce(array_agg(m.calls), '{}'), coalesce(array_agg(m.ok), '{}')
       INTO methods, calls, ok
@@ -336,32 +347,26 @@ RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    p record;
+    groups jsonb;
 BEGIN
-    SELECT * INTO p FROM nezuko_analytics.rollup_plan('verification_log', since, until);
-    IF NOT p.usable OR p.day_hi <= p.day_lo THEN
-        RETURN;  -- no whole day to take: read the raw rows
+    -- the groups of the summary over UTC days, quarter hours and raw rows;
+    -- it refuses a negative latency, which the groups never read: then raw
+    BEGIN
+        groups := nezuko_analytics.window_summary_rollups(since, until, 'UTC', top, NULL)->'groups';
+    EXCEPTION WHEN invalid_parameter_value THEN
+        groups := NULL;
+    END;
+    IF groups IS NULL THEN
+        RETURN;  -- NULL arrays: read the raw rows
     END IF;
-    WITH parts AS (
-        SELECT g.group_id, g.total AS n, g.verified AS s FROM nezuko_analytics.rollup_verification_groups g
-        WHERE g.day >= p.day_lo AND g.day < p.day_hi AND g.day <> ALL (p.skip_days)
-        UNION ALL
-        SELECT u.group_id, u.n, u.s
-        FROM unnest(p.groups_lo, p.groups_hi_ranges) r(lo, hi),
-             nezuko_analytics.group_counts_raw(bot, r.lo, r.hi, 2147483647) x,
-             unnest(x.group_ids, x.calls, x.ok) u(group_id, n, s)),
-    summed AS (
-        SELECT parts.group_id, sum(parts.n)::bigint AS n, sum(parts.s)::bigint AS s FROM parts GROUP BY parts.group_id
-        ORDER BY n DESC, parts.group_id LIMIT top)
-    SELECT coalesce(array_agg(summed.group_id ORDER BY summed.n DESC, summed.group_id), '{}'),
-           coalesce(array_agg(summed.n ORDER BY summed.n DESC, summed.group_id), '{}'),
-           coalesce(array_agg(summed.s ORDER BY summed.n DESC, summed.group_id), '{}')
+    SELECT coalesce(array_agg((g->>'group_id')::bigint ORDER BY o), '{}'), coalesce(array_agg((g->>'count')::bigint ORDER BY o), '{}'),
+           coalesce(array_agg((g->>'verified')::bigint ORDER BY o), '{}')
       INTO group_ids, calls, ok
-    FROM summed;
+    FROM jsonb_array_elements(groups) WITH ORDINALITY e(g, o);
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.group_counts_rollups(name, timestamptz, timestamptz, integer) IS
-  'group_counts() from rollups: the group days rollup_plan() takes plus group_counts_raw() over the rest of the window, summed per group, the top ones (ties by group_id); NULL arrays when the rollups give no whole day to this window.';
+  'group_counts() from rollups: the top groups (ties by group_id) of window_summary_rollups() in UTC (local days, quarter hours with their groups, raw rows at the edges); NULL arrays when the rollups give nothing to this window.';
 
 CREATE FUNCTION nezuko_analytics.verification_counts_scan(
     bot name, since timestamptz, until timestamptz, today timestamptz,

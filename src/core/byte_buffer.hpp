@@ -48,6 +48,7 @@ public:
         return p;
     }
     bool at_end() const { return r_.at_end(); }
+    std::size_t remaining() const { return r_.remaining(); }
 
 private:
     ByteReader r_;

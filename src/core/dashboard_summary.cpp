@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <initializer_list>
+#include <utility>
 
 #include "byte_buffer.hpp"
 #include "json_writer.hpp"
@@ -24,17 +26,23 @@ void read_dist(StateReader& r, LatencyDistribution& into) {
     into.merge(EncodedDistribution(p, len));
 }
 
-// Percentile of an accumulator (encodes it to reuse the exact arithmetic).
-void percentile_json(JsonWriter& j, const LatencyDistribution& d, double p, std::pmr::memory_resource* mr) {
-    if (d.count() == 0) {
-        j.null();
-        return;
+// Percentiles of an accumulator as keyed numbers (null when empty); it is
+// encoded once to reuse the exact arithmetic.
+void percentiles_json(JsonWriter& j, const LatencyDistribution& d, std::initializer_list<std::pair<const char*, double>> ps,
+                      std::pmr::memory_resource* mr) {
+    std::pmr::vector<uint8_t> buf(mr);
+    if (d.count() != 0) {
+        buf.resize(d.prepare_encoding());
+        d.encode_to(buf.data());
     }
-    std::pmr::vector<uint8_t> buf(d.prepare_encoding(), mr);
-    d.encode_to(buf.data());
-    double v = 0;
-    EncodedDistribution(buf.data(), buf.size()).percentile(p, &v);
-    j.number(v);
+    for (const auto& [name, p] : ps) {
+        j.key(name);
+        double v = 0;
+        if (d.count() != 0 && EncodedDistribution(buf.data(), buf.size()).percentile(p, &v))
+            j.number(v);
+        else
+            j.null();
+    }
 }
 
 [[noreturn]] void bad_state(const char* why) {
@@ -86,7 +94,7 @@ void VerificationSummary::add_figures(int64_t utc_micros, VerificationStatus sta
                             "latency must not be negative, got " + std::to_string(latency_ms) + " ms");
         ++buckets_[bucket_index(kDefaultBucketEdges, kDefaultBucketEdgeCount, latency_ms)];
         latency_.add(latency_ms);
-        d.latency.add(latency_ms);
+        d.latency.built().add(latency_ms);
     }
     if (utc_micros >= recent_since_) {
         ++recent_.count;
@@ -99,16 +107,21 @@ void VerificationSummary::add_figures(int64_t utc_micros, VerificationStatus sta
     }
 }
 
-void VerificationSummary::add_quarter_hour(const QuarterHourCounts& c, const EncodedDistribution& latencies) {
+void VerificationSummary::add_quarter_hour(const QuarterHourCounts& c, const EncodedDistribution& latencies,
+                                           const EncodedGroupCounts& groups) {
     uint64_t counted = c.verified + c.restricted + c.error;
     if (counted > c.total || c.cached > c.total || latencies.count() > c.total)
         throw CoreError(ErrorKind::invalid_argument, "a quarter hour of rollups has more rows by status, cached or "
                                                      "with a latency than rows");
+    if (groups.total() != c.total || groups.verified() != c.verified)
+        throw CoreError(ErrorKind::invalid_argument, "the group counts of a quarter hour of rollups do not add up to "
+                                                     "its rows");
+    groups.for_each([&](int64_t id, uint64_t total, uint64_t verified) { add_group(id, total, verified); });
     LocalDayHour local = tz_.local_day_hour(c.start);
     Day& d = day(local.day);
     // one decoding: the buckets, the window's and the day's distributions
     // (a negative key is the lowest: refused before anything is added)
-    latency_.merge_into_both(latencies, d.latency, [&](int32_t key, uint64_t n) {
+    latency_.merge_into_both(latencies, d.latency.built(), [&](int32_t key, uint64_t n) {
         if (key < 0)
             throw CoreError(ErrorKind::invalid_argument, "latency must not be negative, got " + std::to_string(key) + " ms");
         buckets_[bucket_index(kDefaultBucketEdges, kDefaultBucketEdgeCount, key)] += n;
@@ -147,11 +160,7 @@ void VerificationSummary::merge(const VerificationSummary& o) {
     for (std::size_t i = 0; i <= kDefaultBucketEdgeCount; ++i) buckets_[i] += o.buckets_[i];
     hours_.merge(o.hours_);
     latency_.merge(o.latency_);
-    for (const auto& [id, g] : o.groups_) {
-        GroupCounts& mine = groups_[id];
-        mine.count += g.count;
-        mine.verified += g.verified;
-    }
+    groups_.merge(o.groups_);
     for (const auto& [key, od] : o.days_) {
         Day& d = day(key);
         d.count += od.count;
@@ -163,6 +172,7 @@ void VerificationSummary::merge(const VerificationSummary& o) {
 
 std::pmr::vector<uint8_t> VerificationSummary::encode() const {
     ByteWriter w(mr_);
+    std::pmr::vector<uint8_t> day_bytes(mr_);
     w.u(top_groups_);
     each_recent(recent_, [&](uint64_t v) { w.u(v); });
     w.u(total_);
@@ -173,18 +183,19 @@ std::pmr::vector<uint8_t> VerificationSummary::encode() const {
         for (uint64_t v : h) w.u(v);
     write_dist(w, latency_);
     w.u(groups_.size());
-    for (const auto& [id, g] : groups_) {
+    groups_.for_each([&](int64_t id, uint64_t count, uint64_t verified) {
         w.s(id);
-        w.u(g.count);
-        w.u(g.verified);
-    }
+        w.u(count);
+        w.u(verified);
+    });
     w.u(days_.size());
     for (const auto& [key, d] : days_) {
         w.s(key);
         w.u(d.count);
         w.u(d.verified);
         w.u(d.cached);
-        write_dist(w, d.latency);
+        d.latency.encode(day_bytes);
+        w.raw(day_bytes.data(), day_bytes.size());
     }
     return w.bytes();
 }
@@ -203,9 +214,10 @@ void VerificationSummary::merge_encoded(const uint8_t* data, std::size_t len) {
     uint64_t n_groups = r.u("groups");
     for (uint64_t i = 0; i < n_groups; ++i) {
         int64_t id = r.s("group id");
-        GroupCounts& g = groups_[id];
-        g.count += r.u("group count");
-        g.verified += r.u("group verified");
+        uint64_t count = r.u("group count");
+        uint64_t verified = r.u("group verified");
+        if (count == 0 || verified > count) bad_state("a group without rows or with more verified rows than rows");
+        groups_.add(id, count, verified);
     }
     uint64_t n_days = r.u("days");
     for (uint64_t i = 0; i < n_days; ++i) {
@@ -213,7 +225,9 @@ void VerificationSummary::merge_encoded(const uint8_t* data, std::size_t len) {
         d.count += r.u("day count");
         d.verified += r.u("day verified");
         d.cached += r.u("day cached");
-        read_dist(r, d.latency);
+        std::size_t len = 0;
+        const uint8_t* p = r.raw("latency distribution", &len);
+        d.latency.merge(p, len);
     }
     if (!r.at_end()) bad_state("bytes follow the last day");
 }
@@ -230,26 +244,23 @@ std::string VerificationSummary::raw_json() const {
     j.key("latency_sum").integer(latency_.sum());
     j.key("buckets");
     write_bucket_counts(j, kDefaultBucketEdges, kDefaultBucketEdgeCount, buckets_);
-    j.key("p50");
-    percentile_json(j, latency_, 0.5, mr_);
-    j.key("p95");
-    percentile_json(j, latency_, 0.95, mr_);
-    j.key("p99");
-    percentile_json(j, latency_, 0.99, mr_);
+    percentiles_json(j, latency_, {{"p50", 0.5}, {"p95", 0.95}, {"p99", 0.99}}, mr_);
     j.key("hours");
     hours_.write_json(j);
     // Top groups: most verifications first, ties by group id.
-    std::pmr::vector<std::pair<int64_t, GroupCounts>> groups(groups_.begin(), groups_.end(), mr_);
-    auto better = [](const auto& a, const auto& b) {
-        return a.second.count != b.second.count ? a.second.count > b.second.count : a.first < b.first;
+    std::pmr::vector<GroupCount> groups(mr_);
+    groups.reserve(groups_.size());
+    groups_.for_each([&](int64_t id, uint64_t count, uint64_t verified) { groups.push_back({id, count, verified}); });
+    auto better = [](const GroupCount& a, const GroupCount& b) {
+        return a.total != b.total ? a.total > b.total : a.group_id < b.group_id;
     };
     std::size_t n = std::min(static_cast<std::size_t>(top_groups_), groups.size());
     std::partial_sort(groups.begin(), groups.begin() + static_cast<long>(n), groups.end(), better);
     j.key("groups").begin_array();
     for (std::size_t i = 0; i < n; ++i) {
-        j.begin_object().key("group_id").integer(groups[i].first);
-        j.key("count").unsigned_integer(groups[i].second.count);
-        j.key("verified").unsigned_integer(groups[i].second.verified).end_object();
+        j.begin_object().key("group_id").integer(groups[i].group_id);
+        j.key("count").unsigned_integer(groups[i].total);
+        j.key("verified").unsigned_integer(groups[i].verified).end_object();
     }
     j.end_array();
     j.key("days").begin_array();
@@ -262,7 +273,11 @@ std::string VerificationSummary::raw_json() const {
         j.key("latency_count").unsigned_integer(d.latency.count());
         j.key("latency_sum").integer(d.latency.sum());
         j.key("p95");
-        percentile_json(j, d.latency, 0.95, mr_);
+        double p95 = 0;
+        if (d.latency.percentile(0.95, &p95))
+            j.number(p95);
+        else
+            j.null();
         j.end_object();
     }
     j.end_array();
@@ -378,8 +393,7 @@ std::string ApiSummary::raw_json() const {
     j.key("failures").unsigned_integer(failures_);
     j.key("latency_count").unsigned_integer(latency_.count());
     j.key("latency_sum").integer(latency_.sum());
-    j.key("p95");
-    percentile_json(j, latency_, 0.95, mr_);
+    percentiles_json(j, latency_, {{"p95", 0.95}}, mr_);
     std::pmr::vector<std::pair<const std::pmr::string*, const Method*>> order(mr_);
     for (const auto& [name, m] : methods_) order.emplace_back(&name, &m);
     std::stable_sort(order.begin(), order.end(),
@@ -392,10 +406,7 @@ std::string ApiSummary::raw_json() const {
         j.key("ok").unsigned_integer(m->ok);
         j.key("latency_count").unsigned_integer(m->latency.count());
         j.key("latency_sum").integer(m->latency.sum());
-        j.key("p50");
-        percentile_json(j, m->latency, 0.5, mr_);
-        j.key("p95");
-        percentile_json(j, m->latency, 0.95, mr_);
+        percentiles_json(j, m->latency, {{"p50", 0.5}, {"p95", 0.95}}, mr_);
         j.end_object();
     }
     j.end_array();

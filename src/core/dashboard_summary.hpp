@@ -14,6 +14,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "deferred_distribution.hpp"
+#include "group_counts.hpp"
 #include "hourly_status_counts.hpp"
 #include "latency_buckets.hpp"
 #include "latency_distribution.hpp"
@@ -49,15 +51,12 @@ public:
     // from rollups (docs/rollups.md): a row counted in everything but the
     // groups, and counts added to one group.
     void add_figures(int64_t utc_micros, VerificationStatus status, bool has_latency, int32_t latency_ms, bool cached);
-    void add_group(int64_t group_id, uint64_t count, uint64_t verified) {
-        GroupCounts& g = groups_[group_id];
-        g.count += count;
-        g.verified += verified;
-    }
-    // A quarter hour of rollups: its counts and latencies, placed as a row at
-    // its start would be (every zone's hours and days are unions of quarter
-    // hours).  Its groups come through add_group().
-    void add_quarter_hour(const QuarterHourCounts& counts, const EncodedDistribution& latencies);
+    void add_group(int64_t group_id, uint64_t count, uint64_t verified) { groups_.add(group_id, count, verified); }
+    // A quarter hour of rollups: its counts, latencies and group counts,
+    // placed as a row at its start would be (every zone's hours and days are
+    // unions of quarter hours).  The groups must count every row of it.
+    void add_quarter_hour(const QuarterHourCounts& counts, const EncodedDistribution& latencies,
+                          const EncodedGroupCounts& groups);
     void merge(const VerificationSummary& other);
 
     std::pmr::vector<uint8_t> encode() const;
@@ -76,11 +75,8 @@ public:
 private:
     struct Day {
         uint64_t count = 0, verified = 0, cached = 0;
-        LatencyDistribution latency;
+        DeferredDistribution latency;  // a day of rollup_days: its bytes until more comes
         explicit Day(std::pmr::memory_resource* mr) : latency(mr) {}
-    };
-    struct GroupCounts {
-        uint64_t count = 0, verified = 0;
     };
     struct RecentCounts {
         uint64_t count = 0, verified = 0, cached = 0, latency_count = 0, latency_sum = 0;
@@ -96,7 +92,7 @@ private:
     uint64_t buckets_[kDefaultBucketEdgeCount + 1] = {};
     HourCounts hours_;
     LatencyDistribution latency_;
-    std::pmr::unordered_map<int64_t, GroupCounts> groups_;
+    GroupCountTable groups_;
     std::pmr::map<int64_t, Day> days_;
     int64_t last_day_key_ = INT64_MIN;
     Day* last_day_ = nullptr;

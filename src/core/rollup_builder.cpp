@@ -1,5 +1,6 @@
 #include "rollup_builder.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "byte_buffer.hpp"
@@ -31,50 +32,8 @@ void RollupBuilder::add_verification(int64_t t, VerificationStatus status, bool 
     }
 }
 
-namespace {
-
-uint64_t mix(int64_t day, int64_t group_id) {
-    uint64_t x = static_cast<uint64_t>(day) * 0x9E3779B97F4A7C15ULL ^ static_cast<uint64_t>(group_id);
-    x ^= x >> 31;
-    x *= 0xBF58476D1CE4E5B9ULL;
-    x ^= x >> 29;
-    return x;
-}
-
-}  // namespace
-
 void RollupBuilder::add_group(int64_t t, int64_t group_id, bool verified) {
-    int64_t day = t / kDayMicros;
-    if (t % kDayMicros < 0) --day;
-    add_group_counts(day * kDayMicros, group_id, 1, verified ? 1 : 0);
-}
-
-void RollupBuilder::add_group_counts(int64_t day, int64_t group_id, uint64_t total, uint64_t verified) {
-    if (total == 0) return;
-    if ((groups_used_ + 1) * 2 > group_slots_.size()) grow_groups();
-    std::size_t mask = group_slots_.size() - 1;
-    for (std::size_t i = mix(day, group_id) & mask;; i = (i + 1) & mask) {
-        GroupSlot& g = group_slots_[i];
-        if (g.total == 0) {
-            g = GroupSlot{day, group_id, total, verified};
-            ++groups_used_;
-            return;
-        }
-        if (g.day == day && g.group_id == group_id) {
-            g.total += total;
-            g.verified += verified;
-            return;
-        }
-    }
-}
-
-void RollupBuilder::grow_groups() {
-    std::pmr::vector<GroupSlot> old(mr_);
-    old.swap(group_slots_);
-    group_slots_.assign(old.empty() ? 1024 : old.size() * 2, GroupSlot{});
-    groups_used_ = 0;
-    for (const GroupSlot& g : old)
-        if (g.total != 0) add_group_counts(g.day, g.group_id, g.total, g.verified);
+    cell(quarter_hour_start(t), "", 0).groups.add(group_id, 1, verified ? 1 : 0);
 }
 
 void RollupBuilder::merge(const RollupBuilder& o) {
@@ -91,14 +50,14 @@ void RollupBuilder::merge(const RollupBuilder& o) {
             c.counts.latency_count += oc.counts.latency_count;
             c.counts.latency_sum += oc.counts.latency_sum;
             c.latencies.insert(c.latencies.end(), oc.latencies.begin(), oc.latencies.end());
+            c.groups.merge(oc.groups);
         }
     }
-    for (const GroupSlot& g : o.group_slots_)
-        if (g.total != 0) add_group_counts(g.day, g.group_id, g.total, g.verified);
 }
 
 std::pmr::vector<uint8_t> RollupBuilder::encode() const {
     ByteWriter w(mr_);
+    std::pmr::vector<GroupCount> groups(mr_);
     w.u(cell_count_);
     for (const auto& [start, list] : cells_) {
         for (const Cell& c : list) {
@@ -110,15 +69,15 @@ std::pmr::vector<uint8_t> RollupBuilder::encode() const {
             w.s(c.counts.latency_sum);
             w.u(c.latencies.size());
             for (int32_t v : c.latencies) w.s(v);
+            groups.clear();
+            if (c.groups.size() != 0) c.groups.sorted(groups);
+            w.u(groups.size());
+            for (const GroupCount& g : groups) {
+                w.s(g.group_id);
+                w.u(g.total);
+                w.u(g.verified);
+            }
         }
-    }
-    w.u(groups_used_);
-    for (const GroupSlot& g : group_slots_) {
-        if (g.total == 0) continue;
-        w.s(g.day);
-        w.s(g.group_id);
-        w.u(g.total);
-        w.u(g.verified);
     }
     return std::pmr::vector<uint8_t>(w.bytes(), mr_);
 }
@@ -162,15 +121,21 @@ void RollupBuilder::merge_encoded(const uint8_t* data, std::size_t len) {
             if (v < INT32_MIN || v > INT32_MAX) throw CoreError(ErrorKind::corrupt_value, "rollup state: bad latency");
             c.latencies.push_back(static_cast<int32_t>(v));
         }
-    }
-    uint64_t groups = count(r.u("groups"), "group count");
-    for (uint64_t i = 0; i < groups; ++i) {
-        int64_t day = r.s("day");
-        int64_t group_id = r.s("group_id");
-        uint64_t total = count(r.u("group total"), "group total");
-        uint64_t verified = count(r.u("group verified"), "group verified");
-        if (verified > total) throw CoreError(ErrorKind::corrupt_value, "rollup state: more verified than rows");
-        add_group_counts(day, group_id, total, verified);
+        uint64_t groups = count(r.u("groups"), "group count");
+        if (groups > r.remaining() / 3) throw CoreError(ErrorKind::corrupt_value, "rollup state: bad group count");
+        uint64_t group_rows = 0, group_verified = 0;
+        for (uint64_t k = 0; k < groups; ++k) {
+            int64_t group_id = r.s("group_id");
+            uint64_t total = count(r.u("group total"), "group total");
+            uint64_t verified = count(r.u("group verified"), "group verified");
+            if (total == 0 || verified > total)
+                throw CoreError(ErrorKind::corrupt_value, "rollup state: a group without rows or with more verified than rows");
+            group_rows += total;
+            group_verified += verified;
+            c.groups.add(group_id, total, verified);
+        }
+        if (groups != 0 && (group_rows != add.total || group_verified != add.verified))
+            throw CoreError(ErrorKind::corrupt_value, "rollup state: the group counts do not add up to the rows");
     }
     if (!r.at_end()) throw CoreError(ErrorKind::corrupt_value, "rollup state: trailing bytes");
 }

@@ -1,7 +1,7 @@
 // The rollups of many raw rows at once (enable_rollups()'s build and the
 // refresh of new quarter hours, docs/rollups.md): one pass folds every row
-// into its quarter hour (verification_log: counts and latencies; api_call_log:
-// the same per method) or its UTC day and group.  Latencies are kept as plain
+// into its quarter hour (verification_log: counts, latencies and the counts
+// per group; api_call_log: counts and latencies per method).  Latencies are kept as plain
 // values per quarter hour (4 bytes a row, not a 16 KB table per quarter hour)
 // and become a distribution when the cells are read out, in the same binary
 // form as the latency_dist aggregate's.
@@ -16,13 +16,12 @@
 #include <utility>
 #include <vector>
 
+#include "group_counts.hpp"
 #include "latency_distribution.hpp"
 #include "quarter_hours.hpp"
 #include "verification_status.hpp"
 
 namespace nz {
-
-constexpr int64_t kDayMicros = int64_t{24} * 60 * 60 * 1000 * 1000;
 
 // The counts of one quarter hour (of one method, for API calls).
 struct RollupCounts {
@@ -34,26 +33,21 @@ struct RollupCounts {
 
 class RollupBuilder {
 public:
-    explicit RollupBuilder(std::pmr::memory_resource* mr) : mr_(mr), cells_(mr), group_slots_(mr) {}
+    explicit RollupBuilder(std::pmr::memory_resource* mr) : mr_(mr), cells_(mr) {}
 
     // A verification_log row at time t (UTC microseconds, finite).
     void add_verification(int64_t t, VerificationStatus status, bool has_latency, int32_t latency_ms, bool cached);
-    // The group count of a verification_log row (its UTC day and group).
+    // The group count of a verification_log row (its quarter hour and group).
     void add_group(int64_t t, int64_t group_id, bool verified);
     // An api_call_log row: success 1, 0 or -1 (NULL).
     void add_call(int64_t t, const char* method, std::size_t method_len, int success, bool has_latency,
                   int32_t latency_ms);
 
     // Each quarter hour (and method: empty for verification_log), by start:
-    // f(start, method, counts, encoded latency distribution bytes).
+    // f(start, method, counts, encoded latency distribution bytes, encoded
+    // group counts bytes (group_counts.hpp; empty for api_call_log)).
     template <typename F>
     void for_each_quarter_hour(F&& f) const;
-    // Each UTC day and group (in no order): f(day_start, group_id, total, verified).
-    template <typename F>
-    void for_each_group_day(F&& f) const {
-        for (const GroupSlot& g : group_slots_)
-            if (g.total != 0) f(g.day, g.group_id, g.total, g.verified);
-    }
 
     // Parallel query: merge another builder in, and the binary form that
     // workers pass (merge_encoded() checks every field).
@@ -67,25 +61,15 @@ private:
         std::pmr::string method;
         RollupCounts counts;
         std::pmr::vector<int32_t> latencies;
+        GroupCountTable groups;  // verification_log: its own table per quarter hour, which stays in cache
         Cell(const char* name, std::size_t len, std::pmr::memory_resource* mr)
-            : method(name, len, mr), latencies(mr) {}
+            : method(name, len, mr), latencies(mr), groups(mr) {}
     };
-    // Group days in an open-addressing table (a slot with total 0 is free):
-    // 2,000 groups a day make hundreds of thousands of keys, which a node
-    // per key would scatter over memory.
-    struct GroupSlot {
-        int64_t day = 0, group_id = 0;
-        uint64_t total = 0, verified = 0;
-    };
-    void add_group_counts(int64_t day, int64_t group_id, uint64_t total, uint64_t verified);
-    void grow_groups();
     Cell& cell(int64_t start, const char* method, std::size_t len);
 
     std::pmr::memory_resource* mr_;
     // per quarter hour start: its cells (one per method; one for verification_log)
     std::pmr::unordered_map<int64_t, std::pmr::vector<Cell>> cells_;
-    std::pmr::vector<GroupSlot> group_slots_;
-    std::size_t groups_used_ = 0;
     std::size_t cell_count_ = 0;
 };
 
@@ -95,14 +79,20 @@ void RollupBuilder::for_each_quarter_hour(F&& f) const {
     starts.reserve(cells_.size());
     for (const auto& entry : cells_) starts.push_back(entry.first);
     std::sort(starts.begin(), starts.end());
-    std::pmr::vector<uint8_t> bytes(mr_);
+    std::pmr::vector<GroupCount> groups(mr_);
+    std::pmr::vector<uint8_t> bytes(mr_), group_bytes(mr_);
     for (int64_t start : starts) {
         for (const Cell& c : cells_.find(start)->second) {
+            group_bytes.clear();
+            if (c.groups.size() != 0) {
+                c.groups.sorted(groups);
+                encode_group_counts(groups.data(), groups.size(), group_bytes);
+            }
             LatencyDistribution dist(mr_);
             for (int32_t v : c.latencies) dist.add(v);
             bytes.resize(dist.prepare_encoding());
             dist.encode_to(bytes.data());
-            f(start, c.method, c.counts, bytes);
+            f(start, c.method, c.counts, bytes, group_bytes);
         }
     }
 }

@@ -30,32 +30,43 @@ inline uint8_t* varint_put(uint8_t* out, uint64_t v) {
 
 class ByteReader {
 public:
-    ByteReader(const uint8_t* data, std::size_t len) : p_(data), end_(data + len) {}
+    // kind names the value in errors ("latency_dist value", "group counts").
+    ByteReader(const uint8_t* data, std::size_t len, const char* kind = "latency_dist value")
+        : p_(data), end_(data + len), kind_(kind) {}
 
     uint8_t byte(const char* what) {
-        if (p_ >= end_) truncated(what);
+        if (p_ >= end_) truncated(kind_, what);
         return *p_++;
     }
+    // Small enough to inline: one byte (most counts and key deltas) read
+    // directly, longer ones and the end of the buffer out of line.
     uint64_t varint(const char* what) {
-        uint64_t v = 0;
-        for (int shift = 0; shift < 64; shift += 7) {
-            uint8_t b = byte(what);
-            if (shift == 63 && (b & 0x7e))
-                throw CoreError(ErrorKind::corrupt_value, std::string("latency_dist value: ") + what + " overflows 64 bits");
-            v |= static_cast<uint64_t>(b & 0x7f) << shift;
-            if (!(b & 0x80)) return v;
-        }
-        throw CoreError(ErrorKind::corrupt_value, std::string("latency_dist value: ") + what + " is longer than 10 bytes");
+        if (p_ < end_ && !(*p_ & 0x80)) return *p_++;
+        return varint_long(what);
     }
     std::size_t remaining() const { return static_cast<std::size_t>(end_ - p_); }
     bool at_end() const { return p_ == end_; }
 
 private:
-    [[noreturn]] static void truncated(const char* what) {
-        throw CoreError(ErrorKind::corrupt_value, std::string("latency_dist value is truncated (in ") + what + ")");
+    [[gnu::noinline]] uint64_t varint_long(const char* what) {
+        uint64_t v = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+            uint8_t b = byte(what);
+            if (shift == 63 && (b & 0x7e)) bad(kind_, what, " overflows 64 bits");
+            v |= static_cast<uint64_t>(b & 0x7f) << shift;
+            if (!(b & 0x80)) return v;
+        }
+        bad(kind_, what, " is longer than 10 bytes");
+    }
+    [[noreturn, gnu::noinline, gnu::cold]] static void bad(const char* kind, const char* what, const char* why) {
+        throw CoreError(ErrorKind::corrupt_value, std::string(kind) + ": " + what + why);
+    }
+    [[noreturn, gnu::noinline, gnu::cold]] static void truncated(const char* kind, const char* what) {
+        throw CoreError(ErrorKind::corrupt_value, std::string(kind) + " is truncated (in " + what + ")");
     }
     const uint8_t* p_;
     const uint8_t* end_;
+    const char* kind_;
 };
 
 }  // namespace nz

@@ -35,3 +35,10 @@ NZ_RETIRED(nz_quarter_hours_final, "1.2")
 // 1.2: the native reads return named records, not arrays read by position.
 NZ_RETIRED(nz_native_verification_counts, "1.2")
 NZ_RETIRED(nz_native_groups_status, "1.2")
+// 1.7: groups are counted per quarter hour (rollup_verifications.groups), not
+// per UTC day; the readers take whole local days from rollup_days.
+NZ_RETIRED(nz_vrollup_rows_add, "1.7")
+NZ_RETIRED(nz_vrollup_rows_final, "1.7")
+NZ_RETIRED(nz_vgroup_days_add, "1.7")
+NZ_RETIRED(nz_vgroup_days_final, "1.7")
+NZ_RETIRED(nz_vsummary_parts_add, "1.7")

@@ -1,9 +1,7 @@
 // The aggregates that build rollup rows from raw rows in one pass
 // (refresh_rollup_source(), docs/rollups.md):
-//   verification_rollup_rows(ts, status, latency_ms, cached, group_id)
-//       -> (quarter_hours rollup_verifications[], group_days rollup_verification_groups[])
-//   verification_group_days(ts, group_id, status)              -> rollup_verification_groups[]
-//   api_quarter_hours(ts, method, success, latency_ms)          -> rollup_api_calls[]
+//   verification_quarter_hours(ts, status, latency_ms, cached, group_id) -> rollup_verifications[]
+//   api_quarter_hours(ts, method, success, latency_ms)                    -> rollup_api_calls[]
 // Called together in one SELECT they share one scan.  Each returns the rows
 // of its table, fields set by name from the table's row type.  Rows without
 // a finite time are skipped (the callers read finite windows).  The state
@@ -90,7 +88,15 @@ struct OutCell {
     nz::RollupCounts counts;
     const uint8_t* dist;
     std::size_t dist_len;
+    const uint8_t* groups;  // group_counts.hpp's binary form (verification_log)
+    std::size_t groups_len;
 };
+
+const uint8_t* copy_bytes(BuildState* state, const std::pmr::vector<uint8_t>& bytes) {
+    auto* copy = static_cast<uint8_t*>(state->resource.allocate(bytes.size() ? bytes.size() : 1, 1));
+    std::memcpy(copy, bytes.data(), bytes.size());
+    return copy;
+}
 
 // The builder's cells as plain data (encoded in core code, which allocates
 // only through the resource and calls nothing of PostgreSQL).
@@ -101,41 +107,27 @@ std::pmr::vector<OutCell>* read_cells(BuildState* state, const char* name) {
             std::pmr::vector<OutCell>(&state->resource);
         cells->reserve(state->builder.cell_count());
         state->builder.for_each_quarter_hour([&](int64_t start, const std::pmr::string& method, const nz::RollupCounts& c,
-                                         const std::pmr::vector<uint8_t>& bytes) {
-            auto* copy = static_cast<uint8_t*>(state->resource.allocate(bytes.size() ? bytes.size() : 1, 1));
-            std::memcpy(copy, bytes.data(), bytes.size());
-            cells->push_back(OutCell{start, method.data(), method.size(), c, copy, bytes.size()});
+                                                 const std::pmr::vector<uint8_t>& bytes,
+                                                 const std::pmr::vector<uint8_t>& groups) {
+            cells->push_back(OutCell{start, method.data(), method.size(), c, copy_bytes(state, bytes), bytes.size(),
+                                     copy_bytes(state, groups), groups.size()});
         });
     });
     return cells;
 }
 
-// The builder's group days as rollup_verification_groups rows.  They are plain
-// counts in a flat table: read straight out of it (no allocation by core code).
-Datum group_day_array(BuildState* state, const char* fn) {
-    RowArray rows("rollup_verification_groups", fn);
-    state->builder.for_each_group_day([&](int64_t day, int64_t group_id, uint64_t total, uint64_t verified) {
-        rows.begin_row();
-        rows.set("day", TimestampTzGetDatum(day));
-        rows.set("group_id", Int64GetDatum(group_id));
-        rows.set("total", Int64GetDatum(static_cast<int64>(total)));
-        rows.set("verified", Int64GetDatum(static_cast<int64>(verified)));
-        rows.end_row();
-    });
-    return rows.array();
-}
-
-Datum dist_datum(const OutCell& c) {
-    auto* v = static_cast<struct varlena*>(palloc(VARHDRSZ + c.dist_len));
-    SET_VARSIZE(v, VARHDRSZ + c.dist_len);
-    std::memcpy(VARDATA(v), c.dist, c.dist_len);
+// A varlena (latency_dist or bytea) of the bytes.
+Datum varlena_datum(const uint8_t* bytes, std::size_t len) {
+    auto* v = static_cast<struct varlena*>(palloc(VARHDRSZ + len));
+    SET_VARSIZE(v, VARHDRSZ + len);
+    std::memcpy(VARDATA(v), bytes, len);
     return PointerGetDatum(v);
 }
 
 }  // namespace
 
-NZ_PG_FUNCTION(nz_vrollup_rows_add) {
-    const char* fn = "verification_rollup_rows";
+NZ_PG_FUNCTION(nz_vquarter_hours_add) {
+    const char* fn = "verification_quarter_hours";
     BuildState* state = build_state(fcinfo, fn);
     nz::pg::VerificationRowArgs r = nz::pg::verification_row_args(fcinfo, 1);
     if (!r.counted) PG_RETURN_POINTER(state);
@@ -146,8 +138,8 @@ NZ_PG_FUNCTION(nz_vrollup_rows_add) {
     PG_RETURN_POINTER(state);
 }
 
-NZ_PG_FUNCTION(nz_vrollup_rows_final) {
-    const char* fn = "verification_rollup_rows";
+NZ_PG_FUNCTION(nz_vquarter_hours_final) {
+    const char* fn = "verification_quarter_hours";
     BuildState* state = build_state(fcinfo, fn);
     std::pmr::vector<OutCell>* cells = read_cells(state, fn);
     RowArray rows("rollup_verifications", fn);
@@ -161,35 +153,11 @@ NZ_PG_FUNCTION(nz_vrollup_rows_final) {
         rows.set("cached", Int64GetDatum(static_cast<int64>(c.counts.cached)));
         rows.set("latency_count", Int64GetDatum(static_cast<int64>(c.counts.latency_count)));
         rows.set("latency_sum", Int64GetDatum(c.counts.latency_sum));
-        rows.set("latencies", dist_datum(c));
+        rows.set("latencies", varlena_datum(c.dist, c.dist_len));
+        rows.set("groups", varlena_datum(c.groups, c.groups_len));
         rows.end_row();
     }
-    Datum quarter_hours = rows.array();
-    Datum group_days = group_day_array(state, fn);
-    // the result, (quarter_hours, group_days), by name
-    nz::pg::NamedRecord result(fcinfo, fn);
-    result.set("quarter_hours", quarter_hours).set("group_days", group_days);
-    return result.datum();
-}
-
-NZ_PG_FUNCTION(nz_vgroup_days_add) {
-    const char* fn = "verification_group_days";
-    BuildState* state = build_state(fcinfo, fn);
-    if (PG_ARGISNULL(1)) PG_RETURN_POINTER(state);
-    TimestampTz ts = PG_GETARG_TIMESTAMPTZ(1);
-    if (TIMESTAMP_NOT_FINITE(ts)) PG_RETURN_POINTER(state);
-    int64 group_id = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2);
-    bool verified = false;
-    if (!PG_ARGISNULL(3)) {
-        text* s = PG_GETARG_TEXT_PP(3);
-        verified = nz::classify_status(VARDATA_ANY(s), VARSIZE_ANY_EXHDR(s)) == nz::VerificationStatus::verified;
-    }
-    nz::pg::run_core(fn, [&] { state->builder.add_group(ts, group_id, verified); });
-    PG_RETURN_POINTER(state);
-}
-
-NZ_PG_FUNCTION(nz_vgroup_days_final) {
-    return group_day_array(build_state(fcinfo, "verification_group_days"), "verification_group_days");
+    return rows.array();
 }
 
 NZ_PG_FUNCTION(nz_aquarter_hours_add) {
@@ -226,7 +194,7 @@ NZ_PG_FUNCTION(nz_aquarter_hours_final) {
         rows.set("failures", Int64GetDatum(static_cast<int64>(c.counts.failures)));
         rows.set("latency_count", Int64GetDatum(static_cast<int64>(c.counts.latency_count)));
         rows.set("latency_sum", Int64GetDatum(c.counts.latency_sum));
-        rows.set("latencies", dist_datum(c));
+        rows.set("latencies", varlena_datum(c.dist, c.dist_len));
         rows.end_row();
     }
     return rows.array();

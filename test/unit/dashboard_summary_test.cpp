@@ -182,10 +182,24 @@ namespace {
 struct QuarterHourRollup {
     nz::QuarterHourCounts counts;
     nz::LatencyDistribution latencies{std::pmr::new_delete_resource()};
+    std::map<int64_t, std::pair<uint64_t, uint64_t>> groups;
     std::vector<uint8_t> encoded() const {
         std::vector<uint8_t> out(latencies.prepare_encoding());
         latencies.encode_to(out.data());
         return out;
+    }
+    std::pmr::vector<uint8_t> encoded_groups() const {
+        std::vector<nz::GroupCount> list;
+        for (const auto& [id, g] : groups) list.push_back({id, g.first, g.second});
+        std::pmr::vector<uint8_t> out(std::pmr::new_delete_resource());
+        nz::encode_group_counts(list.data(), list.size(), out);
+        return out;
+    }
+    void add_quarter_hour_to(nz::VerificationSummary& s) const {
+        std::vector<uint8_t> bytes = encoded();
+        std::pmr::vector<uint8_t> group_bytes = encoded_groups();
+        s.add_quarter_hour(counts, nz::EncodedDistribution(bytes.data(), bytes.size()),
+                           nz::EncodedGroupCounts(group_bytes.data(), group_bytes.size()));
     }
 };
 
@@ -214,10 +228,11 @@ TEST(VerificationSummary, QuarterHoursOfRollupsEqualTheirRowsInEveryZone) {
             bool cached = i % 5 < 2;
             int64_t group = 100 + i % 17;
             rows.add(t, status, has_latency, latency, cached, group);
-            // the cells: groups through add_group(), the rest per quarter hour
-            cells.add_group(group, 1, status == nz::VerificationStatus::verified ? 1 : 0);
+            // the cells: per quarter hour, with their groups
             int64_t start = t - t % kQuarter;
             QuarterHourRollup& q = rollups[start];
+            ++q.groups[group].first;
+            if (status == nz::VerificationStatus::verified) ++q.groups[group].second;
             q.counts.start = start;
             ++q.counts.total;
             if (status == nz::VerificationStatus::verified) ++q.counts.verified;
@@ -226,27 +241,83 @@ TEST(VerificationSummary, QuarterHoursOfRollupsEqualTheirRowsInEveryZone) {
             if (cached) ++q.counts.cached;
             if (has_latency) q.latencies.add(latency);
         }
-        for (const auto& [start, q] : rollups) {
-            std::vector<uint8_t> bytes = q.encoded();
-            cells.add_quarter_hour(q.counts, nz::EncodedDistribution(bytes.data(), bytes.size()));
-        }
+        for (const auto& [start, q] : rollups) q.add_quarter_hour_to(cells);
         EXPECT_EQ(cells.raw_json(), rows.raw_json());
     }
 }
 
-TEST(VerificationSummary, AQuarterHourWithANegativeLatencyOrMoreRowsByStatusThanRowsIsRefused) {
+// The local days of rollup_days: each day's quarter hours summed into a
+// summary of its own, kept in binary form and merged back, give the same
+// document as the rows (and a day with more added to it after its bytes).
+TEST(VerificationSummary, LocalDaysOfQuarterHoursMergedInBinaryEqualTheirRows) {
+    const int64_t kQuarter = 15 * 60 * 1000000LL;
+    const std::vector<std::vector<int64_t>> zones = {
+        {0, 0}, {0, 5 * kHour + 30 * 60 * 1000000LL},
+        {0, -3 * kHour - 30 * 60 * 1000000LL, 40 * kHour, -2 * kHour - 30 * 60 * 1000000LL}};
+    for (const auto& zone : zones) {
+        nz::VerificationSummary rows(mr()), merged(mr());
+        for (auto* s : {&rows, &merged}) {
+            s->set_time_zone(zone.data(), zone.size());
+            s->set_top_groups(5);
+        }
+        std::map<int64_t, QuarterHourRollup> rollups;
+        for (int i = 0; i < 4000; ++i) {
+            auto status = i % 7 < 4 ? nz::VerificationStatus::verified
+                          : i % 7 < 6 ? nz::VerificationStatus::restricted : nz::VerificationStatus::error;
+            int64_t t = int64_t{i} * 41 * 60 * 1000000LL;
+            int32_t latency = (i * 7919) % 5000;  // keys past the flat array too
+            int64_t group = 100 + i % 23;
+            rows.add(t, status, true, latency, i % 3 == 0, group);
+            QuarterHourRollup& q = rollups[t - t % kQuarter];
+            q.counts.start = t - t % kQuarter;
+            ++q.counts.total;
+            if (status == nz::VerificationStatus::verified) ++q.counts.verified;
+            if (status == nz::VerificationStatus::restricted) ++q.counts.restricted;
+            if (status == nz::VerificationStatus::error) ++q.counts.error;
+            if (i % 3 == 0) ++q.counts.cached;
+            q.latencies.add(latency);
+            ++q.groups[group].first;
+            if (status == nz::VerificationStatus::verified) ++q.groups[group].second;
+        }
+        // the quarter hours by local day; the last day's last one added after its bytes
+        std::map<int64_t, std::vector<const QuarterHourRollup*>> days;
+        for (const auto& [start, q] : rollups) days[merged.time_zone().local_day_hour(start).day].push_back(&q);
+        const QuarterHourRollup* late = days.rbegin()->second.back();
+        days.rbegin()->second.pop_back();
+        for (const auto& [day, list] : days) {
+            nz::VerificationSummary one(mr());
+            one.set_time_zone(zone.data(), zone.size());
+            one.set_top_groups(1);
+            for (const QuarterHourRollup* q : list) q->add_quarter_hour_to(one);
+            std::pmr::vector<uint8_t> bytes = one.encode();
+            merged.merge_encoded(bytes.data(), bytes.size());
+        }
+        late->add_quarter_hour_to(merged);
+        EXPECT_EQ(merged.raw_json(), rows.raw_json());
+    }
+}
+
+TEST(VerificationSummary, AQuarterHourWithANegativeLatencyOrCountsThatDoNotAddUpIsRefused) {
     nz::VerificationSummary s(mr());
     const int64_t utc[] = {0, 0};
     s.set_time_zone(utc, 2);
     QuarterHourRollup q;
     q.counts = {0, 1, 1, 0, 0, 0};
+    q.groups[7] = {1, 1};
     q.latencies.add(-5);
-    std::vector<uint8_t> bytes = q.encoded();
-    EXPECT_THROW(s.add_quarter_hour(q.counts, nz::EncodedDistribution(bytes.data(), bytes.size())), nz::CoreError);
+    EXPECT_THROW(q.add_quarter_hour_to(s), nz::CoreError);
     QuarterHourRollup r;
     r.counts = {0, 1, 1, 1, 0, 0};
-    std::vector<uint8_t> empty = r.encoded();
-    EXPECT_THROW(s.add_quarter_hour(r.counts, nz::EncodedDistribution(empty.data(), empty.size())), nz::CoreError);
+    r.groups[7] = {1, 1};
+    EXPECT_THROW(r.add_quarter_hour_to(s), nz::CoreError);  // more rows by status than rows
+    QuarterHourRollup g;
+    g.counts = {0, 2, 1, 0, 0, 0};
+    g.groups[7] = {1, 1};
+    EXPECT_THROW(g.add_quarter_hour_to(s), nz::CoreError);  // the groups count one row of two
+    g.groups[8] = {1, 1};
+    EXPECT_THROW(g.add_quarter_hour_to(s), nz::CoreError);  // two verified in the groups, one in the counts
+    g.groups[8] = {1, 0};
+    EXPECT_NO_THROW(g.add_quarter_hour_to(s));
 }
 
 TEST(ApiSummary, CountsOfRollupsEqualTheirCalls) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/core_error.hpp"
+#include "core/group_counts.hpp"
 #include "core/latency_distribution.hpp"
 #include "core/rollup_builder.hpp"
 
@@ -53,8 +54,7 @@ TEST(RollupBuilder, CellsEqualTheirRowsQuarterHourByQuarterHour) {
             if (status == nz::VerificationStatus::error) ++e.counts.error;
             if (cached) ++e.counts.cached;
             if (has_latency) { ++e.counts.latency_count; e.counts.latency_sum += latency; e.dist.add(latency); }
-            int64_t day = t >= 0 ? t / nz::kDayMicros : (t - nz::kDayMicros + 1) / nz::kDayMicros;
-            auto& g = groups[{day * nz::kDayMicros, group}];
+            auto& g = groups[{nz::quarter_hour_start(t), group}];
             ++g.first;
             if (status == nz::VerificationStatus::verified) ++g.second;
         } else {
@@ -68,9 +68,18 @@ TEST(RollupBuilder, CellsEqualTheirRowsQuarterHourByQuarterHour) {
             if (has_latency) { ++e.counts.latency_count; e.counts.latency_sum += latency; e.dist.add(latency); }
         }
     }
+    std::map<std::pair<int64_t, int64_t>, std::pair<uint64_t, uint64_t>> got;
     auto check = [&](const char* prefix, std::size_t* seen) {
         return [&, prefix, seen](int64_t start, const std::pmr::string& method, const nz::RollupCounts& c,
-                                 const std::pmr::vector<uint8_t>& bytes) {
+                                 const std::pmr::vector<uint8_t>& bytes, const std::pmr::vector<uint8_t>& group_bytes) {
+            if (*prefix == 'a') {
+                EXPECT_TRUE(group_bytes.empty());
+            } else {
+                nz::EncodedGroupCounts g(group_bytes.data(), group_bytes.size());
+                EXPECT_EQ(g.total(), c.total);
+                EXPECT_EQ(g.verified(), c.verified);
+                g.for_each([&](int64_t id, uint64_t total, uint64_t verified) { got[{start, id}] = {total, verified}; });
+            }
             auto it = expected.find({start, prefix + std::string(method)});
             ASSERT_NE(it, expected.end());
             EXPECT_EQ(c.total, it->second.counts.total);
@@ -90,10 +99,6 @@ TEST(RollupBuilder, CellsEqualTheirRowsQuarterHourByQuarterHour) {
     b.for_each_quarter_hour(check("v", &seen_v));
     calls.for_each_quarter_hour(check("a", &seen_a));
     EXPECT_EQ(seen_v + seen_a, expected.size());
-    std::map<std::pair<int64_t, int64_t>, std::pair<uint64_t, uint64_t>> got;
-    b.for_each_group_day([&](int64_t day, int64_t group, uint64_t total, uint64_t verified) {
-        got[{day, group}] = {total, verified};
-    });
     EXPECT_EQ(got, groups);
 }
 
@@ -102,7 +107,7 @@ TEST(RollupBuilder, CellsEqualTheirRowsQuarterHourByQuarterHour) {
 namespace {
 
 // What parallel workers do: parts built apart, passed in binary form and
-// merged, give the cells and group days of the whole.
+// merged, give the cells and group counts of the whole.
 TEST(RollupBuilder, MergedBinaryPartsEqualTheWholeAndBadBytesAreRefused) {
     const int64_t kMinute = 60 * 1000000LL;
     auto fill = [&](nz::RollupBuilder& b, int from, int to) {
@@ -115,17 +120,11 @@ TEST(RollupBuilder, MergedBinaryPartsEqualTheWholeAndBadBytesAreRefused) {
     auto dump = [](const nz::RollupBuilder& b) {
         std::vector<std::string> out;
         b.for_each_quarter_hour([&](int64_t start, const std::pmr::string& m, const nz::RollupCounts& c,
-                                    const std::pmr::vector<uint8_t>& bytes) {
+                                    const std::pmr::vector<uint8_t>& bytes, const std::pmr::vector<uint8_t>& groups) {
             out.push_back(std::to_string(start) + std::string(m) + " " + std::to_string(c.total) + " " +
                           std::to_string(c.verified) + " " + std::to_string(c.cached) + " " + std::to_string(c.latency_sum) +
-                          " " + std::string(bytes.begin(), bytes.end()));
+                          " " + std::string(bytes.begin(), bytes.end()) + " " + std::string(groups.begin(), groups.end()));
         });
-        std::vector<std::string> groups;
-        b.for_each_group_day([&](int64_t d, int64_t g, uint64_t t, uint64_t v) {
-            groups.push_back(std::to_string(d) + "/" + std::to_string(g) + "=" + std::to_string(t) + "," + std::to_string(v));
-        });
-        std::sort(groups.begin(), groups.end());
-        out.insert(out.end(), groups.begin(), groups.end());
         return out;
     };
     nz::RollupBuilder whole(mr()), a(mr()), b(mr()), merged(mr());
@@ -145,6 +144,49 @@ TEST(RollupBuilder, MergedBinaryPartsEqualTheWholeAndBadBytesAreRefused) {
         nz::RollupBuilder bad(mr());
         EXPECT_THROW(bad.merge_encoded(bytes_a.data(), cut), nz::CoreError) << cut;
     }
+}
+
+}  // namespace
+
+namespace {
+
+// The group counts' binary form: what goes in comes out, in id order, and
+// malformed bytes are refused.
+TEST(GroupCounts, RoundTripAndBadBytesAreRefused) {
+    std::vector<nz::GroupCount> in = {{-1000000002000, 3, 1}, {-1000000000001, 1, 0}, {0, 7, 7},
+                                      {INT64_MAX, 2, 1}};
+    std::pmr::vector<uint8_t> bytes(mr());
+    nz::encode_group_counts(in.data(), in.size(), bytes);
+    nz::EncodedGroupCounts g(bytes.data(), bytes.size());
+    EXPECT_EQ(g.size(), 4u);
+    EXPECT_EQ(g.total(), 13u);
+    EXPECT_EQ(g.verified(), 9u);
+    std::vector<nz::GroupCount> out;
+    g.for_each([&](int64_t id, uint64_t t, uint64_t v) { out.push_back({id, t, v}); });
+    ASSERT_EQ(out.size(), in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        EXPECT_EQ(out[i].group_id, in[i].group_id);
+        EXPECT_EQ(out[i].total, in[i].total);
+        EXPECT_EQ(out[i].verified, in[i].verified);
+    }
+    for (std::size_t cut = 0; cut < bytes.size(); ++cut)
+        EXPECT_THROW(nz::EncodedGroupCounts(bytes.data(), cut), nz::CoreError) << cut;
+    std::pmr::vector<uint8_t> longer(bytes, mr());
+    longer.push_back(0);
+    EXPECT_THROW(nz::EncodedGroupCounts(longer.data(), longer.size()), nz::CoreError);
+    std::pmr::vector<uint8_t> bad_format(bytes, mr());
+    bad_format[0] = 9;
+    EXPECT_THROW(nz::EncodedGroupCounts(bad_format.data(), bad_format.size()), nz::CoreError);
+    // unordered ids, no rows, more verified than rows: refused on both sides
+    std::vector<nz::GroupCount> unordered = {{5, 1, 0}, {5, 1, 0}}, empty = {{1, 0, 0}}, over = {{1, 1, 2}};
+    for (auto* bad : {&unordered, &empty, &over}) {
+        std::pmr::vector<uint8_t> b(mr());
+        EXPECT_THROW(nz::encode_group_counts(bad->data(), bad->size(), b), nz::CoreError);
+    }
+    const uint8_t zero_delta[] = {1, 2, 2, 1, 0, 0, 1, 0};  // ids 1 and 1
+    EXPECT_THROW(nz::EncodedGroupCounts(zero_delta, sizeof zero_delta), nz::CoreError);
+    const uint8_t past_max[] = {1, 2, 0xfc, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 1, 0, 9, 1, 0};
+    EXPECT_THROW(nz::EncodedGroupCounts(past_max, sizeof past_max), nz::CoreError);  // INT64_MAX - 1 + 9
 }
 
 }  // namespace
