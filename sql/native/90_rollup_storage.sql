@@ -66,6 +66,8 @@ CREATE TABLE nezuko_analytics.rollup_days (
     summary   bytea NOT NULL,
     PRIMARY KEY (source, time_zone, starts_at)
 );
+-- a day's state is read whole and hardly compresses: kept as it is
+ALTER TABLE nezuko_analytics.rollup_days ALTER COLUMN summary SET STORAGE EXTERNAL;
 COMMENT ON TABLE nezuko_analytics.rollup_days IS
   'The local days of the time zones in rollup_state.time_zones, made from the quarter hours: per source, zone and day [starts_at, ends_at), the binary state of the dashboard''s summary of that day''s quarter hours (verification_summary''s or api_summary''s, with the zone''s local hours and day), which a reader merges in one step instead of 96 quarter hours. Only days whose quarter hours are all materialized; a day without rows has no row.';
 

@@ -178,6 +178,10 @@ AS $$
 DECLARE
     st nezuko_analytics.rollup_state;
     z text;
+    days date[];
+    starts timestamptz[];
+    ends timestamptz[];
+    offsets bigint[];
     made bigint;
     n bigint := 0;
 BEGIN
@@ -186,34 +190,36 @@ BEGIN
         RETURN 0;
     END IF;
     FOREACH z IN ARRAY zones LOOP
+        -- the complete days touched (a refresh of the current quarter hour
+        -- touches only the current day, which is still filling: nothing)
+        SELECT coalesce(array_agg(t.day ORDER BY t.day), '{}'), coalesce(array_agg(t.starts_at ORDER BY t.day), '{}'),
+               coalesce(array_agg(t.ends_at ORDER BY t.day), '{}')
+          INTO days, starts, ends
+        FROM nezuko_analytics.rollup_local_days(los, his, z, st.built_from, st.watermark) t
+        WHERE t.starts_at >= st.built_from AND t.ends_at <= st.watermark;
+        CONTINUE WHEN cardinality(days) = 0;
         DELETE FROM nezuko_analytics.rollup_days x
-        USING nezuko_analytics.rollup_local_days(los, his, z, st.built_from, st.watermark) t
-        WHERE x.source = rollup_days_rebuild.source AND x.time_zone = z AND x.starts_at = t.starts_at;
+        WHERE x.source = rollup_days_rebuild.source AND x.time_zone = z AND x.starts_at = ANY (starts);
+        -- one pass over the days' quarter hours, in the zone's offsets
+        offsets := nezuko_analytics.tz_offsets(starts[1], ends[cardinality(ends)], z);
         IF source = 'verification_log' THEN
             INSERT INTO nezuko_analytics.rollup_days (source, time_zone, day, starts_at, ends_at, summary)
-            SELECT source, z, t.day, t.starts_at, t.ends_at, s.summary
-            FROM nezuko_analytics.rollup_local_days(los, his, z, st.built_from, st.watermark) t
-            CROSS JOIN LATERAL (
-                -- a day with a negative latency has no summary (the readers
-                -- refuse it, from its quarter hours, as from its raw rows)
-                SELECT CASE WHEN EXISTS (SELECT 1 FROM nezuko_analytics.rollup_verifications c
-                                         WHERE c.bucket >= t.starts_at AND c.bucket < t.ends_at
-                                           AND nezuko_analytics.percentile(c.latencies, 0) < 0) THEN NULL
-                       ELSE (SELECT nezuko_analytics.verification_summary_state('q', NULL, NULL, NULL, NULL, NULL, c, NULL,
-                                                                                o.offsets, 1, NULL)
-                             FROM (SELECT nezuko_analytics.tz_offsets(t.starts_at, t.ends_at, z) AS offsets) o,
-                                  nezuko_analytics.rollup_verifications c
-                             WHERE c.bucket >= t.starts_at AND c.bucket < t.ends_at) END AS summary) s
-            WHERE t.starts_at >= st.built_from AND t.ends_at <= st.watermark AND s.summary IS NOT NULL;
+            SELECT source, z, t.day, t.starts_at, t.ends_at,
+                   nezuko_analytics.verification_summary_state('q', NULL, NULL, NULL, NULL, NULL, c, NULL, offsets, 1, NULL)
+            FROM unnest(days, starts, ends) t(day, starts_at, ends_at)
+            JOIN nezuko_analytics.rollup_verifications c ON c.bucket >= t.starts_at AND c.bucket < t.ends_at
+            -- a day with a negative latency has no summary (the readers
+            -- refuse it, from its quarter hours, as from its raw rows)
+            WHERE NOT EXISTS (SELECT 1 FROM nezuko_analytics.rollup_verifications n
+                              WHERE n.bucket >= t.starts_at AND n.bucket < t.ends_at
+                                AND nezuko_analytics.percentile(n.latencies, 0) < 0)
+            GROUP BY t.day, t.starts_at, t.ends_at;
         ELSE
             INSERT INTO nezuko_analytics.rollup_days (source, time_zone, day, starts_at, ends_at, summary)
-            SELECT source, z, t.day, t.starts_at, t.ends_at, s.summary
-            FROM nezuko_analytics.rollup_local_days(los, his, z, st.built_from, st.watermark) t
-            CROSS JOIN LATERAL (
-                SELECT nezuko_analytics.api_summary_state(NULL, NULL, NULL, c, NULL) AS summary
-                FROM nezuko_analytics.rollup_api_calls c
-                WHERE c.bucket >= t.starts_at AND c.bucket < t.ends_at) s
-            WHERE t.starts_at >= st.built_from AND t.ends_at <= st.watermark AND s.summary IS NOT NULL;
+            SELECT source, z, t.day, t.starts_at, t.ends_at, nezuko_analytics.api_summary_state(NULL, NULL, NULL, c, NULL)
+            FROM unnest(days, starts, ends) t(day, starts_at, ends_at)
+            JOIN nezuko_analytics.rollup_api_calls c ON c.bucket >= t.starts_at AND c.bucket < t.ends_at
+            GROUP BY t.day, t.starts_at, t.ends_at;
         END IF;
         GET DIAGNOSTICS made = ROW_COUNT;
         n := n + made;

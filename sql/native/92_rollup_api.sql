@@ -179,6 +179,9 @@ BEGIN
         RETURN NEXT format('built rollups of %s: %s quarter hours from %s, local days of %s', src, n, oldest,
                            array_to_string(zones, ', '));
     END LOOP;
+    -- statistics of what the build wrote, before autovacuum comes: without
+    -- them the readers' first plans guess the rollup tables' sizes
+    ANALYZE nezuko_analytics.rollup_verifications, nezuko_analytics.rollup_api_calls, nezuko_analytics.rollup_days;
     IF to_regprocedure('cron.schedule(text, text, text)') IS NOT NULL THEN
         EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO job
             USING nezuko_analytics.rollups_job_name(), '* * * * *', 'SELECT nezuko_analytics.refresh_rollups()';

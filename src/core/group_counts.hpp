@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "varint.hpp"
+
 namespace nz {
 
 constexpr uint8_t kGroupCountsFormat = 1;
@@ -85,16 +87,7 @@ template <typename F>
 void EncodedGroupCounts::for_each(F&& f) const {
     // Already validated by the constructor.
     const uint8_t* p = body_;
-    auto next = [&p]() {
-        uint64_t v = 0;
-        int shift = 0;
-        for (;;) {
-            uint8_t b = *p++;
-            v |= static_cast<uint64_t>(b & 0x7f) << shift;
-            if (!(b & 0x80)) return v;
-            shift += 7;
-        }
-    };
+    auto next = [&p]() { return varint_validated(p); };
     uint64_t id = 0;  // two's complement arithmetic: validated not to leave int64
     for (std::size_t i = 0; i < n_; ++i) {
         uint64_t k = next();

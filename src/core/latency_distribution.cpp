@@ -76,11 +76,16 @@ EncodedDistribution::EncodedDistribution(const uint8_t* data, std::size_t len) {
             key += static_cast<int64_t>(k);  // |key| <= 2^31 and k < 2^32: no overflow
         }
         if (key < INT32_MIN || key > INT32_MAX) corrupt("a key is beyond the integer range");
-        int32_t k32 = static_cast<int32_t>(key);
-        if (quantize_latency(k32) != k32) corrupt("key " + std::to_string(key) + " is not a stored key");
         uint64_t c = r.varint("key count");
         if (c == 0) corrupt("key " + std::to_string(key) + " has a zero count");
         if (__builtin_add_overflow(seen, c, &seen)) corrupt("the key counts overflow");
+        if (key > -kExactLimit && key < kExactLimit) {  // an exact key (nearly all): it is its own value
+            low += static_cast<__int128>(key) * static_cast<__int128>(c);
+            high += static_cast<__int128>(key) * static_cast<__int128>(c);
+            continue;
+        }
+        int32_t k32 = static_cast<int32_t>(key);
+        if (quantize_latency(k32) != k32) corrupt("key " + std::to_string(key) + " is not a stored key");
         int64_t span = key_span(k32);
         __int128 lo_v = key >= 0 ? key : key - span + 1;
         __int128 hi_v = key >= 0 ? key + span - 1 : key;

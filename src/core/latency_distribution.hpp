@@ -16,6 +16,8 @@
 #include <memory_resource>
 #include <vector>
 
+#include "varint.hpp"
+
 #include "core_error.hpp"
 
 namespace nz {
@@ -127,16 +129,7 @@ template <typename F>
 void EncodedDistribution::for_each(F&& f) const {
     // Already validated by the constructor.
     const uint8_t* p = body_;
-    auto next = [&p]() {
-        uint64_t v = 0;
-        int shift = 0;
-        for (;;) {
-            uint8_t b = *p++;
-            v |= static_cast<uint64_t>(b & 0x7f) << shift;
-            if (!(b & 0x80)) return v;
-            shift += 7;
-        }
-    };
+    auto next = [&p]() { return varint_validated(p); };
     int64_t key = 0;
     for (std::size_t i = 0; i < n_keys_; ++i) {
         uint64_t k = next();

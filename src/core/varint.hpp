@@ -28,6 +28,16 @@ inline uint8_t* varint_put(uint8_t* out, uint64_t v) {
     return out;
 }
 
+// A varint of bytes already validated (by a ByteReader pass): no end check.
+inline uint64_t varint_validated(const uint8_t*& p) {
+    uint64_t v = 0;
+    for (int shift = 0;; shift += 7) {
+        uint8_t b = *p++;
+        v |= static_cast<uint64_t>(b & 0x7f) << shift;
+        if (!(b & 0x80)) return v;
+    }
+}
+
 class ByteReader {
 public:
     // kind names the value in errors ("latency_dist value", "group counts").
@@ -38,10 +48,17 @@ public:
         if (p_ >= end_) truncated(kind_, what);
         return *p_++;
     }
-    // Small enough to inline: one byte (most counts and key deltas) read
-    // directly, longer ones and the end of the buffer out of line.
+    // Small enough to inline: one or two bytes (most counts and key deltas)
+    // read directly, longer ones and the end of the buffer out of line.
     uint64_t varint(const char* what) {
-        if (p_ < end_ && !(*p_ & 0x80)) return *p_++;
+        if (end_ - p_ >= 2) {
+            if (!(p_[0] & 0x80)) return *p_++;
+            if (!(p_[1] & 0x80)) {
+                uint64_t v = (p_[0] & 0x7fu) | static_cast<uint64_t>(p_[1]) << 7;
+                p_ += 2;
+                return v;
+            }
+        }
         return varint_long(what);
     }
     std::size_t remaining() const { return static_cast<std::size_t>(end_ - p_); }
