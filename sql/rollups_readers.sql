@@ -3,7 +3,9 @@
 -- off quarter hours, open-ended, empty, in the future) in six time zones
 -- (UTC, Asia/Kolkata, Asia/Kathmandu, America/St_Johns, Europe/Berlin over
 -- its DST change, Australia/Eucla +08:45), compared in one snapshot with
--- nezuko_analytics.use_rollups on and off: right after enable_rollups(),
+-- nezuko_analytics.use_rollups on and off (and the typed charts, the trend
+-- contracts, hourly_activity() and the fixed-window contracts): right after
+-- enable_rollups(),
 -- with late rows, updates and deletes pending (before any refresh), and
 -- after a refresh.
 \set SHOW_CONTEXT never
@@ -92,6 +94,18 @@ SELECT i, 'UTC', format('nezuko_analytics.%s(%L, %L)', f, since, until)
 FROM windows, unnest(ARRAY['get_latency_trend', 'get_cache_hit_rate_trend', 'get_verification_trends',
                            'get_analytics_overview', 'get_latency_distribution']) f
 WHERE isfinite(since) AND isfinite(until) AND i % 4 = 0
+UNION ALL  -- the typed charts over every fourth window (no zone)
+SELECT i, 'UTC', format(c, since, until)
+FROM windows, unnest(ARRAY[
+    '(SELECT json_agg(x) FROM nezuko_analytics.latency_histogram(%L, %L) x)',
+    '(SELECT json_agg(x) FROM nezuko_analytics.latency_histogram(%L, %L, ''{5,20,150,2000,5000}'', ''api_call_log'') x)',
+    'nezuko_analytics.latency_percentiles(%L, %L, ''{0,0.25,0.5,0.9,0.99,1}'')',
+    'nezuko_analytics.latency_percentiles(%L, %L, ''{0.5,0.95}'', ''api_call_log'')',
+    '(SELECT json_agg(x) FROM nezuko_analytics.verification_distribution(%L, %L) x)',
+    '(SELECT json_agg(x) FROM nezuko_analytics.top_groups(%L, %L, 7) x)',
+    '(SELECT json_agg(x) FROM nezuko_analytics.method_distribution(%L, %L) x)',
+    '(SELECT json_agg(x) FROM nezuko_analytics.bot_health(%L, %L) x)']) c
+WHERE i % 4 = 1 AND since <= until
 UNION ALL  -- hourly_activity() over every fourth window in every zone
 SELECT i, tz, format('(SELECT json_agg(h) FROM nezuko_analytics.hourly_activity(%L, %L, %L) h)', since, until, tz)
 FROM windows, zones WHERE i % 4 = 0 AND since <= until

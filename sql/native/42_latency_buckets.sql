@@ -50,3 +50,9 @@ CREATE AGGREGATE nezuko_analytics.latency_bucket_counts(latency_ms integer, edge
 );
 COMMENT ON AGGREGATE nezuko_analytics.latency_bucket_counts(integer, integer[]) IS
   'Counts of non-NULL latencies per bucket of edges, in one pass (one array element per bucket). Parallel safe.';
+
+CREATE FUNCTION nezuko_analytics.latency_dist_buckets(d nezuko_analytics.latency_dist, edges integer[])
+RETURNS bigint[] LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_latency_dist_buckets';
+COMMENT ON FUNCTION nezuko_analytics.latency_dist_buckets(nezuko_analytics.latency_dist, integer[]) IS
+  'The count of d''s values in each bucket of edges, as latency_bucket_counts() counts rows; NULL when d cannot tell (a negative value, or a stored key of 20 significant bits, 2^20 ms and more, with values on both sides of an edge). Example: SELECT nezuko_analytics.latency_dist_buckets(nezuko_analytics.latency_dist(latency_ms), ''{50,100,200,500}'') FROM verification_log;';
+

@@ -66,7 +66,14 @@ RETURNS bigint[]
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    counts bigint[];
 BEGIN
+    -- from the rollups' distribution where they serve and it tells every bucket
+    counts := nezuko_analytics.latency_dist_buckets(nezuko_analytics.latency_dist_rollups(bot, source, since, until), edges);
+    IF counts IS NOT NULL THEN
+        RETURN counts;
+    END IF;
     RETURN nezuko_analytics.latency_read(bot, source,
         format('SELECT nezuko_analytics.latency_bucket_counts(latency_ms, $3) FROM %I.%I'
                ' WHERE "timestamp" >= $1 AND "timestamp" < $2', bot, source),
@@ -74,7 +81,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.bucket_counts(name, text, timestamptz, timestamptz, integer[]) IS
-  'Engine of latency_histogram(): the count of bot.source rows in [since, until) in each latency bucket of edges (validated edges; NULL when the window is empty), through latency_bucket_counts().';
+  'Engine of latency_histogram(): the count of bot.source rows in [since, until) in each latency bucket of edges (validated edges; NULL when the window is empty), from the rollups'' distribution (latency_dist_rollups(), latency_dist_buckets()) where they serve, else through latency_bucket_counts().';
 
 CREATE FUNCTION nezuko_analytics.percentile_values(bot name, source text, since timestamptz, until timestamptz,
                                                    percentiles float8[])
@@ -82,7 +89,12 @@ RETURNS float8[]
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    d nezuko_analytics.latency_dist := nezuko_analytics.latency_dist_rollups(bot, source, since, until);
 BEGIN
+    IF d IS NOT NULL THEN  -- from the rollups' distribution where they serve
+        RETURN nezuko_analytics.percentiles(d, percentiles);
+    END IF;
     RETURN nezuko_analytics.latency_read(bot, source,
         format('SELECT nezuko_analytics.percentiles(nezuko_analytics.latency_dist(latency_ms), $3) FROM %I.%I'
                ' WHERE "timestamp" >= $1 AND "timestamp" < $2', bot, source),
@@ -90,4 +102,4 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.percentile_values(name, text, timestamptz, timestamptz, float8[]) IS
-  'Engine of latency_percentiles(): percentile_cont(percentiles) of latency_ms over bot.source rows in [since, until) (NULL without latencies), through a latency_dist.';
+  'Engine of latency_percentiles(): percentile_cont(percentiles) of latency_ms over bot.source rows in [since, until) (NULL without latencies), through a latency_dist: the rollups'' (latency_dist_rollups()) where they serve, else the rows''.';

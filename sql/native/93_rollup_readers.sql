@@ -274,6 +274,47 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.api_window_summary_rollups(name, timestamptz, timestamptz) IS
   'api_window_summary() from rollups (UTC days, quarter hours) and raw rows (rollup_plan()); NULL when the rollups give nothing to this window.';
 
+-- The latency charts from rollups: every latency of a window, merged from
+-- the raw rows' distribution, the quarter hours' and the UTC days'.
+CREATE FUNCTION nezuko_analytics.rollup_day_latencies(source text, summary bytea)
+RETURNS nezuko_analytics.latency_dist LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'nz_rollup_day_latencies';
+COMMENT ON FUNCTION nezuko_analytics.rollup_day_latencies(text, bytea) IS
+  'Every latency of a local day of rollup_days of source (verification_log or api_call_log), from its summary state.';
+
+CREATE FUNCTION nezuko_analytics.latency_dist_rollups(bot name, source text, since timestamptz, until timestamptz)
+RETURNS nezuko_analytics.latency_dist
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    d nezuko_analytics.latency_dist;
+BEGIN
+    SELECT * INTO p FROM nezuko_analytics.rollup_plan(source, since, until, NULL, 'UTC');
+    IF NOT p.usable THEN
+        RETURN NULL;
+    END IF;
+    EXECUTE format($q$
+        SELECT nezuko_analytics.merge(x.d)
+        FROM (
+            SELECT nezuko_analytics.latency_dist(r.latency_ms) AS d FROM %I.%I r WHERE %s
+            UNION ALL
+            SELECT c.latencies FROM nezuko_analytics.%I c WHERE (%s) AND c.bucket <> ALL ($3)
+            UNION ALL
+            SELECT nezuko_analytics.rollup_day_latencies($7, y.summary)
+            FROM nezuko_analytics.rollup_days y
+            WHERE y.source = $7 AND y.time_zone = 'UTC' AND y.starts_at = ANY ($4)) x$q$,
+        bot, source, nezuko_analytics.time_ranges_condition('r."timestamp"', 5, 6, cardinality(p.raw_lo)),
+        CASE source WHEN 'verification_log' THEN 'rollup_verifications' ELSE 'rollup_api_calls' END,
+        nezuko_analytics.time_ranges_condition('c.bucket', 1, 2, cardinality(p.qh_from)))
+        INTO d USING p.qh_from, p.qh_to, p.skip_qh, p.day_starts, p.raw_lo, p.raw_hi, source;
+    RETURN d;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.latency_dist_rollups(name, text, timestamptz, timestamptz) IS
+  'Every latency of bot.source (verification_log or api_call_log) in [since, until), from the rollups (UTC days, quarter hours) and the raw rows they leave (rollup_plan()); NULL when the rollups give nothing to this window. The latency charts'' read where the rollups serve.';
+
 -- The counts of the fixed-window contracts and get_analytics_overview from
 -- rollups: sums over the quarter hours taken, plus the raw reads of the rest.
 CREATE FUNCTION nezuko_analytics.verification_counts_rollups(

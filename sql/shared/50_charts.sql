@@ -8,8 +8,21 @@ RETURNS TABLE (status text, count bigint, percentage numeric)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    v jsonb;
 BEGIN
     PERFORM nezuko_analytics.check_window(since, until);
+    -- from the rollups when every row has one of the three statuses (the
+    -- rollups do not keep the names of the others)
+    v := nezuko_analytics.rollup_summary(since, until, 1);
+    IF (v->>'total')::bigint = (v->>'verified')::bigint + (v->>'restricted')::bigint + (v->>'error')::bigint THEN
+        RETURN QUERY
+        SELECT k.status, k.n, nezuko_analytics.percent(k.n, (v->>'total')::bigint)
+        FROM (VALUES ('verified', (v->>'verified')::bigint, 1), ('restricted', (v->>'restricted')::bigint, 2),
+                     ('error', (v->>'error')::bigint, 3)) k(status, n, ord)
+        ORDER BY k.ord;
+        RETURN;
+    END IF;
     RETURN QUERY EXECUTE format($q$
         WITH counted AS (
             SELECT v.status::text AS status, count(*) AS n
@@ -27,7 +40,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.verification_distribution(timestamptz, timestamptz) IS
-  'Verifications in [since, until) by status: verified, restricted and error always (zero counts too), then any other status; percentage round(.., 1), 0 for an empty window.';
+  'Verifications in [since, until) by status: verified, restricted and error always (zero counts too), then any other status; percentage round(.., 1), 0 for an empty window. From the rollups where they serve (rollup_summary()) and no row has another status, else one query.';
 
 CREATE FUNCTION nezuko_analytics.hourly_activity(since timestamptz, until timestamptz DEFAULT now(), tz text DEFAULT 'UTC')
 RETURNS TABLE (hour integer, label text, verifications bigint, restrictions bigint, errors bigint)
@@ -52,11 +65,26 @@ RETURNS TABLE (group_id bigint, title text, member_count integer, verifications 
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    v jsonb;
 BEGIN
     PERFORM nezuko_analytics.check_window(since, until);
     IF n IS NULL OR n < 1 THEN
         RAISE EXCEPTION 'top_groups: n must be at least 1, not %', coalesce(n::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- from the rollups, unless group 0 is among the top (they count a NULL
+    -- group_id as 0, which the query keeps apart)
+    v := nezuko_analytics.rollup_summary(since, until, n);
+    IF v IS NOT NULL AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(v->'groups') e WHERE (e->>'group_id')::bigint = 0) THEN
+        RETURN QUERY EXECUTE format($q$
+            SELECT g.group_id, coalesce(p.title::text, 'Group ' || g.group_id), p.member_count::integer, g.count,
+                   nezuko_analytics.percent(g.verified, g.count)
+            FROM jsonb_to_recordset($1) AS g(group_id bigint, count bigint, verified bigint)
+            LEFT JOIN %I.protected_groups p ON p.group_id = g.group_id
+            ORDER BY g.count DESC, g.group_id$q$, nezuko_analytics.bot_schema())
+        USING v->'groups';
+        RETURN;
     END IF;
     RETURN QUERY EXECUTE format($q$
         WITH g AS (
@@ -75,7 +103,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.top_groups(timestamptz, timestamptz, integer) IS
-  'The n groups with the most verifications in [since, until), ties broken by group_id: title (else ''Group <id>''), member_count, verifications, success_rate (percent verified, round(.., 1)). n must be at least 1.';
+  'The n groups with the most verifications in [since, until), ties broken by group_id: title (else ''Group <id>''), member_count, verifications, success_rate (percent verified, round(.., 1)). n must be at least 1. From the rollups where they serve (rollup_summary()), else one query.';
 
 CREATE FUNCTION nezuko_analytics.method_distribution(since timestamptz, until timestamptz DEFAULT now())
 RETURNS TABLE (method text, calls bigint, failures bigint, success_rate numeric, percentage numeric,
@@ -126,8 +154,21 @@ AS $$
 DECLARE
     a record;
     v record;
+    rv jsonb;
+    ra jsonb;
 BEGIN
     PERFORM nezuko_analytics.check_window(since, until);
+    -- from the rollups where both tables' serve
+    rv := nezuko_analytics.rollup_summary(since, until, 1);
+    ra := CASE WHEN rv IS NOT NULL THEN nezuko_analytics.rollup_api_summary(nezuko_analytics.bot_schema(), since, until) END;
+    IF ra IS NOT NULL THEN
+        RETURN QUERY SELECT * FROM nezuko_analytics.health_figures(
+            (ra->>'calls')::bigint, (ra->>'ok')::bigint, (rv->>'total')::bigint, (rv->>'cached')::bigint,
+            (rv->>'verified')::bigint, (rv->>'error')::bigint,
+            CASE WHEN (rv->>'latency_count')::bigint = 0 THEN NULL
+                 ELSE round((rv->>'latency_sum')::numeric / (rv->>'latency_count')::numeric, 0) END);
+        RETURN;
+    END IF;
     EXECUTE format($q$
         SELECT count(*) AS calls, count(*) FILTER (WHERE a.success) AS ok
         FROM %I.api_call_log a WHERE a."timestamp" >= $1 AND a."timestamp" < $2$q$, nezuko_analytics.bot_schema())
@@ -144,4 +185,4 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.bot_health(timestamptz, timestamptz) IS
-  'Bot health in [since, until) as get_bot_health computes it: api_success_rate, cache_efficiency, success_rate, avg_latency_ms, error_rate (percentages round(.., 1), 0 for an empty window) and overall_score = 35% API success + 30% success rate + 20% latency score (avg < 50 ms: 100, < 100: 90, < 200: 75, < 500: 50, else 25; no data: 100) + 10% cache efficiency + 5% (100 - error rate), round(.., 1).';
+  'Bot health in [since, until) as get_bot_health computes it: api_success_rate, cache_efficiency, success_rate, avg_latency_ms, error_rate (percentages round(.., 1), 0 for an empty window) and overall_score = 35% API success + 30% success rate + 20% latency score (avg < 50 ms: 100, < 100: 90, < 200: 75, < 500: 50, else 25; no data: 100) + 10% cache efficiency + 5% (100 - error rate), round(.., 1). From the rollups where both tables'' serve (rollup_summary(), rollup_api_summary()), else two queries.';

@@ -51,6 +51,286 @@ UPDATE nezuko_analytics.rollup_state s
 INSERT INTO nezuko_analytics.rollup_pending (source, bucket)
 SELECT s.source, '-infinity' FROM nezuko_analytics.rollup_state s;
 
+CREATE FUNCTION nezuko_analytics.latency_dist_buckets(d nezuko_analytics.latency_dist, edges integer[])
+RETURNS bigint[] LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_latency_dist_buckets';
+
+COMMENT ON FUNCTION nezuko_analytics.latency_dist_buckets(nezuko_analytics.latency_dist, integer[]) IS
+  'The count of d''s values in each bucket of edges, as latency_bucket_counts() counts rows; NULL when d cannot tell (a negative value, or a stored key of 20 significant bits, 2^20 ms and more, with values on both sides of an edge). Example: SELECT nezuko_analytics.latency_dist_buckets(nezuko_analytics.latency_dist(latency_ms), ''{50,100,200,500}'') FROM verification_log;';
+
+-- The native engine of the latency charts (the portable edition has its own,
+-- in SQL, with the same names and results).
+CREATE OR REPLACE FUNCTION nezuko_analytics.bucket_counts(bot name, source text, since timestamptz, until timestamptz, edges integer[])
+RETURNS bigint[]
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    counts bigint[];
+BEGIN
+    -- from the rollups' distribution where they serve and it tells every bucket
+    counts := nezuko_analytics.latency_dist_buckets(nezuko_analytics.latency_dist_rollups(bot, source, since, until), edges);
+    IF counts IS NOT NULL THEN
+        RETURN counts;
+    END IF;
+    RETURN nezuko_analytics.latency_read(bot, source,
+        format('SELECT nezuko_analytics.latency_bucket_counts(latency_ms, $3) FROM %I.%I'
+               ' WHERE "timestamp" >= $1 AND "timestamp" < $2', bot, source),
+        since, until, edges)::bigint[];
+END;
+$$;
+
+COMMENT ON FUNCTION nezuko_analytics.bucket_counts(name, text, timestamptz, timestamptz, integer[]) IS
+  'Engine of latency_histogram(): the count of bot.source rows in [since, until) in each latency bucket of edges (validated edges; NULL when the window is empty), from the rollups'' distribution (latency_dist_rollups(), latency_dist_buckets()) where they serve, else through latency_bucket_counts().';
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.percentile_values(bot name, source text, since timestamptz, until timestamptz,
+                                                   percentiles float8[])
+RETURNS float8[]
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d nezuko_analytics.latency_dist := nezuko_analytics.latency_dist_rollups(bot, source, since, until);
+BEGIN
+    IF d IS NOT NULL THEN  -- from the rollups' distribution where they serve
+        RETURN nezuko_analytics.percentiles(d, percentiles);
+    END IF;
+    RETURN nezuko_analytics.latency_read(bot, source,
+        format('SELECT nezuko_analytics.percentiles(nezuko_analytics.latency_dist(latency_ms), $3) FROM %I.%I'
+               ' WHERE "timestamp" >= $1 AND "timestamp" < $2', bot, source),
+        since, until, percentiles)::float8[];
+END;
+$$;
+
+COMMENT ON FUNCTION nezuko_analytics.percentile_values(name, text, timestamptz, timestamptz, float8[]) IS
+  'Engine of latency_percentiles(): percentile_cont(percentiles) of latency_ms over bot.source rows in [since, until) (NULL without latencies), through a latency_dist: the rollups'' (latency_dist_rollups()) where they serve, else the rows''.';
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.method_figures(bot name, since timestamptz, until timestamptz)
+RETURNS TABLE (method text, calls bigint, failures bigint, ok bigint, avg_latency numeric, p50 float8, p95 float8)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    a jsonb := nezuko_analytics.rollup_api_summary(bot, since, until);
+BEGIN
+    -- from the rollups, unless a method is '' (they keep a NULL method as
+    -- '', which the query keeps apart)
+    IF a IS NOT NULL AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(a->'methods') e WHERE e->>'method' = '') THEN
+        RETURN QUERY
+        SELECT m.method, m.calls, m.failures, m.ok,
+               CASE WHEN m.latency_count = 0 THEN NULL ELSE m.latency_sum::numeric / m.latency_count END, m.p50, m.p95
+        FROM jsonb_to_recordset(a->'methods') AS m(method text, calls bigint, failures bigint, ok bigint,
+                                                   latency_count bigint, latency_sum bigint, p50 float8, p95 float8);
+        RETURN;
+    END IF;
+    RETURN QUERY EXECUTE format($q$
+        SELECT m.method, m.calls, m.failures, m.ok, m.avg_latency,
+               nezuko_analytics.percentile(m.d, 0.5), nezuko_analytics.percentile(m.d, 0.95)
+        FROM (SELECT a.method::text AS method, count(*) AS calls,
+                     count(*) FILTER (WHERE NOT a.success) AS failures,
+                     count(*) FILTER (WHERE a.success) AS ok,
+                     avg(a.latency_ms) AS avg_latency,
+                     nezuko_analytics.latency_dist(a.latency_ms) AS d
+              FROM %I.api_call_log a
+              WHERE a."timestamp" >= $1 AND a."timestamp" < $2
+              GROUP BY a.method) m$q$, bot)
+    USING since, until;
+END;
+$$;
+
+COMMENT ON FUNCTION nezuko_analytics.method_figures(name, timestamptz, timestamptz) IS
+  'Engine of method_distribution(): per method of bot.api_call_log in [since, until), unordered: calls, failures (success = false), ok (success = true), avg latency, exact p50 and p95 (percentile_cont, through a latency_dist). From the rollups where they serve (rollup_api_summary()) and no method is empty, else one query.';
+
+-- The typed charts' way to the rollups (docs/rollups.md): the summary of a
+-- window from the native edition's rollups, where the edition has them and
+-- they serve this window; NULL otherwise (the portable edition has none),
+-- and then the caller reads the raw rows.
+
+CREATE FUNCTION nezuko_analytics.rollup_summary(since timestamptz, until timestamptz, top_groups integer)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb;
+BEGIN
+    -- the summary leaves out rows dated -infinity, which these charts count
+    -- in a window from -infinity
+    IF NOT isfinite(since)
+       OR to_regprocedure('nezuko_analytics.window_summary_rollups(timestamptz, timestamptz, text, integer, timestamptz)') IS NULL THEN
+        RETURN NULL;
+    END IF;
+    -- the summary refuses a negative latency, which these charts may not
+    -- read: then raw rows
+    BEGIN
+        EXECUTE 'SELECT nezuko_analytics.window_summary_rollups($1, $2, ''UTC'', $3, NULL)' INTO v
+            USING since, until, top_groups;
+    EXCEPTION WHEN invalid_parameter_value THEN
+        v := NULL;
+    END;
+    RETURN v;
+END;
+$$;
+
+COMMENT ON FUNCTION nezuko_analytics.rollup_summary(timestamptz, timestamptz, integer) IS
+  'The summary of verification_log over [since, until) from the rollups (window_summary_rollups() in UTC, with top_groups groups) where this edition has them and they serve the window; NULL otherwise, for a window from -infinity (the summary leaves out rows dated -infinity), or when a negative latency makes the summary refuse it. Used by the typed charts (verification_distribution(), top_groups(), bot_health()).';
+
+CREATE FUNCTION nezuko_analytics.rollup_api_summary(bot name, since timestamptz, until timestamptz)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    a jsonb;
+BEGIN
+    IF to_regprocedure('nezuko_analytics.api_window_summary_rollups(name, timestamptz, timestamptz)') IS NULL THEN
+        RETURN NULL;
+    END IF;
+    BEGIN
+        EXECUTE 'SELECT nezuko_analytics.api_window_summary_rollups($1, $2, $3)' INTO a USING bot, since, until;
+    EXCEPTION WHEN invalid_parameter_value THEN
+        a := NULL;
+    END;
+    RETURN a;
+END;
+$$;
+
+COMMENT ON FUNCTION nezuko_analytics.rollup_api_summary(name, timestamptz, timestamptz) IS
+  'The summary of bot.api_call_log over [since, until) from the rollups (api_window_summary_rollups()) where this edition has them and they serve the window; NULL otherwise. Used by bot_health() and the native method_figures().';
+
+-- The typed chart functions.  Each reads the bot's tables (in the schema
+-- apply_schema() recorded) once, through dynamic SQL so the planner sees the
+-- real window: an index scan on "timestamp" for short windows, a parallel
+-- sequential scan for long ones.
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.verification_distribution(since timestamptz, until timestamptz DEFAULT now())
+RETURNS TABLE (status text, count bigint, percentage numeric)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb;
+BEGIN
+    PERFORM nezuko_analytics.check_window(since, until);
+    -- from the rollups when every row has one of the three statuses (the
+    -- rollups do not keep the names of the others)
+    v := nezuko_analytics.rollup_summary(since, until, 1);
+    IF (v->>'total')::bigint = (v->>'verified')::bigint + (v->>'restricted')::bigint + (v->>'error')::bigint THEN
+        RETURN QUERY
+        SELECT k.status, k.n, nezuko_analytics.percent(k.n, (v->>'total')::bigint)
+        FROM (VALUES ('verified', (v->>'verified')::bigint, 1), ('restricted', (v->>'restricted')::bigint, 2),
+                     ('error', (v->>'error')::bigint, 3)) k(status, n, ord)
+        ORDER BY k.ord;
+        RETURN;
+    END IF;
+    RETURN QUERY EXECUTE format($q$
+        WITH counted AS (
+            SELECT v.status::text AS status, count(*) AS n
+            FROM %I.verification_log v
+            WHERE v."timestamp" >= $1 AND v."timestamp" < $2
+            GROUP BY v.status),
+        known(status, ord) AS (VALUES ('verified', 1), ('restricted', 2), ('error', 3)),
+        merged AS (
+            SELECT status, coalesce(c.n, 0) AS n, coalesce(k.ord, 4) AS ord
+            FROM known k FULL JOIN counted c USING (status))
+        SELECT status, n,
+               nezuko_analytics.percent(n, sum(n) OVER ())
+        FROM merged ORDER BY ord, status$q$, nezuko_analytics.bot_schema())
+    USING since, until;
+END;
+$$;
+
+COMMENT ON FUNCTION nezuko_analytics.verification_distribution(timestamptz, timestamptz) IS
+  'Verifications in [since, until) by status: verified, restricted and error always (zero counts too), then any other status; percentage round(.., 1), 0 for an empty window. From the rollups where they serve (rollup_summary()) and no row has another status, else one query.';
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.top_groups(since timestamptz, until timestamptz DEFAULT now(), n integer DEFAULT 10)
+RETURNS TABLE (group_id bigint, title text, member_count integer, verifications bigint, success_rate numeric)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb;
+BEGIN
+    PERFORM nezuko_analytics.check_window(since, until);
+    IF n IS NULL OR n < 1 THEN
+        RAISE EXCEPTION 'top_groups: n must be at least 1, not %', coalesce(n::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- from the rollups, unless group 0 is among the top (they count a NULL
+    -- group_id as 0, which the query keeps apart)
+    v := nezuko_analytics.rollup_summary(since, until, n);
+    IF v IS NOT NULL AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(v->'groups') e WHERE (e->>'group_id')::bigint = 0) THEN
+        RETURN QUERY EXECUTE format($q$
+            SELECT g.group_id, coalesce(p.title::text, 'Group ' || g.group_id), p.member_count::integer, g.count,
+                   nezuko_analytics.percent(g.verified, g.count)
+            FROM jsonb_to_recordset($1) AS g(group_id bigint, count bigint, verified bigint)
+            LEFT JOIN %I.protected_groups p ON p.group_id = g.group_id
+            ORDER BY g.count DESC, g.group_id$q$, nezuko_analytics.bot_schema())
+        USING v->'groups';
+        RETURN;
+    END IF;
+    RETURN QUERY EXECUTE format($q$
+        WITH g AS (
+            SELECT v.group_id::bigint AS group_id, count(*) AS n,
+                   count(*) FILTER (WHERE v.status = 'verified') AS ok
+            FROM %1$I.verification_log v
+            WHERE v."timestamp" >= $1 AND v."timestamp" < $2
+            GROUP BY v.group_id
+            ORDER BY n DESC, v.group_id
+            LIMIT $3)
+        SELECT g.group_id, coalesce(p.title::text, 'Group ' || g.group_id), p.member_count::integer, g.n,
+               nezuko_analytics.percent(g.ok, g.n)
+        FROM g LEFT JOIN %1$I.protected_groups p ON p.group_id = g.group_id
+        ORDER BY g.n DESC, g.group_id$q$, nezuko_analytics.bot_schema())
+    USING since, until, n;
+END;
+$$;
+
+COMMENT ON FUNCTION nezuko_analytics.top_groups(timestamptz, timestamptz, integer) IS
+  'The n groups with the most verifications in [since, until), ties broken by group_id: title (else ''Group <id>''), member_count, verifications, success_rate (percent verified, round(.., 1)). n must be at least 1. From the rollups where they serve (rollup_summary()), else one query.';
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.bot_health(since timestamptz, until timestamptz DEFAULT now())
+RETURNS TABLE (api_success_rate numeric, cache_efficiency numeric, success_rate numeric,
+               avg_latency_ms numeric, error_rate numeric, overall_score numeric)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    a record;
+    v record;
+    rv jsonb;
+    ra jsonb;
+BEGIN
+    PERFORM nezuko_analytics.check_window(since, until);
+    -- from the rollups where both tables' serve
+    rv := nezuko_analytics.rollup_summary(since, until, 1);
+    ra := CASE WHEN rv IS NOT NULL THEN nezuko_analytics.rollup_api_summary(nezuko_analytics.bot_schema(), since, until) END;
+    IF ra IS NOT NULL THEN
+        RETURN QUERY SELECT * FROM nezuko_analytics.health_figures(
+            (ra->>'calls')::bigint, (ra->>'ok')::bigint, (rv->>'total')::bigint, (rv->>'cached')::bigint,
+            (rv->>'verified')::bigint, (rv->>'error')::bigint,
+            CASE WHEN (rv->>'latency_count')::bigint = 0 THEN NULL
+                 ELSE round((rv->>'latency_sum')::numeric / (rv->>'latency_count')::numeric, 0) END);
+        RETURN;
+    END IF;
+    EXECUTE format($q$
+        SELECT count(*) AS calls, count(*) FILTER (WHERE a.success) AS ok
+        FROM %I.api_call_log a WHERE a."timestamp" >= $1 AND a."timestamp" < $2$q$, nezuko_analytics.bot_schema())
+        INTO a USING since, until;
+    EXECUTE format($q$
+        SELECT count(*) AS n,
+               count(*) FILTER (WHERE v.cached) AS hits,
+               count(*) FILTER (WHERE v.status = 'verified') AS ok,
+               count(*) FILTER (WHERE v.status = 'error') AS errors,
+               round(avg(v.latency_ms), 0) AS avg_latency
+        FROM %I.verification_log v WHERE v."timestamp" >= $1 AND v."timestamp" < $2$q$, nezuko_analytics.bot_schema())
+        INTO v USING since, until;
+    RETURN QUERY SELECT * FROM nezuko_analytics.health_figures(a.calls, a.ok, v.n, v.hits, v.ok, v.errors, v.avg_latency);
+END;
+$$;
+
+COMMENT ON FUNCTION nezuko_analytics.bot_health(timestamptz, timestamptz) IS
+  'Bot health in [since, until) as get_bot_health computes it: api_success_rate, cache_efficiency, success_rate, avg_latency_ms, error_rate (percentages round(.., 1), 0 for an empty window) and overall_score = 35% API success + 30% success rate + 20% latency score (avg < 50 ms: 100, < 100: 90, < 200: 75, < 500: 50, else 25; no data: 100) + 10% cache efficiency + 5% (100 - error rate), round(.., 1). From the rollups where both tables'' serve (rollup_summary(), rollup_api_summary()), else two queries.';
+
 COMMENT ON TABLE nezuko_analytics.rollup_state IS
   'Per source table with rollups: how long they keep (keep), the quarter hours materialized ([built_from, watermark); later ones are read from the raw rows), the time before which they are frozen (frozen_before: the raw rows there may be pruned, so they are never computed again; it only moves forward), and the last refresh (when, how long, how many quarter hours), and the time zones whose local days are kept in rollup_days (UTC always). A row here means rollups are enabled for that table.';
 
@@ -804,6 +1084,49 @@ $$;
 
 COMMENT ON FUNCTION nezuko_analytics.api_window_summary_rollups(name, timestamptz, timestamptz) IS
   'api_window_summary() from rollups (UTC days, quarter hours) and raw rows (rollup_plan()); NULL when the rollups give nothing to this window.';
+
+-- The latency charts from rollups: every latency of a window, merged from
+-- the raw rows' distribution, the quarter hours' and the UTC days'.
+CREATE FUNCTION nezuko_analytics.rollup_day_latencies(source text, summary bytea)
+RETURNS nezuko_analytics.latency_dist LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'nz_rollup_day_latencies';
+
+COMMENT ON FUNCTION nezuko_analytics.rollup_day_latencies(text, bytea) IS
+  'Every latency of a local day of rollup_days of source (verification_log or api_call_log), from its summary state.';
+
+CREATE FUNCTION nezuko_analytics.latency_dist_rollups(bot name, source text, since timestamptz, until timestamptz)
+RETURNS nezuko_analytics.latency_dist
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    d nezuko_analytics.latency_dist;
+BEGIN
+    SELECT * INTO p FROM nezuko_analytics.rollup_plan(source, since, until, NULL, 'UTC');
+    IF NOT p.usable THEN
+        RETURN NULL;
+    END IF;
+    EXECUTE format($q$
+        SELECT nezuko_analytics.merge(x.d)
+        FROM (
+            SELECT nezuko_analytics.latency_dist(r.latency_ms) AS d FROM %I.%I r WHERE %s
+            UNION ALL
+            SELECT c.latencies FROM nezuko_analytics.%I c WHERE (%s) AND c.bucket <> ALL ($3)
+            UNION ALL
+            SELECT nezuko_analytics.rollup_day_latencies($7, y.summary)
+            FROM nezuko_analytics.rollup_days y
+            WHERE y.source = $7 AND y.time_zone = 'UTC' AND y.starts_at = ANY ($4)) x$q$,
+        bot, source, nezuko_analytics.time_ranges_condition('r."timestamp"', 5, 6, cardinality(p.raw_lo)),
+        CASE source WHEN 'verification_log' THEN 'rollup_verifications' ELSE 'rollup_api_calls' END,
+        nezuko_analytics.time_ranges_condition('c.bucket', 1, 2, cardinality(p.qh_from)))
+        INTO d USING p.qh_from, p.qh_to, p.skip_qh, p.day_starts, p.raw_lo, p.raw_hi, source;
+    RETURN d;
+END;
+$$;
+
+COMMENT ON FUNCTION nezuko_analytics.latency_dist_rollups(name, text, timestamptz, timestamptz) IS
+  'Every latency of bot.source (verification_log or api_call_log) in [since, until), from the rollups (UTC days, quarter hours) and the raw rows they leave (rollup_plan()); NULL when the rollups give nothing to this window. The latency charts'' read where the rollups serve.';
 
 -- The counts of the fixed-window contracts and get_analytics_overview from
 -- rollups: sums over the quarter hours taken, plus the raw reads of the rest.

@@ -58,6 +58,8 @@ public:
     void add_quarter_hour(const QuarterHourCounts& counts, const EncodedDistribution& latencies,
                           const EncodedGroupCounts& groups);
     void merge(const VerificationSummary& other);
+    // Every latency of the window (the local days' together).
+    const LatencyDistribution& latencies() const { return latency_; }
 
     std::pmr::vector<uint8_t> encode() const;
     void merge_encoded(const uint8_t* data, std::size_t len);
@@ -109,6 +111,8 @@ public:
     void add_counts(const char* method, std::size_t method_len, uint64_t calls, uint64_t ok, uint64_t failures,
                     const EncodedDistribution& latencies);
     void merge(const ApiSummary& other);
+    // Every latency of the window (the methods' together).
+    const LatencyDistribution& latencies() const { return latency_; }
 
     std::pmr::vector<uint8_t> encode() const;
     void merge_encoded(const uint8_t* data, std::size_t len);

@@ -54,4 +54,17 @@ void write_bucket_counts(JsonWriter& j, const int32_t* edges, std::size_t n, con
     j.end_array();
 }
 
+bool bucket_counts_of(const EncodedDistribution& dist, const int32_t* edges, std::size_t n, uint64_t* counts) {
+    bool exact = true;
+    dist.for_each([&](int32_t key, uint64_t) {
+        if (key < 0) exact = false;
+        else if (key_span(key) > 1 && bucket_index(edges, n, key) != bucket_index(edges, n, static_cast<int32_t>(std::min<int64_t>(
+                                                                               INT32_MAX, int64_t{key} + key_span(key) - 1))))
+            exact = false;
+    });
+    if (!exact) return false;
+    dist.for_each([&](int32_t key, uint64_t c) { counts[bucket_index(edges, n, key)] += c; });
+    return true;
+}
+
 }  // namespace nz

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "json_writer.hpp"
+#include "latency_distribution.hpp"
 
 namespace nz {
 
@@ -25,6 +26,12 @@ void validate_bucket_edges(const int32_t* edges, std::size_t n);
 // Index of the bucket holding latency_ms (0..n).  Throws CoreError
 // (invalid_argument) for a negative latency.
 std::size_t bucket_index(const int32_t* edges, std::size_t n, int32_t latency_ms);
+
+// The counts of a distribution's values in each bucket (counts[0..n], added
+// to); false, with counts unchanged, when a value is negative or a stored
+// key stands for values on both sides of an edge (|v| >= 2^20 ms, where keys
+// keep 20 significant bits): the caller then counts the rows themselves.
+bool bucket_counts_of(const EncodedDistribution& dist, const int32_t* edges, std::size_t n, uint64_t* counts);
 
 // The label of bucket i (0..n): '<50ms', '50-100ms', '>500ms'.
 std::string bucket_label(const int32_t* edges, std::size_t n, std::size_t i);

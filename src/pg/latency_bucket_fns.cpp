@@ -175,3 +175,25 @@ NZ_PG_FUNCTION(nz_latency_bucket_labels) {
     for (int i = 0; i <= edges.n; ++i) labels[i] = PointerGetDatum(label_text(edges, i));
     PG_RETURN_ARRAYTYPE_P(construct_array(labels, edges.n + 1, TEXTOID, -1, false, TYPALIGN_INT));
 }
+
+// latency_dist_buckets(d latency_dist, edges integer[]) -> bigint[]: the
+// counts of d's values per bucket, as latency_bucket_counts() counts rows;
+// NULL when d cannot tell (a negative value, or a key of 20 significant bits
+// across an edge), so that the caller counts the rows.
+NZ_PG_FUNCTION(nz_latency_dist_buckets) {
+    struct varlena* d = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(0));
+    Edges edges;
+    read_edges(fcinfo, 1, &edges);
+    const auto* data = reinterpret_cast<const uint8_t*>(VARDATA_ANY(d));
+    std::size_t len = VARSIZE_ANY_EXHDR(d);
+    uint64_t counts[nz::kMaxBucketEdges + 1] = {};
+    bool exact = false;
+    nz::pg::run_core("latency_dist_buckets", [&] {
+        exact = nz::bucket_counts_of(nz::EncodedDistribution(data, len), edges.values, static_cast<std::size_t>(edges.n),
+                                     counts);
+    });
+    if (!exact) PG_RETURN_NULL();
+    Datum elems[nz::kMaxBucketEdges + 1];
+    for (int i = 0; i <= edges.n; ++i) elems[i] = Int64GetDatum(static_cast<int64>(counts[i]));
+    PG_RETURN_ARRAYTYPE_P(construct_array(elems, edges.n + 1, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}

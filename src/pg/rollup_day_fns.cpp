@@ -1,0 +1,42 @@
+// rollup_day_latencies(source text, summary bytea) -> latency_dist: every
+// latency of a local day of rollup_days (the binary state of the dashboard's
+// summary of that day, verification_log's or api_call_log's), for the
+// latency charts' reads through the rollups (docs/rollups.md).
+#include <cstring>
+
+#include "latency_dist_state.hpp"
+#include "pg_boundary.hpp"
+#include "summary_state.hpp"
+
+extern "C" {
+#include "utils/builtins.h"
+}
+
+NZ_PG_FUNCTION(nz_rollup_day_latencies) {
+    const char* fn = "rollup_day_latencies";
+    text* source = PG_GETARG_TEXT_PP(0);
+    bytea* summary = PG_GETARG_BYTEA_PP(1);
+    const auto* data = reinterpret_cast<const uint8_t*>(VARDATA_ANY(summary));
+    std::size_t len = VARSIZE_ANY_EXHDR(summary);
+    std::size_t source_len = VARSIZE_ANY_EXHDR(source);
+    bool verifications = source_len == 16 && std::memcmp(VARDATA_ANY(source), "verification_log", 16) == 0;
+    bool calls = source_len == 12 && std::memcmp(VARDATA_ANY(source), "api_call_log", 12) == 0;
+    if (!verifications && !calls)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("%s: source must be 'verification_log' or 'api_call_log'", fn)));
+    nz::pg::DistState* out = nz::pg::new_dist_state(CurrentMemoryContext);
+    if (verifications) {
+        auto* day = nz::pg::new_state<nz::pg::VState>(CurrentMemoryContext);
+        nz::pg::run_core(fn, [&] {
+            day->summary.merge_encoded(data, len);
+            out->dist.merge(day->summary.latencies());
+        });
+    } else {
+        auto* day = nz::pg::new_state<nz::pg::AState>(CurrentMemoryContext);
+        nz::pg::run_core(fn, [&] {
+            day->summary.merge_encoded(data, len);
+            out->dist.merge(day->summary.latencies());
+        });
+    }
+    PG_RETURN_POINTER(nz::pg::encode_dist(out));
+}
