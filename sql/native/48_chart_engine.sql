@@ -35,7 +35,7 @@ LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    a jsonb := nezuko_analytics.rollup_api_summary(bot, since, until);
+    a jsonb := nezuko_analytics.api_summary_from_rollups(bot, since, until);
 BEGIN
     -- from the rollups, unless a method is '' (they keep a NULL method as
     -- '', which the query keeps apart)
@@ -62,4 +62,4 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.method_figures(name, timestamptz, timestamptz) IS
-  'Engine of method_distribution(): per method of bot.api_call_log in [since, until), unordered: calls, failures (success = false), ok (success = true), avg latency, exact p50 and p95 (percentile_cont, through a latency_dist). From the rollups where they serve (rollup_api_summary()) and no method is empty, else one query.';
+  'Engine of method_distribution(): per method of bot.api_call_log in [since, until), unordered: calls, failures (success = false), ok (success = true), avg latency, exact p50 and p95 (percentile_cont, through a latency_dist). From the rollups where they serve (api_summary_from_rollups()) and no method is empty, else one query.';

@@ -3,7 +3,7 @@
 -- they serve this window; NULL otherwise (the portable edition has none),
 -- and then the caller reads the raw rows.
 
-CREATE FUNCTION nezuko_analytics.rollup_summary(since timestamptz, until timestamptz, top_groups integer)
+CREATE FUNCTION nezuko_analytics.verification_summary_from_rollups(since timestamptz, until timestamptz, top_groups integer)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -28,10 +28,10 @@ BEGIN
     RETURN v;
 END;
 $$;
-COMMENT ON FUNCTION nezuko_analytics.rollup_summary(timestamptz, timestamptz, integer) IS
+COMMENT ON FUNCTION nezuko_analytics.verification_summary_from_rollups(timestamptz, timestamptz, integer) IS
   'The summary of verification_log over [since, until) from the rollups (window_summary_rollups() in UTC, with top_groups groups) where this edition has them and they serve the window; NULL otherwise, for a window from -infinity (the summary leaves out rows dated -infinity), or when a negative latency makes the summary refuse it. Used by the typed charts (verification_distribution(), top_groups(), bot_health()).';
 
-CREATE FUNCTION nezuko_analytics.rollup_api_summary(bot name, since timestamptz, until timestamptz)
+CREATE FUNCTION nezuko_analytics.api_summary_from_rollups(bot name, since timestamptz, until timestamptz)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -50,5 +50,5 @@ BEGIN
     RETURN a;
 END;
 $$;
-COMMENT ON FUNCTION nezuko_analytics.rollup_api_summary(name, timestamptz, timestamptz) IS
+COMMENT ON FUNCTION nezuko_analytics.api_summary_from_rollups(name, timestamptz, timestamptz) IS
   'The summary of bot.api_call_log over [since, until) from the rollups (api_window_summary_rollups()) where this edition has them and they serve the window; NULL otherwise. Used by bot_health() and the native method_figures().';

@@ -14,7 +14,7 @@ BEGIN
     PERFORM nezuko_analytics.check_window(since, until);
     -- from the rollups when every row has one of the three statuses (the
     -- rollups do not keep the names of the others)
-    v := nezuko_analytics.rollup_summary(since, until, 1);
+    v := nezuko_analytics.verification_summary_from_rollups(since, until, 1);
     IF (v->>'total')::bigint = (v->>'verified')::bigint + (v->>'restricted')::bigint + (v->>'error')::bigint THEN
         RETURN QUERY
         SELECT k.status, k.n, nezuko_analytics.percent(k.n, (v->>'total')::bigint)
@@ -40,7 +40,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.verification_distribution(timestamptz, timestamptz) IS
-  'Verifications in [since, until) by status: verified, restricted and error always (zero counts too), then any other status; percentage round(.., 1), 0 for an empty window. From the rollups where they serve (rollup_summary()) and no row has another status, else one query.';
+  'Verifications in [since, until) by status: verified, restricted and error always (zero counts too), then any other status; percentage round(.., 1), 0 for an empty window. From the rollups where they serve (verification_summary_from_rollups()) and no row has another status, else one query.';
 
 CREATE FUNCTION nezuko_analytics.hourly_activity(since timestamptz, until timestamptz DEFAULT now(), tz text DEFAULT 'UTC')
 RETURNS TABLE (hour integer, label text, verifications bigint, restrictions bigint, errors bigint)
@@ -75,7 +75,7 @@ BEGIN
     END IF;
     -- from the rollups, unless group 0 is among the top (they count a NULL
     -- group_id as 0, which the query keeps apart)
-    v := nezuko_analytics.rollup_summary(since, until, n);
+    v := nezuko_analytics.verification_summary_from_rollups(since, until, n);
     IF v IS NOT NULL AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(v->'groups') e WHERE (e->>'group_id')::bigint = 0) THEN
         RETURN QUERY EXECUTE format($q$
             SELECT g.group_id, coalesce(p.title::text, 'Group ' || g.group_id), p.member_count::integer, g.count,
@@ -103,7 +103,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.top_groups(timestamptz, timestamptz, integer) IS
-  'The n groups with the most verifications in [since, until), ties broken by group_id: title (else ''Group <id>''), member_count, verifications, success_rate (percent verified, round(.., 1)). n must be at least 1. From the rollups where they serve (rollup_summary()), else one query.';
+  'The n groups with the most verifications in [since, until), ties broken by group_id: title (else ''Group <id>''), member_count, verifications, success_rate (percent verified, round(.., 1)). n must be at least 1. From the rollups where they serve (verification_summary_from_rollups()), else one query.';
 
 CREATE FUNCTION nezuko_analytics.method_distribution(since timestamptz, until timestamptz DEFAULT now())
 RETURNS TABLE (method text, calls bigint, failures bigint, success_rate numeric, percentage numeric,
@@ -159,8 +159,8 @@ DECLARE
 BEGIN
     PERFORM nezuko_analytics.check_window(since, until);
     -- from the rollups where both tables' serve
-    rv := nezuko_analytics.rollup_summary(since, until, 1);
-    ra := CASE WHEN rv IS NOT NULL THEN nezuko_analytics.rollup_api_summary(nezuko_analytics.bot_schema(), since, until) END;
+    rv := nezuko_analytics.verification_summary_from_rollups(since, until, 1);
+    ra := CASE WHEN rv IS NOT NULL THEN nezuko_analytics.api_summary_from_rollups(nezuko_analytics.bot_schema(), since, until) END;
     IF ra IS NOT NULL THEN
         RETURN QUERY SELECT * FROM nezuko_analytics.health_figures(
             (ra->>'calls')::bigint, (ra->>'ok')::bigint, (rv->>'total')::bigint, (rv->>'cached')::bigint,
@@ -185,4 +185,4 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.bot_health(timestamptz, timestamptz) IS
-  'Bot health in [since, until) as get_bot_health computes it: api_success_rate, cache_efficiency, success_rate, avg_latency_ms, error_rate (percentages round(.., 1), 0 for an empty window) and overall_score = 35% API success + 30% success rate + 20% latency score (avg < 50 ms: 100, < 100: 90, < 200: 75, < 500: 50, else 25; no data: 100) + 10% cache efficiency + 5% (100 - error rate), round(.., 1). From the rollups where both tables'' serve (rollup_summary(), rollup_api_summary()), else two queries.';
+  'Bot health in [since, until) as get_bot_health computes it: api_success_rate, cache_efficiency, success_rate, avg_latency_ms, error_rate (percentages round(.., 1), 0 for an empty window) and overall_score = 35% API success + 30% success rate + 20% latency score (avg < 50 ms: 100, < 100: 90, < 200: 75, < 500: 50, else 25; no data: 100) + 10% cache efficiency + 5% (100 - error rate), round(.., 1). From the rollups where both tables'' serve (verification_summary_from_rollups(), api_summary_from_rollups()), else two queries.';

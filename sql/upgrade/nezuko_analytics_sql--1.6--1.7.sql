@@ -1,7 +1,7 @@
 -- nezuko_analytics_sql (the portable edition) 1.6 -> 1.7, written by hand
 -- (docs/versions.md).  1.7 changes the rollups of the native edition (local
 -- days, groups per quarter hour); the portable edition takes the shared
--- changes (the typed charts ask rollup_summary() and rollup_api_summary()
+-- changes (the typed charts ask verification_summary_from_rollups() and api_summary_from_rollups()
 -- first, which answer NULL here: it has no rollups) and its version().
 
 CREATE OR REPLACE FUNCTION nezuko_analytics.version()
@@ -15,7 +15,7 @@ AS $$ SELECT '1.7'::text $$;
 -- they serve this window; NULL otherwise (the portable edition has none),
 -- and then the caller reads the raw rows.
 
-CREATE FUNCTION nezuko_analytics.rollup_summary(since timestamptz, until timestamptz, top_groups integer)
+CREATE FUNCTION nezuko_analytics.verification_summary_from_rollups(since timestamptz, until timestamptz, top_groups integer)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -41,10 +41,10 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION nezuko_analytics.rollup_summary(timestamptz, timestamptz, integer) IS
+COMMENT ON FUNCTION nezuko_analytics.verification_summary_from_rollups(timestamptz, timestamptz, integer) IS
   'The summary of verification_log over [since, until) from the rollups (window_summary_rollups() in UTC, with top_groups groups) where this edition has them and they serve the window; NULL otherwise, for a window from -infinity (the summary leaves out rows dated -infinity), or when a negative latency makes the summary refuse it. Used by the typed charts (verification_distribution(), top_groups(), bot_health()).';
 
-CREATE FUNCTION nezuko_analytics.rollup_api_summary(bot name, since timestamptz, until timestamptz)
+CREATE FUNCTION nezuko_analytics.api_summary_from_rollups(bot name, since timestamptz, until timestamptz)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -64,7 +64,7 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION nezuko_analytics.rollup_api_summary(name, timestamptz, timestamptz) IS
+COMMENT ON FUNCTION nezuko_analytics.api_summary_from_rollups(name, timestamptz, timestamptz) IS
   'The summary of bot.api_call_log over [since, until) from the rollups (api_window_summary_rollups()) where this edition has them and they serve the window; NULL otherwise. Used by bot_health() and the native method_figures().';
 
 -- The typed chart functions.  Each reads the bot's tables (in the schema
@@ -83,7 +83,7 @@ BEGIN
     PERFORM nezuko_analytics.check_window(since, until);
     -- from the rollups when every row has one of the three statuses (the
     -- rollups do not keep the names of the others)
-    v := nezuko_analytics.rollup_summary(since, until, 1);
+    v := nezuko_analytics.verification_summary_from_rollups(since, until, 1);
     IF (v->>'total')::bigint = (v->>'verified')::bigint + (v->>'restricted')::bigint + (v->>'error')::bigint THEN
         RETURN QUERY
         SELECT k.status, k.n, nezuko_analytics.percent(k.n, (v->>'total')::bigint)
@@ -110,7 +110,7 @@ END;
 $$;
 
 COMMENT ON FUNCTION nezuko_analytics.verification_distribution(timestamptz, timestamptz) IS
-  'Verifications in [since, until) by status: verified, restricted and error always (zero counts too), then any other status; percentage round(.., 1), 0 for an empty window. From the rollups where they serve (rollup_summary()) and no row has another status, else one query.';
+  'Verifications in [since, until) by status: verified, restricted and error always (zero counts too), then any other status; percentage round(.., 1), 0 for an empty window. From the rollups where they serve (verification_summary_from_rollups()) and no row has another status, else one query.';
 
 CREATE OR REPLACE FUNCTION nezuko_analytics.top_groups(since timestamptz, until timestamptz DEFAULT now(), n integer DEFAULT 10)
 RETURNS TABLE (group_id bigint, title text, member_count integer, verifications bigint, success_rate numeric)
@@ -127,7 +127,7 @@ BEGIN
     END IF;
     -- from the rollups, unless group 0 is among the top (they count a NULL
     -- group_id as 0, which the query keeps apart)
-    v := nezuko_analytics.rollup_summary(since, until, n);
+    v := nezuko_analytics.verification_summary_from_rollups(since, until, n);
     IF v IS NOT NULL AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(v->'groups') e WHERE (e->>'group_id')::bigint = 0) THEN
         RETURN QUERY EXECUTE format($q$
             SELECT g.group_id, coalesce(p.title::text, 'Group ' || g.group_id), p.member_count::integer, g.count,
@@ -156,7 +156,7 @@ END;
 $$;
 
 COMMENT ON FUNCTION nezuko_analytics.top_groups(timestamptz, timestamptz, integer) IS
-  'The n groups with the most verifications in [since, until), ties broken by group_id: title (else ''Group <id>''), member_count, verifications, success_rate (percent verified, round(.., 1)). n must be at least 1. From the rollups where they serve (rollup_summary()), else one query.';
+  'The n groups with the most verifications in [since, until), ties broken by group_id: title (else ''Group <id>''), member_count, verifications, success_rate (percent verified, round(.., 1)). n must be at least 1. From the rollups where they serve (verification_summary_from_rollups()), else one query.';
 
 CREATE OR REPLACE FUNCTION nezuko_analytics.bot_health(since timestamptz, until timestamptz DEFAULT now())
 RETURNS TABLE (api_success_rate numeric, cache_efficiency numeric, success_rate numeric,
@@ -172,8 +172,8 @@ DECLARE
 BEGIN
     PERFORM nezuko_analytics.check_window(since, until);
     -- from the rollups where both tables' serve
-    rv := nezuko_analytics.rollup_summary(since, until, 1);
-    ra := CASE WHEN rv IS NOT NULL THEN nezuko_analytics.rollup_api_summary(nezuko_analytics.bot_schema(), since, until) END;
+    rv := nezuko_analytics.verification_summary_from_rollups(since, until, 1);
+    ra := CASE WHEN rv IS NOT NULL THEN nezuko_analytics.api_summary_from_rollups(nezuko_analytics.bot_schema(), since, until) END;
     IF ra IS NOT NULL THEN
         RETURN QUERY SELECT * FROM nezuko_analytics.health_figures(
             (ra->>'calls')::bigint, (ra->>'ok')::bigint, (rv->>'total')::bigint, (rv->>'cached')::bigint,
@@ -199,5 +199,5 @@ END;
 $$;
 
 COMMENT ON FUNCTION nezuko_analytics.bot_health(timestamptz, timestamptz) IS
-  'Bot health in [since, until) as get_bot_health computes it: api_success_rate, cache_efficiency, success_rate, avg_latency_ms, error_rate (percentages round(.., 1), 0 for an empty window) and overall_score = 35% API success + 30% success rate + 20% latency score (avg < 50 ms: 100, < 100: 90, < 200: 75, < 500: 50, else 25; no data: 100) + 10% cache efficiency + 5% (100 - error rate), round(.., 1). From the rollups where both tables'' serve (rollup_summary(), rollup_api_summary()), else two queries.';
+  'Bot health in [since, until) as get_bot_health computes it: api_success_rate, cache_efficiency, success_rate, avg_latency_ms, error_rate (percentages round(.., 1), 0 for an empty window) and overall_score = 35% API success + 30% success rate + 20% latency score (avg < 50 ms: 100, < 100: 90, < 200: 75, < 500: 50, else 25; no data: 100) + 10% cache efficiency + 5% (100 - error rate), round(.., 1). From the rollups where both tables'' serve (verification_summary_from_rollups(), api_summary_from_rollups()), else two queries.';
 
