@@ -18,8 +18,9 @@ RollupBuilder::Cell& RollupBuilder::cell(int64_t start, const char* method, std:
 }
 
 void RollupBuilder::add_verification(int64_t t, VerificationStatus status, bool has_latency, int32_t latency_ms,
-                                      bool cached) {
+                                      bool cached, int64_t group_id) {
     Cell& c = cell(quarter_hour_start(t), "", 0);
+    c.groups.add(group_id, 1, status == VerificationStatus::verified ? 1 : 0);
     ++c.counts.total;
     if (status == VerificationStatus::verified) ++c.counts.verified;
     if (status == VerificationStatus::restricted) ++c.counts.restricted;
@@ -30,10 +31,6 @@ void RollupBuilder::add_verification(int64_t t, VerificationStatus status, bool 
         c.counts.latency_sum += latency_ms;
         c.latencies.push_back(latency_ms);
     }
-}
-
-void RollupBuilder::add_group(int64_t t, int64_t group_id, bool verified) {
-    cell(quarter_hour_start(t), "", 0).groups.add(group_id, 1, verified ? 1 : 0);
 }
 
 void RollupBuilder::merge(const RollupBuilder& o) {

@@ -35,10 +35,10 @@ class RollupBuilder {
 public:
     explicit RollupBuilder(std::pmr::memory_resource* mr) : mr_(mr), cells_(mr) {}
 
-    // A verification_log row at time t (UTC microseconds, finite).
-    void add_verification(int64_t t, VerificationStatus status, bool has_latency, int32_t latency_ms, bool cached);
-    // The group count of a verification_log row (its quarter hour and group).
-    void add_group(int64_t t, int64_t group_id, bool verified);
+    // A verification_log row at time t (UTC microseconds, finite), counted
+    // in its quarter hour and there in its group.
+    void add_verification(int64_t t, VerificationStatus status, bool has_latency, int32_t latency_ms, bool cached,
+                          int64_t group_id);
     // An api_call_log row: success 1, 0 or -1 (NULL).
     void add_call(int64_t t, const char* method, std::size_t method_len, int success, bool has_latency,
                   int32_t latency_ms);

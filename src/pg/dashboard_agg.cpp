@@ -15,6 +15,7 @@
 #include "core_text.hpp"
 #include "pg_aggregate.hpp"
 #include "pg_boundary.hpp"
+#include "api_call_row_args.hpp"
 #include "summary_state.hpp"
 #include "tz_offsets_arg.hpp"
 #include "verification_row_args.hpp"
@@ -89,17 +90,8 @@ NZ_PG_FUNCTION(nz_asummary_add) {
     MemoryContext context = aggregate_context(fcinfo, "api_summary");
     AState* state = state_arg<AState>(fcinfo, 0);
     if (state == nullptr) state = new_state<AState>(context);
-    const char* method = "";
-    std::size_t method_len = 0;
-    if (!PG_ARGISNULL(1)) {
-        text* m = PG_GETARG_TEXT_PP(1);
-        method = VARDATA_ANY(m);
-        method_len = VARSIZE_ANY_EXHDR(m);
-    }
-    int success = PG_ARGISNULL(2) ? -1 : (PG_GETARG_BOOL(2) ? 1 : 0);
-    bool has_latency = !PG_ARGISNULL(3);
-    int32 latency = has_latency ? PG_GETARG_INT32(3) : 0;
-    nz::pg::run_core("api_summary", [&] { state->summary.add(method, method_len, success, has_latency, latency); });
+    nz::pg::ApiCallRowArgs r = nz::pg::api_call_row_args(fcinfo, 1);
+    nz::pg::run_core("api_summary", [&] { state->summary.add(r.method, r.method_len, r.success, r.has_latency, r.latency); });
     PG_RETURN_POINTER(state);
 }
 

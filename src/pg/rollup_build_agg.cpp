@@ -11,6 +11,7 @@
 #include <new>
 
 #include "../core/rollup_builder.hpp"
+#include "api_call_row_args.hpp"
 #include "palloc_resource.hpp"
 #include "pg_aggregate.hpp"
 #include "named_record.hpp"
@@ -132,8 +133,7 @@ NZ_PG_FUNCTION(nz_vquarter_hours_add) {
     nz::pg::VerificationRowArgs r = nz::pg::verification_row_args(fcinfo, 1);
     if (!r.counted) PG_RETURN_POINTER(state);
     nz::pg::run_core(fn, [&] {
-        state->builder.add_verification(r.ts, r.status, r.has_latency, r.latency, r.cached);
-        state->builder.add_group(r.ts, r.group_id, r.status == nz::VerificationStatus::verified);
+        state->builder.add_verification(r.ts, r.status, r.has_latency, r.latency, r.cached, r.group_id);
     });
     PG_RETURN_POINTER(state);
 }
@@ -166,17 +166,8 @@ NZ_PG_FUNCTION(nz_aquarter_hours_add) {
     if (PG_ARGISNULL(1)) PG_RETURN_POINTER(state);
     TimestampTz ts = PG_GETARG_TIMESTAMPTZ(1);
     if (TIMESTAMP_NOT_FINITE(ts)) PG_RETURN_POINTER(state);
-    const char* method = "";
-    std::size_t method_len = 0;
-    if (!PG_ARGISNULL(2)) {
-        text* m = PG_GETARG_TEXT_PP(2);
-        method = VARDATA_ANY(m);
-        method_len = VARSIZE_ANY_EXHDR(m);
-    }
-    int success = PG_ARGISNULL(3) ? -1 : (PG_GETARG_BOOL(3) ? 1 : 0);
-    bool has_latency = !PG_ARGISNULL(4);
-    int32 latency = has_latency ? PG_GETARG_INT32(4) : 0;
-    nz::pg::run_core(fn, [&] { state->builder.add_call(ts, method, method_len, success, has_latency, latency); });
+    nz::pg::ApiCallRowArgs r = nz::pg::api_call_row_args(fcinfo, 2);
+    nz::pg::run_core(fn, [&] { state->builder.add_call(ts, r.method, r.method_len, r.success, r.has_latency, r.latency); });
     PG_RETURN_POINTER(state);
 }
 

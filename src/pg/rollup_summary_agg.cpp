@@ -14,6 +14,7 @@
 // The cells' fields are read by name.  api_summary_parts takes a raw call,
 // a cell or a period.
 #include "../core/dashboard_summary.hpp"
+#include "api_call_row_args.hpp"
 #include "pg_aggregate.hpp"
 #include "pg_boundary.hpp"
 #include "record_fields.hpp"
@@ -151,16 +152,7 @@ NZ_PG_FUNCTION(nz_asummary_parts_add) {
         });
         PG_RETURN_POINTER(state);
     }
-    const char* method = "";
-    std::size_t method_len = 0;
-    if (!PG_ARGISNULL(1)) {
-        text* m = PG_GETARG_TEXT_PP(1);
-        method = VARDATA_ANY(m);
-        method_len = VARSIZE_ANY_EXHDR(m);
-    }
-    int success = PG_ARGISNULL(2) ? -1 : (PG_GETARG_BOOL(2) ? 1 : 0);
-    bool has_latency = !PG_ARGISNULL(3);
-    int32 latency = has_latency ? PG_GETARG_INT32(3) : 0;
-    nz::pg::run_core(fn, [&] { state->summary.add(method, method_len, success, has_latency, latency); });
+    nz::pg::ApiCallRowArgs r = nz::pg::api_call_row_args(fcinfo, 1);
+    nz::pg::run_core(fn, [&] { state->summary.add(r.method, r.method_len, r.success, r.has_latency, r.latency); });
     PG_RETURN_POINTER(state);
 }

@@ -2,7 +2,7 @@
 // this order from argument `first`: "timestamp" timestamptz, status text,
 // latency_ms integer, cached boolean, group_id bigint.  Shared by
 // verification_summary, verification_summary_parts and
-// verification_rollup_rows.  Plain data only.
+// verification_quarter_hours.  Plain data only.
 #pragma once
 
 #include "../core/verification_status.hpp"

@@ -45,8 +45,7 @@ TEST(RollupBuilder, CellsEqualTheirRowsQuarterHourByQuarterHour) {
             auto status = static_cast<nz::VerificationStatus>(rng() % 4);
             bool cached = rng() % 3 == 0;
             int64_t group = static_cast<int64_t>(rng() % 7);
-            b.add_verification(t, status, has_latency, latency, cached);
-            b.add_group(t, group, status == nz::VerificationStatus::verified);
+            b.add_verification(t, status, has_latency, latency, cached, group);
             Expected& e = expected[{nz::quarter_hour_start(t), "v"}];
             ++e.counts.total;
             if (status == nz::VerificationStatus::verified) ++e.counts.verified;
@@ -113,8 +112,8 @@ TEST(RollupBuilder, MergedBinaryPartsEqualTheWholeAndBadBytesAreRefused) {
     auto fill = [&](nz::RollupBuilder& b, int from, int to) {
         for (int i = from; i < to; ++i) {
             int64_t t = int64_t{i} * 7 * kMinute - 500 * kMinute;
-            b.add_verification(t, static_cast<nz::VerificationStatus>(i % 4), i % 5 != 0, (i * 37) % 900, i % 3 == 0);
-            b.add_group(t, i % 11, i % 4 == 0);
+            b.add_verification(t, static_cast<nz::VerificationStatus>(i % 4), i % 5 != 0, (i * 37) % 900, i % 3 == 0,
+                               i % 11);
         }
     };
     auto dump = [](const nz::RollupBuilder& b) {
