@@ -52,6 +52,7 @@ DECLARE
     st nezuko_analytics.rollup_state;
     pending timestamptz[];
     all_pending boolean;
+    day_ends timestamptz[];
     q interval := interval '15 minutes';
 BEGIN
     usable := false;
@@ -84,23 +85,21 @@ BEGIN
     END IF;
     -- Local days of tz: inside the quarter hours taken, none of theirs
     -- skipped, and all before recent_since (a day keeps no recent figures).
-    day_starts := ARRAY(SELECT d.starts_at FROM nezuko_analytics.rollup_days d
-                        WHERE d.source = rollup_plan.source AND d.time_zone = tz
-                          AND d.starts_at >= qh_lo AND d.ends_at <= qh_hi
-                          AND (recent_since IS NULL OR d.ends_at <= recent_since)
-                          AND NOT EXISTS (SELECT 1 FROM unnest(skip_qh) b WHERE b >= d.starts_at AND b < d.ends_at)
-                        ORDER BY d.starts_at);
-    -- The quarter hours outside those days (disjoint, in order).
-    WITH days AS (
-        SELECT d.starts_at, d.ends_at FROM nezuko_analytics.rollup_days d
-        WHERE d.source = rollup_plan.source AND d.time_zone = tz AND d.starts_at = ANY (day_starts)),
-    edges AS (
-        SELECT qh_lo AS lo, coalesce((SELECT min(starts_at) FROM days), qh_hi) AS hi
-        UNION ALL
-        SELECT d.ends_at, coalesce(lead(d.starts_at) OVER (ORDER BY d.starts_at), qh_hi) FROM days d)
+    SELECT coalesce(array_agg(d.starts_at ORDER BY d.starts_at), '{}'), coalesce(array_agg(d.ends_at ORDER BY d.starts_at), '{}')
+      INTO day_starts, day_ends
+    FROM nezuko_analytics.rollup_days d
+    WHERE d.source = rollup_plan.source AND d.time_zone = tz
+      AND d.starts_at >= qh_lo AND d.ends_at <= qh_hi
+      AND (recent_since IS NULL OR d.ends_at <= recent_since)
+      AND NOT EXISTS (SELECT 1 FROM unnest(skip_qh) b WHERE b >= d.starts_at AND b < d.ends_at);
+    -- The quarter hours outside those days (disjoint, in order): before the
+    -- first, between each and the next, after the last.
     SELECT coalesce(array_agg(e.lo ORDER BY e.lo), '{}'), coalesce(array_agg(e.hi ORDER BY e.lo), '{}')
       INTO qh_from, qh_to
-    FROM edges e WHERE e.lo < e.hi;
+    FROM (SELECT qh_lo AS lo, coalesce(day_starts[1], qh_hi) AS hi
+          UNION ALL
+          SELECT u.day_end, coalesce(day_starts[u.i + 1], qh_hi) FROM unnest(day_ends) WITH ORDINALITY u(day_end, i)) e
+    WHERE e.lo < e.hi;
     -- The raw rows: before and after the quarter hours taken, and the
     -- skipped ones (disjoint, in order).
     SELECT coalesce(array_agg(r.lo ORDER BY r.lo), '{}'), coalesce(array_agg(r.hi ORDER BY r.lo), '{}')
@@ -388,15 +387,8 @@ RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    groups jsonb;
+    groups jsonb := nezuko_analytics.groups_from_rollups(since, until, top);
 BEGIN
-    -- the groups of the summary over UTC days, quarter hours and raw rows;
-    -- it refuses a negative latency, which the groups never read: then raw
-    BEGIN
-        groups := nezuko_analytics.window_summary_rollups(since, until, 'UTC', top, NULL)->'groups';
-    EXCEPTION WHEN invalid_parameter_value THEN
-        groups := NULL;
-    END;
     IF groups IS NULL THEN
         RETURN;  -- NULL arrays: read the raw rows
     END IF;
@@ -407,7 +399,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.group_counts_rollups(name, timestamptz, timestamptz, integer) IS
-  'group_counts() from rollups: the top groups (ties by group_id) of window_summary_rollups() in UTC (local days, quarter hours with their groups, raw rows at the edges); NULL arrays when the rollups give nothing to this window.';
+  'group_counts() from rollups: the top groups (ties by group_id) of groups_from_rollups() as arrays; NULL arrays where that gives nothing (no rollups here, group 0 among the top, a window from -infinity, a negative latency).';
 
 CREATE FUNCTION nezuko_analytics.verification_counts_scan(
     bot name, since timestamptz, until timestamptz, today timestamptz,

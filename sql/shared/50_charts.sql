@@ -66,24 +66,22 @@ LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v jsonb;
+    groups jsonb;
 BEGIN
     PERFORM nezuko_analytics.check_window(since, until);
     IF n IS NULL OR n < 1 THEN
         RAISE EXCEPTION 'top_groups: n must be at least 1, not %', coalesce(n::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    -- from the rollups, unless group 0 is among the top (they count a NULL
-    -- group_id as 0, which the query keeps apart)
-    v := nezuko_analytics.verification_summary_from_rollups(since, until, n);
-    IF v IS NOT NULL AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(v->'groups') e WHERE (e->>'group_id')::bigint = 0) THEN
+    groups := nezuko_analytics.groups_from_rollups(since, until, n);
+    IF groups IS NOT NULL THEN
         RETURN QUERY EXECUTE format($q$
             SELECT g.group_id, coalesce(p.title::text, 'Group ' || g.group_id), p.member_count::integer, g.count,
                    nezuko_analytics.percent(g.verified, g.count)
             FROM jsonb_to_recordset($1) AS g(group_id bigint, count bigint, verified bigint)
             LEFT JOIN %I.protected_groups p ON p.group_id = g.group_id
             ORDER BY g.count DESC, g.group_id$q$, nezuko_analytics.bot_schema())
-        USING v->'groups';
+        USING groups;
         RETURN;
     END IF;
     RETURN QUERY EXECUTE format($q$
@@ -103,7 +101,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.top_groups(timestamptz, timestamptz, integer) IS
-  'The n groups with the most verifications in [since, until), ties broken by group_id: title (else ''Group <id>''), member_count, verifications, success_rate (percent verified, round(.., 1)). n must be at least 1. From the rollups where they serve (verification_summary_from_rollups()), else one query.';
+  'The n groups with the most verifications in [since, until), ties broken by group_id: title (else ''Group <id>''), member_count, verifications, success_rate (percent verified, round(.., 1)). n must be at least 1. From the rollups where they serve (groups_from_rollups()), else one query.';
 
 CREATE FUNCTION nezuko_analytics.method_distribution(since timestamptz, until timestamptz DEFAULT now())
 RETURNS TABLE (method text, calls bigint, failures bigint, success_rate numeric, percentage numeric,

@@ -172,7 +172,27 @@ END;
 $$;
 
 COMMENT ON FUNCTION nezuko_analytics.verification_summary_from_rollups(timestamptz, timestamptz, integer) IS
-  'The summary of verification_log over [since, until) from the rollups (window_summary_rollups() in UTC, with top_groups groups) where this edition has them and they serve the window; NULL otherwise, for a window from -infinity (the summary leaves out rows dated -infinity), or when a negative latency makes the summary refuse it. Used by the typed charts (verification_distribution(), top_groups(), bot_health()).';
+  'The summary of verification_log over [since, until) from the rollups (window_summary_rollups() in UTC, with top_groups groups) where this edition has them and they serve the window; NULL otherwise, for a window from -infinity (the summary leaves out rows dated -infinity), or when a negative latency makes the summary refuse it. Used by the typed charts (verification_distribution(), bot_health(), groups_from_rollups()).';
+
+-- The top groups from the rollups: they count a NULL group_id as 0, which
+-- the queries keep apart, so with group 0 among them the caller reads raw rows.
+CREATE FUNCTION nezuko_analytics.groups_from_rollups(since timestamptz, until timestamptz, top integer)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    groups jsonb := nezuko_analytics.verification_summary_from_rollups(since, until, top)->'groups';
+BEGIN
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(groups) e WHERE (e->>'group_id')::bigint = 0) THEN
+        RETURN NULL;
+    END IF;
+    RETURN groups;
+END;
+$$;
+
+COMMENT ON FUNCTION nezuko_analytics.groups_from_rollups(timestamptz, timestamptz, integer) IS
+  'The top groups of verification_log over [since, until) from the rollups, [{"group_id", "count", "verified"}] most first, then by id (verification_summary_from_rollups()); NULL where those give nothing or group 0 is among them (the rollups count a NULL group_id as 0). Used by top_groups() and the native group_counts_rollups().';
 
 CREATE FUNCTION nezuko_analytics.api_summary_from_rollups(bot name, since timestamptz, until timestamptz)
 RETURNS jsonb
@@ -248,24 +268,22 @@ LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v jsonb;
+    groups jsonb;
 BEGIN
     PERFORM nezuko_analytics.check_window(since, until);
     IF n IS NULL OR n < 1 THEN
         RAISE EXCEPTION 'top_groups: n must be at least 1, not %', coalesce(n::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    -- from the rollups, unless group 0 is among the top (they count a NULL
-    -- group_id as 0, which the query keeps apart)
-    v := nezuko_analytics.verification_summary_from_rollups(since, until, n);
-    IF v IS NOT NULL AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(v->'groups') e WHERE (e->>'group_id')::bigint = 0) THEN
+    groups := nezuko_analytics.groups_from_rollups(since, until, n);
+    IF groups IS NOT NULL THEN
         RETURN QUERY EXECUTE format($q$
             SELECT g.group_id, coalesce(p.title::text, 'Group ' || g.group_id), p.member_count::integer, g.count,
                    nezuko_analytics.percent(g.verified, g.count)
             FROM jsonb_to_recordset($1) AS g(group_id bigint, count bigint, verified bigint)
             LEFT JOIN %I.protected_groups p ON p.group_id = g.group_id
             ORDER BY g.count DESC, g.group_id$q$, nezuko_analytics.bot_schema())
-        USING v->'groups';
+        USING groups;
         RETURN;
     END IF;
     RETURN QUERY EXECUTE format($q$
@@ -286,7 +304,7 @@ END;
 $$;
 
 COMMENT ON FUNCTION nezuko_analytics.top_groups(timestamptz, timestamptz, integer) IS
-  'The n groups with the most verifications in [since, until), ties broken by group_id: title (else ''Group <id>''), member_count, verifications, success_rate (percent verified, round(.., 1)). n must be at least 1. From the rollups where they serve (verification_summary_from_rollups()), else one query.';
+  'The n groups with the most verifications in [since, until), ties broken by group_id: title (else ''Group <id>''), member_count, verifications, success_rate (percent verified, round(.., 1)). n must be at least 1. From the rollups where they serve (groups_from_rollups()), else one query.';
 
 CREATE OR REPLACE FUNCTION nezuko_analytics.bot_health(since timestamptz, until timestamptz DEFAULT now())
 RETURNS TABLE (api_success_rate numeric, cache_efficiency numeric, success_rate numeric,
@@ -853,6 +871,7 @@ DECLARE
     st nezuko_analytics.rollup_state;
     pending timestamptz[];
     all_pending boolean;
+    day_ends timestamptz[];
     q interval := interval '15 minutes';
 BEGIN
     usable := false;
@@ -885,23 +904,21 @@ BEGIN
     END IF;
     -- Local days of tz: inside the quarter hours taken, none of theirs
     -- skipped, and all before recent_since (a day keeps no recent figures).
-    day_starts := ARRAY(SELECT d.starts_at FROM nezuko_analytics.rollup_days d
-                        WHERE d.source = rollup_plan.source AND d.time_zone = tz
-                          AND d.starts_at >= qh_lo AND d.ends_at <= qh_hi
-                          AND (recent_since IS NULL OR d.ends_at <= recent_since)
-                          AND NOT EXISTS (SELECT 1 FROM unnest(skip_qh) b WHERE b >= d.starts_at AND b < d.ends_at)
-                        ORDER BY d.starts_at);
-    -- The quarter hours outside those days (disjoint, in order).
-    WITH days AS (
-        SELECT d.starts_at, d.ends_at FROM nezuko_analytics.rollup_days d
-        WHERE d.source = rollup_plan.source AND d.time_zone = tz AND d.starts_at = ANY (day_starts)),
-    edges AS (
-        SELECT qh_lo AS lo, coalesce((SELECT min(starts_at) FROM days), qh_hi) AS hi
-        UNION ALL
-        SELECT d.ends_at, coalesce(lead(d.starts_at) OVER (ORDER BY d.starts_at), qh_hi) FROM days d)
+    SELECT coalesce(array_agg(d.starts_at ORDER BY d.starts_at), '{}'), coalesce(array_agg(d.ends_at ORDER BY d.starts_at), '{}')
+      INTO day_starts, day_ends
+    FROM nezuko_analytics.rollup_days d
+    WHERE d.source = rollup_plan.source AND d.time_zone = tz
+      AND d.starts_at >= qh_lo AND d.ends_at <= qh_hi
+      AND (recent_since IS NULL OR d.ends_at <= recent_since)
+      AND NOT EXISTS (SELECT 1 FROM unnest(skip_qh) b WHERE b >= d.starts_at AND b < d.ends_at);
+    -- The quarter hours outside those days (disjoint, in order): before the
+    -- first, between each and the next, after the last.
     SELECT coalesce(array_agg(e.lo ORDER BY e.lo), '{}'), coalesce(array_agg(e.hi ORDER BY e.lo), '{}')
       INTO qh_from, qh_to
-    FROM edges e WHERE e.lo < e.hi;
+    FROM (SELECT qh_lo AS lo, coalesce(day_starts[1], qh_hi) AS hi
+          UNION ALL
+          SELECT u.day_end, coalesce(day_starts[u.i + 1], qh_hi) FROM unnest(day_ends) WITH ORDINALITY u(day_end, i)) e
+    WHERE e.lo < e.hi;
     -- The raw rows: before and after the quarter hours taken, and the
     -- skipped ones (disjoint, in order).
     SELECT coalesce(array_agg(r.lo ORDER BY r.lo), '{}'), coalesce(array_agg(r.hi ORDER BY r.lo), '{}')
@@ -1203,15 +1220,8 @@ RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    groups jsonb;
+    groups jsonb := nezuko_analytics.groups_from_rollups(since, until, top);
 BEGIN
-    -- the groups of the summary over UTC days, quarter hours and raw rows;
-    -- it refuses a negative latency, which the groups never read: then raw
-    BEGIN
-        groups := nezuko_analytics.window_summary_rollups(since, until, 'UTC', top, NULL)->'groups';
-    EXCEPTION WHEN invalid_parameter_value THEN
-        groups := NULL;
-    END;
     IF groups IS NULL THEN
         RETURN;  -- NULL arrays: read the raw rows
     END IF;
@@ -1223,5 +1233,5 @@ END;
 $$;
 
 COMMENT ON FUNCTION nezuko_analytics.group_counts_rollups(name, timestamptz, timestamptz, integer) IS
-  'group_counts() from rollups: the top groups (ties by group_id) of window_summary_rollups() in UTC (local days, quarter hours with their groups, raw rows at the edges); NULL arrays when the rollups give nothing to this window.';
+  'group_counts() from rollups: the top groups (ties by group_id) of groups_from_rollups() as arrays; NULL arrays where that gives nothing (no rollups here, group 0 among the top, a window from -infinity, a negative latency).';
 

@@ -42,7 +42,27 @@ END;
 $$;
 
 COMMENT ON FUNCTION nezuko_analytics.verification_summary_from_rollups(timestamptz, timestamptz, integer) IS
-  'The summary of verification_log over [since, until) from the rollups (window_summary_rollups() in UTC, with top_groups groups) where this edition has them and they serve the window; NULL otherwise, for a window from -infinity (the summary leaves out rows dated -infinity), or when a negative latency makes the summary refuse it. Used by the typed charts (verification_distribution(), top_groups(), bot_health()).';
+  'The summary of verification_log over [since, until) from the rollups (window_summary_rollups() in UTC, with top_groups groups) where this edition has them and they serve the window; NULL otherwise, for a window from -infinity (the summary leaves out rows dated -infinity), or when a negative latency makes the summary refuse it. Used by the typed charts (verification_distribution(), bot_health(), groups_from_rollups()).';
+
+-- The top groups from the rollups: they count a NULL group_id as 0, which
+-- the queries keep apart, so with group 0 among them the caller reads raw rows.
+CREATE FUNCTION nezuko_analytics.groups_from_rollups(since timestamptz, until timestamptz, top integer)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    groups jsonb := nezuko_analytics.verification_summary_from_rollups(since, until, top)->'groups';
+BEGIN
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(groups) e WHERE (e->>'group_id')::bigint = 0) THEN
+        RETURN NULL;
+    END IF;
+    RETURN groups;
+END;
+$$;
+
+COMMENT ON FUNCTION nezuko_analytics.groups_from_rollups(timestamptz, timestamptz, integer) IS
+  'The top groups of verification_log over [since, until) from the rollups, [{"group_id", "count", "verified"}] most first, then by id (verification_summary_from_rollups()); NULL where those give nothing or group 0 is among them (the rollups count a NULL group_id as 0). Used by top_groups() and the native group_counts_rollups().';
 
 CREATE FUNCTION nezuko_analytics.api_summary_from_rollups(bot name, since timestamptz, until timestamptz)
 RETURNS jsonb
@@ -118,24 +138,22 @@ LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v jsonb;
+    groups jsonb;
 BEGIN
     PERFORM nezuko_analytics.check_window(since, until);
     IF n IS NULL OR n < 1 THEN
         RAISE EXCEPTION 'top_groups: n must be at least 1, not %', coalesce(n::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    -- from the rollups, unless group 0 is among the top (they count a NULL
-    -- group_id as 0, which the query keeps apart)
-    v := nezuko_analytics.verification_summary_from_rollups(since, until, n);
-    IF v IS NOT NULL AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(v->'groups') e WHERE (e->>'group_id')::bigint = 0) THEN
+    groups := nezuko_analytics.groups_from_rollups(since, until, n);
+    IF groups IS NOT NULL THEN
         RETURN QUERY EXECUTE format($q$
             SELECT g.group_id, coalesce(p.title::text, 'Group ' || g.group_id), p.member_count::integer, g.count,
                    nezuko_analytics.percent(g.verified, g.count)
             FROM jsonb_to_recordset($1) AS g(group_id bigint, count bigint, verified bigint)
             LEFT JOIN %I.protected_groups p ON p.group_id = g.group_id
             ORDER BY g.count DESC, g.group_id$q$, nezuko_analytics.bot_schema())
-        USING v->'groups';
+        USING groups;
         RETURN;
     END IF;
     RETURN QUERY EXECUTE format($q$
@@ -156,7 +174,7 @@ END;
 $$;
 
 COMMENT ON FUNCTION nezuko_analytics.top_groups(timestamptz, timestamptz, integer) IS
-  'The n groups with the most verifications in [since, until), ties broken by group_id: title (else ''Group <id>''), member_count, verifications, success_rate (percent verified, round(.., 1)). n must be at least 1. From the rollups where they serve (verification_summary_from_rollups()), else one query.';
+  'The n groups with the most verifications in [since, until), ties broken by group_id: title (else ''Group <id>''), member_count, verifications, success_rate (percent verified, round(.., 1)). n must be at least 1. From the rollups where they serve (groups_from_rollups()), else one query.';
 
 CREATE OR REPLACE FUNCTION nezuko_analytics.bot_health(since timestamptz, until timestamptz DEFAULT now())
 RETURNS TABLE (api_success_rate numeric, cache_efficiency numeric, success_rate numeric,
