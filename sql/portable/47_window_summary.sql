@@ -44,11 +44,33 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.percentile_of_counts(integer[], bigint[], float8) IS
   'percentile_cont(p) of the latencies given as distinct values (ascending) and their counts; NULL when the counts add up to 0.';
 
+CREATE FUNCTION nezuko_analytics.recent_totals_sql(bot name, recent_param integer)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- one read of the rows at or after the parameter, inside the window
+    -- ($1, $2): through the time index, as the recent stretch is short; no
+    -- rows when the parameter is NULL
+    SELECT format($q$
+        SELECT count(*) AS count, count(*) FILTER (WHERE v.status = 'verified') AS verified,
+               count(*) FILTER (WHERE v.cached) AS cached, count(v.latency_ms) AS latency_count,
+               coalesce(sum(v.latency_ms), 0) AS latency_sum
+        FROM %1$I.verification_log v
+        WHERE v."timestamp" >= $%2$s AND v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp")$q$,
+        bot, recent_param)
+$$;
+COMMENT ON FUNCTION nezuko_analytics.recent_totals_sql(name, integer) IS
+  'SQL of the recent totals of the portable summaries (count, verified, cached, latency_count, latency_sum of the rows in [$1, $2) at or after $recent_param; zeros when it is NULL), read apart from the window''s grouped reads so that those carry no per-row test of it.';
+
 CREATE FUNCTION nezuko_analytics.window_summary_pass(since timestamptz, until timestamptz, tz text,
                                                      top_groups integer, recent_since timestamptz)
 RETURNS SETOF jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+-- the read by local day and latency holds one entry per pair (160,000 over
+-- 90 days): at the default 4MB it spills to disk and takes twice as long
+SET work_mem = '16MB'
 AS $$
 BEGIN
     -- RETURN QUERY: its reads may run in parallel (EXECUTE ... INTO runs serially)
@@ -60,15 +82,11 @@ BEGIN
             SELECT date_bin('1 hour', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_hour,
                    count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified,
                    count(*) FILTER (WHERE v.status = 'restricted') AS restricted,
-                   count(*) FILTER (WHERE v.status = 'error') AS error, count(*) FILTER (WHERE v.cached) AS cached,
-                   count(*) FILTER (WHERE v."timestamp" >= $4) AS recent_n,
-                   count(*) FILTER (WHERE v."timestamp" >= $4 AND v.status = 'verified') AS recent_verified,
-                   count(*) FILTER (WHERE v."timestamp" >= $4 AND v.cached) AS recent_cached,
-                   count(v.latency_ms) FILTER (WHERE v."timestamp" >= $4) AS recent_latency_count,
-                   sum(v.latency_ms) FILTER (WHERE v."timestamp" >= $4) AS recent_latency_sum
+                   count(*) FILTER (WHERE v.status = 'error') AS error, count(*) FILTER (WHERE v.cached) AS cached
             FROM %1$I.verification_log v
             WHERE v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp")
             GROUP BY 1),
+        recent_ AS MATERIALIZED (%3$s),
         latencies AS MATERIALIZED (
             SELECT date_bin('1 day', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_day,
                    v.latency_ms, count(*) AS n
@@ -119,13 +137,9 @@ BEGIN
                               LEFT JOIN (SELECT day, sum(n) AS latency_count, sum(latency_ms::bigint * n) AS latency_sum,
                                                 array_agg(latency_ms ORDER BY latency_ms) AS v, array_agg(n ORDER BY latency_ms) AS n
                                          FROM latency_days GROUP BY day) l USING (day)), '[]'::jsonb),
-            'recent', (SELECT jsonb_build_object('count', coalesce(sum(recent_n), 0),
-                                                 'verified', coalesce(sum(recent_verified), 0),
-                                                 'cached', coalesce(sum(recent_cached), 0),
-                                                 'latency_count', coalesce(sum(recent_latency_count), 0),
-                                                 'latency_sum', coalesce(sum(recent_latency_sum), 0))
-                       FROM rows_))$q$,
-        nezuko_analytics.bot_schema(), nezuko_analytics.local_shift_sql(nezuko_analytics.window_tz_offsets(since, until, tz)))
+            'recent', (SELECT to_jsonb(r) FROM recent_ r))$q$,
+        nezuko_analytics.bot_schema(), nezuko_analytics.local_shift_sql(nezuko_analytics.window_tz_offsets(since, until, tz)),
+        nezuko_analytics.recent_totals_sql(nezuko_analytics.bot_schema(), 4))
         USING since, until, top_groups, recent_since, nezuko_analytics.default_latency_edges();
 END;
 $$;
@@ -209,6 +223,9 @@ CREATE FUNCTION nezuko_analytics.day_summary_pass(since timestamptz, until times
 RETURNS SETOF jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+-- the read by local day and latency holds one entry per pair (160,000 over
+-- 90 days): at the default 4MB it spills to disk and takes twice as long
+SET work_mem = '16MB'
 AS $$
 BEGIN
     -- one read by local day (with the recent totals as FILTERs), and one by
@@ -218,15 +235,11 @@ BEGIN
             SELECT date_bin('1 day', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_day,
                    count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified,
                    count(*) FILTER (WHERE v.cached) AS cached,
-                   count(v.latency_ms) AS latency_count, sum(v.latency_ms) AS latency_sum, min(v.latency_ms) AS min_latency,
-                   count(*) FILTER (WHERE v."timestamp" >= $3) AS recent_n,
-                   count(*) FILTER (WHERE v."timestamp" >= $3 AND v.status = 'verified') AS recent_verified,
-                   count(*) FILTER (WHERE v."timestamp" >= $3 AND v.cached) AS recent_cached,
-                   count(v.latency_ms) FILTER (WHERE v."timestamp" >= $3) AS recent_latency_count,
-                   sum(v.latency_ms) FILTER (WHERE v."timestamp" >= $3) AS recent_latency_sum
+                   count(v.latency_ms) AS latency_count, sum(v.latency_ms) AS latency_sum, min(v.latency_ms) AS min_latency
             FROM %1$I.verification_log v
             WHERE v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp")
             GROUP BY 1),
+        recent_ AS MATERIALIZED (%3$s),
         latencies AS MATERIALIZED (
             SELECT date_bin('1 day', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_day, v.latency_ms, count(*) AS n
             FROM %1$I.verification_log v
@@ -245,12 +258,9 @@ BEGIN
             'latency_count', coalesce((SELECT sum(latency_count) FROM days_), 0),
             'latency_sum', coalesce((SELECT sum(latency_sum) FROM days_), 0),
             'min_latency', (SELECT min(min_latency) FROM days_),
-            'recent', (SELECT jsonb_build_object('count', coalesce(sum(recent_n), 0), 'verified', coalesce(sum(recent_verified), 0),
-                                                 'cached', coalesce(sum(recent_cached), 0),
-                                                 'latency_count', coalesce(sum(recent_latency_count), 0),
-                                                 'latency_sum', coalesce(sum(recent_latency_sum), 0))
-                       FROM days_))$q$,
-        nezuko_analytics.bot_schema(), nezuko_analytics.local_shift_sql(nezuko_analytics.window_tz_offsets(since, until, tz)))
+            'recent', (SELECT to_jsonb(r) FROM recent_ r))$q$,
+        nezuko_analytics.bot_schema(), nezuko_analytics.local_shift_sql(nezuko_analytics.window_tz_offsets(since, until, tz)),
+        nezuko_analytics.recent_totals_sql(nezuko_analytics.bot_schema(), 3))
         USING since, until, recent_since, with_latency;
 END;
 $$;

@@ -1,0 +1,158 @@
+-- nezuko_analytics_sql (the portable edition) 1.7 -> 1.8, written by hand
+-- (docs/versions.md).  The portable summaries read their recent totals apart
+-- from the window's grouped reads (recent_totals_sql()), and those reads run
+-- with work_mem 16MB, so that the read by local day and latency stays in
+-- memory (docs/benchmarks.md).
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.version()
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT '1.8'::text $$;
+
+CREATE FUNCTION nezuko_analytics.recent_totals_sql(bot name, recent_param integer)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- one read of the rows at or after the parameter, inside the window
+    -- ($1, $2): through the time index, as the recent stretch is short; no
+    -- rows when the parameter is NULL
+    SELECT format($q$
+        SELECT count(*) AS count, count(*) FILTER (WHERE v.status = 'verified') AS verified,
+               count(*) FILTER (WHERE v.cached) AS cached, count(v.latency_ms) AS latency_count,
+               coalesce(sum(v.latency_ms), 0) AS latency_sum
+        FROM %1$I.verification_log v
+        WHERE v."timestamp" >= $%2$s AND v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp")$q$,
+        bot, recent_param)
+$$;
+COMMENT ON FUNCTION nezuko_analytics.recent_totals_sql(name, integer) IS
+  'SQL of the recent totals of the portable summaries (count, verified, cached, latency_count, latency_sum of the rows in [$1, $2) at or after $recent_param; zeros when it is NULL), read apart from the window''s grouped reads so that those carry no per-row test of it.';
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.window_summary_pass(since timestamptz, until timestamptz, tz text,
+                                                     top_groups integer, recent_since timestamptz)
+RETURNS SETOF jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+-- the read by local day and latency holds one entry per pair (160,000 over
+-- 90 days): at the default 4MB it spills to disk and takes twice as long
+SET work_mem = '16MB'
+AS $$
+BEGIN
+    -- RETURN QUERY: its reads may run in parallel (EXECUTE ... INTO runs serially)
+    RETURN QUERY EXECUTE format($q$
+        -- three grouped reads of the window (each one parallel where the
+        -- planner likes), every row placed in its local hour and day by the
+        -- zone's offsets: see local_shift_sql()
+        WITH rows_ AS MATERIALIZED (  -- by local hour only: FILTERs cost less than more grouping keys
+            SELECT date_bin('1 hour', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_hour,
+                   count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified,
+                   count(*) FILTER (WHERE v.status = 'restricted') AS restricted,
+                   count(*) FILTER (WHERE v.status = 'error') AS error, count(*) FILTER (WHERE v.cached) AS cached
+            FROM %1$I.verification_log v
+            WHERE v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp")
+            GROUP BY 1),
+        recent_ AS MATERIALIZED (%3$s),
+        latencies AS MATERIALIZED (
+            SELECT date_bin('1 day', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_day,
+                   v.latency_ms, count(*) AS n
+            FROM %1$I.verification_log v
+            WHERE v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp") AND v.latency_ms IS NOT NULL
+            GROUP BY 1, 2),
+        groups_ AS MATERIALIZED (
+            SELECT coalesce(v.group_id::bigint, 0) AS group_id, count(*) AS n,
+                   count(*) FILTER (WHERE v.status = 'verified') AS verified
+            FROM %1$I.verification_log v
+            WHERE v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp")
+            GROUP BY 1 ORDER BY n DESC, group_id LIMIT $3),
+        latency_days AS (SELECT (local_day AT TIME ZONE 'UTC')::date AS day, latency_ms, n FROM latencies),
+        overall AS (SELECT latency_ms, sum(n)::bigint AS n FROM latencies GROUP BY latency_ms),
+        dist AS (SELECT array_agg(latency_ms ORDER BY latency_ms) AS v, array_agg(n ORDER BY latency_ms) AS n FROM overall)
+        SELECT jsonb_build_object(
+            'total', coalesce((SELECT sum(n) FROM rows_), 0),
+            'verified', coalesce((SELECT sum(verified) FROM rows_), 0),
+            'restricted', coalesce((SELECT sum(restricted) FROM rows_), 0),
+            'error', coalesce((SELECT sum(error) FROM rows_), 0),
+            'cached', coalesce((SELECT sum(cached) FROM rows_), 0),
+            'latency_count', coalesce((SELECT sum(n) FROM overall), 0),
+            'latency_sum', coalesce((SELECT sum(latency_ms::bigint * n) FROM overall), 0),
+            'min_latency', (SELECT min(latency_ms) FROM overall),
+            'buckets', (SELECT jsonb_agg(jsonb_build_object('bucket', labels[i], 'lower_ms', CASE WHEN i = 1 THEN 0 ELSE $5[i - 1] END,
+                                                            'upper_ms', $5[i], 'count', coalesce(b.n, 0)) ORDER BY i)
+                        FROM nezuko_analytics.latency_bucket_labels($5) labels,
+                             generate_series(1, cardinality($5) + 1) i
+                             LEFT JOIN (SELECT width_bucket(latency_ms, $5) + 1 AS i, sum(n) AS n FROM overall GROUP BY 1) b USING (i)),
+            'p50', (SELECT nezuko_analytics.percentile_of_counts(d.v, d.n, 0.5) FROM dist d),
+            'p95', (SELECT nezuko_analytics.percentile_of_counts(d.v, d.n, 0.95) FROM dist d),
+            'p99', (SELECT nezuko_analytics.percentile_of_counts(d.v, d.n, 0.99) FROM dist d),
+            'hours', (SELECT jsonb_agg(jsonb_build_object('hour', h, 'verified', coalesce(x.verified, 0),
+                                                          'restricted', coalesce(x.restricted, 0), 'error', coalesce(x.error, 0)) ORDER BY h)
+                      FROM generate_series(0, 23) h
+                      LEFT JOIN (SELECT date_part('hour', local_hour AT TIME ZONE 'UTC')::integer AS hour, sum(verified) AS verified,
+                                        sum(restricted) AS restricted, sum(error) AS error
+                                 FROM rows_ GROUP BY 1) x ON x.hour = h),
+            'groups', coalesce((SELECT jsonb_agg(jsonb_build_object('group_id', t.group_id, 'count', t.n, 'verified', t.verified)
+                                                 ORDER BY t.n DESC, t.group_id) FROM groups_ t), '[]'::jsonb),
+            'days', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                         'date', to_char(d.day, 'YYYY-MM-DD'), 'count', d.n, 'verified', d.verified, 'cached', d.cached,
+                                         'latency_count', coalesce(l.latency_count, 0), 'latency_sum', coalesce(l.latency_sum, 0),
+                                         'p95', nezuko_analytics.percentile_of_counts(l.v, l.n, 0.95)) ORDER BY d.day)
+                              FROM (SELECT (local_hour AT TIME ZONE 'UTC')::date AS day, sum(n) AS n, sum(verified) AS verified,
+                                           sum(cached) AS cached
+                                    FROM rows_ GROUP BY 1) d
+                              LEFT JOIN (SELECT day, sum(n) AS latency_count, sum(latency_ms::bigint * n) AS latency_sum,
+                                                array_agg(latency_ms ORDER BY latency_ms) AS v, array_agg(n ORDER BY latency_ms) AS n
+                                         FROM latency_days GROUP BY day) l USING (day)), '[]'::jsonb),
+            'recent', (SELECT to_jsonb(r) FROM recent_ r))$q$,
+        nezuko_analytics.bot_schema(), nezuko_analytics.local_shift_sql(nezuko_analytics.window_tz_offsets(since, until, tz)),
+        nezuko_analytics.recent_totals_sql(nezuko_analytics.bot_schema(), 4))
+        USING since, until, top_groups, recent_since, nezuko_analytics.default_latency_edges();
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.day_summary_pass(since timestamptz, until timestamptz, tz text, recent_since timestamptz,
+                                                  with_latency boolean)
+RETURNS SETOF jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+-- the read by local day and latency holds one entry per pair (160,000 over
+-- 90 days): at the default 4MB it spills to disk and takes twice as long
+SET work_mem = '16MB'
+AS $$
+BEGIN
+    -- one read by local day (with the recent totals as FILTERs), and one by
+    -- local day and latency only when the latencies are asked for
+    RETURN QUERY EXECUTE format($q$
+        WITH days_ AS MATERIALIZED (
+            SELECT date_bin('1 day', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_day,
+                   count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified,
+                   count(*) FILTER (WHERE v.cached) AS cached,
+                   count(v.latency_ms) AS latency_count, sum(v.latency_ms) AS latency_sum, min(v.latency_ms) AS min_latency
+            FROM %1$I.verification_log v
+            WHERE v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp")
+            GROUP BY 1),
+        recent_ AS MATERIALIZED (%3$s),
+        latencies AS MATERIALIZED (
+            SELECT date_bin('1 day', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_day, v.latency_ms, count(*) AS n
+            FROM %1$I.verification_log v
+            WHERE $4 AND v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp") AND v.latency_ms IS NOT NULL
+            GROUP BY 1, 2)
+        SELECT jsonb_build_object(
+            'days', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                         'date', to_char((d.local_day AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD'), 'count', d.n,
+                                         'verified', d.verified, 'cached', d.cached, 'latency_count', d.latency_count,
+                                         'latency_sum', coalesce(d.latency_sum, 0),
+                                         'p95', nezuko_analytics.percentile_of_counts(l.v, l.n, 0.95)) ORDER BY d.local_day)
+                              FROM days_ d
+                              LEFT JOIN (SELECT local_day, array_agg(latency_ms ORDER BY latency_ms) AS v,
+                                                array_agg(n ORDER BY latency_ms) AS n
+                                         FROM latencies GROUP BY local_day) l USING (local_day)), '[]'::jsonb),
+            'latency_count', coalesce((SELECT sum(latency_count) FROM days_), 0),
+            'latency_sum', coalesce((SELECT sum(latency_sum) FROM days_), 0),
+            'min_latency', (SELECT min(min_latency) FROM days_),
+            'recent', (SELECT to_jsonb(r) FROM recent_ r))$q$,
+        nezuko_analytics.bot_schema(), nezuko_analytics.local_shift_sql(nezuko_analytics.window_tz_offsets(since, until, tz)),
+        nezuko_analytics.recent_totals_sql(nezuko_analytics.bot_schema(), 3))
+        USING since, until, recent_since, with_latency;
+END;
+$$;
