@@ -60,6 +60,11 @@ SELECT * FROM rollup_check.checks;
 SELECT regexp_replace(l, '[0-9]+ days made', 'N days made') AS line
 FROM nezuko_analytics.enable_rollups('500 days', ARRAY[current_setting('TimeZone')]) l;
 SELECT DISTINCT time_zone FROM nezuko_analytics.rollup_days ORDER BY 1;
+-- Every name of UTC is kept as UTC (rollup_zone()): no second set of days,
+-- and a reader in any of them reads UTC's.
+SELECT nezuko_analytics.rollup_time_zones(ARRAY['Etc/UTC', 'GMT', 'zulu', 'Asia/Kolkata', 'Etc/GMT-0', 'asia/kolkata']) AS zones;
+SELECT cardinality((nezuko_analytics.rollup_plan('verification_log', now() - interval '10 days', now(), NULL, 'Etc/UTC')).day_starts) > 7
+       AS etc_utc_reads_utc_days;
 -- A quarter hour's group counts, readable (rollup_groups()).
 SELECT sum((g->>'total')::bigint) = min(c.total) AS groups_count_every_row, count(*) > 0 AS has_groups
 FROM (SELECT * FROM nezuko_analytics.rollup_verifications ORDER BY total DESC LIMIT 1) c,

@@ -83,3 +83,29 @@ SELECT count(*) > 0 AS disabled FROM nezuko_analytics.disable_rollups();
 DROP SCHEMA rollup_check CASCADE;
 DROP EXTENSION nezuko_analytics;
 DROP SCHEMA up CASCADE;
+
+-- An upgrade from 1.7 whose rollups kept the local days of Etc/UTC beside
+-- UTC's (as 1.7's enable_rollups() did where the session's TimeZone was
+-- Etc/UTC): after it, one set of days under 'UTC' for every name of UTC
+-- (rollup_zone()), and readers in Etc/UTC read them.
+CREATE EXTENSION nezuko_analytics VERSION '1.7';
+CREATE SCHEMA up;
+SELECT count(*) > 0 AS applied FROM nezuko_analytics.apply_schema('up');
+INSERT INTO up.verification_log (user_id, group_id, status, latency_ms, cached, "timestamp")
+SELECT i, i % 5, (ARRAY['verified', 'restricted', 'error'])[1 + i % 3], (i * 41) % 800, i % 2 = 0,
+       date_trunc('hour', now()) - i * interval '97 seconds'
+FROM generate_series(1, 5000) i;
+SELECT count(*) > 0 AS enabled FROM nezuko_analytics.enable_rollups('400 days', ARRAY['Etc/UTC', 'Asia/Kolkata']);
+SELECT source, time_zones FROM nezuko_analytics.rollup_state ORDER BY 1;
+SELECT DISTINCT time_zone FROM nezuko_analytics.rollup_days ORDER BY 1;
+ALTER EXTENSION nezuko_analytics UPDATE;
+SELECT source, time_zones FROM nezuko_analytics.rollup_state ORDER BY 1;
+SELECT DISTINCT time_zone FROM nezuko_analytics.rollup_days ORDER BY 1;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT pg_temp.same(now() - interval '6 days', now(), 'Etc/UTC') AS etc_utc_equal,
+       cardinality((nezuko_analytics.rollup_plan('verification_log', now() - interval '2 days', now(), NULL, 'Etc/UTC')).day_starts) > 0
+       AS etc_utc_reads_utc_days;
+COMMIT;
+SELECT count(*) > 0 AS disabled FROM nezuko_analytics.disable_rollups();
+DROP EXTENSION nezuko_analytics;
+DROP SCHEMA up CASCADE;

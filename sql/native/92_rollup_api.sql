@@ -94,8 +94,24 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.require_rollup_read(text) IS
   'The bot''s table source, after checking that the current role reads every row of it (SELECT, no row-level security); an ERROR otherwise: rollups of the rows one role may see would be wrong for every other.';
 
+-- The name under which rollup_days keeps a zone's local days: 'UTC' for
+-- every name of tzdata's zones whose offset is always zero (Etc/UTC, GMT,
+-- Zulu ... are links of Etc/UTC and Etc/GMT; Debian's initdb writes
+-- TimeZone = 'Etc/UTC'), so that they share UTC's days; other names as given.
+CREATE FUNCTION nezuko_analytics.rollup_zone(tz text)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN lower(tz) IN ('utc', 'etc/utc', 'uct', 'etc/uct', 'universal', 'etc/universal', 'zulu', 'etc/zulu',
+                                   'gmt', 'etc/gmt', 'gmt0', 'etc/gmt0', 'gmt+0', 'etc/gmt+0', 'gmt-0', 'etc/gmt-0',
+                                   'greenwich', 'etc/greenwich')
+                THEN 'UTC' ELSE tz END
+$$;
+COMMENT ON FUNCTION nezuko_analytics.rollup_zone(text) IS
+  'The name under which rollup_days keeps the local days of zone tz: ''UTC'' for the names of zones whose offset is always zero (UTC, Etc/UTC, GMT, Zulu and their other tzdata names, in any case), tz itself otherwise.';
+
 -- The zones whose local days rollup_days keeps: UTC always, then the
--- ones given (checked), each once, in order.
+-- ones given (checked), each once under its rollup_zone() name, in order.
 CREATE FUNCTION nezuko_analytics.rollup_time_zones(zones text[])
 RETURNS text[] LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -109,6 +125,7 @@ BEGIN
             RAISE EXCEPTION 'enable_rollups: a time zone must not be NULL' USING ERRCODE = 'invalid_parameter_value';
         END IF;
         PERFORM now() AT TIME ZONE z;  -- ERROR 22023 for an unknown zone
+        z := nezuko_analytics.rollup_zone(z);
         IF z <> ALL (result) THEN
             result := result || z;
         END IF;
@@ -117,7 +134,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.rollup_time_zones(text[]) IS
-  'The time zones whose local days rollup_days keeps for zones: UTC, then each zone of zones once, in order; an ERROR (22023) for NULL or an unknown zone.';
+  'The time zones whose local days rollup_days keeps for zones: UTC, then each zone of zones once under its rollup_zone() name, in order; an ERROR (22023) for NULL or an unknown zone.';
 
 CREATE FUNCTION nezuko_analytics.enable_rollups(keep interval DEFAULT '400 days', time_zones text[] DEFAULT NULL)
 RETURNS SETOF text LANGUAGE plpgsql VOLATILE

@@ -88,7 +88,7 @@ BEGIN
     SELECT coalesce(array_agg(d.starts_at ORDER BY d.starts_at), '{}'), coalesce(array_agg(d.ends_at ORDER BY d.starts_at), '{}')
       INTO day_starts, day_ends
     FROM nezuko_analytics.rollup_days d
-    WHERE d.source = rollup_plan.source AND d.time_zone = tz
+    WHERE d.source = rollup_plan.source AND d.time_zone = nezuko_analytics.rollup_zone(tz)
       AND d.starts_at >= qh_lo AND d.ends_at <= qh_hi
       AND (recent_since IS NULL OR d.ends_at <= recent_since)
       AND NOT EXISTS (SELECT 1 FROM unnest(skip_qh) b WHERE b >= d.starts_at AND b < d.ends_at);
@@ -230,7 +230,7 @@ BEGIN
         nezuko_analytics.time_ranges_condition('c.bucket', 4, 5, cardinality(p.qh_from)))
         INTO v
         USING nezuko_analytics.window_tz_offsets(since, until, tz), top_groups, recent_since,
-              p.qh_from, p.qh_to, p.skip_qh, tz, p.day_starts, p.raw_lo, p.raw_hi;
+              p.qh_from, p.qh_to, p.skip_qh, nezuko_analytics.rollup_zone(tz), p.day_starts, p.raw_lo, p.raw_hi;
     RETURN v;
 END;
 $$;
