@@ -20,6 +20,7 @@ RollupBuilder::Cell& RollupBuilder::cell(int64_t start, const char* method, std:
 void RollupBuilder::add_verification(int64_t t, VerificationStatus status, bool has_latency, int32_t latency_ms,
                                       bool cached, int64_t group_id) {
     Cell& c = cell(quarter_hour_start(t), "", 0);
+    if (c.sealed()) unseal(c);
     c.groups.add(group_id, 1, status == VerificationStatus::verified ? 1 : 0);
     ++c.counts.total;
     if (status == VerificationStatus::verified) ++c.counts.verified;
@@ -33,28 +34,94 @@ void RollupBuilder::add_verification(int64_t t, VerificationStatus status, bool 
     }
 }
 
+namespace {
+
+void add_counts(RollupCounts& into, const RollupCounts& c) {
+    into.total += c.total;
+    into.verified += c.verified;
+    into.restricted += c.restricted;
+    into.error += c.error;
+    into.cached += c.cached;
+    into.ok += c.ok;
+    into.failures += c.failures;
+    into.latency_count += c.latency_count;
+    into.latency_sum += c.latency_sum;
+}
+
+}  // namespace
+
+void RollupBuilder::finish(const Cell& c, std::pmr::vector<uint8_t>& dist, std::pmr::vector<uint8_t>& groups,
+                           std::pmr::vector<GroupCount>& scratch) const {
+    if (c.sealed()) {
+        const uint8_t* at = sealed_.data() + c.sealed_at;
+        dist.assign(at, at + c.dist_len);
+        groups.assign(at + c.dist_len, at + c.dist_len + c.groups_len);
+        return;
+    }
+    groups.clear();
+    if (c.groups.size() != 0) {
+        c.groups.sorted(scratch);
+        encode_group_counts(scratch.data(), scratch.size(), groups);
+    }
+    LatencyDistribution d(mr_);
+    for (int32_t v : c.latencies) d.add(v);
+    dist.resize(d.prepare_encoding());
+    d.encode_to(dist.data());
+}
+
+void RollupBuilder::open_into(Cell& c, const uint8_t* dist, std::size_t dist_len, const uint8_t* groups,
+                              std::size_t groups_len) {
+    EncodedDistribution(dist, dist_len).for_each([&](int32_t key, uint64_t n) { c.latencies.insert(c.latencies.end(), n, key); });
+    if (groups_len != 0)
+        EncodedGroupCounts(groups, groups_len).for_each([&](int64_t id, uint64_t total, uint64_t verified) {
+            c.groups.add(id, total, verified);
+        });
+}
+
+void RollupBuilder::seal(Cell& c, const uint8_t* dist, std::size_t dist_len, const uint8_t* groups,
+                         std::size_t groups_len) {
+    if (dist_len > UINT32_MAX || groups_len > UINT32_MAX)
+        throw CoreError(ErrorKind::corrupt_value, "rollup state: a quarter hour's binary form is too long");
+    c.sealed_at = sealed_.size();
+    c.dist_len = static_cast<uint32_t>(dist_len);
+    c.groups_len = static_cast<uint32_t>(groups_len);
+    sealed_.insert(sealed_.end(), dist, dist + dist_len);
+    sealed_.insert(sealed_.end(), groups, groups + groups_len);
+}
+
+void RollupBuilder::unseal(Cell& c) {
+    std::size_t at = c.sealed_at;
+    c.sealed_at = kOpen;
+    // sealed_ does not grow meanwhile: the pointers stay good
+    open_into(c, sealed_.data() + at, c.dist_len, sealed_.data() + at + c.dist_len, c.groups_len);
+}
+
 void RollupBuilder::merge(const RollupBuilder& o) {
     for (const auto& [start, list] : o.cells_) {
         for (const Cell& oc : list) {
             Cell& c = cell(start, oc.method.data(), oc.method.size());
-            c.counts.total += oc.counts.total;
-            c.counts.verified += oc.counts.verified;
-            c.counts.restricted += oc.counts.restricted;
-            c.counts.error += oc.counts.error;
-            c.counts.cached += oc.counts.cached;
-            c.counts.ok += oc.counts.ok;
-            c.counts.failures += oc.counts.failures;
-            c.counts.latency_count += oc.counts.latency_count;
-            c.counts.latency_sum += oc.counts.latency_sum;
-            c.latencies.insert(c.latencies.end(), oc.latencies.begin(), oc.latencies.end());
-            c.groups.merge(oc.groups);
+            const uint8_t* at = oc.sealed() ? o.sealed_.data() + oc.sealed_at : nullptr;
+            if (fresh(c) && oc.sealed()) {  // taken over as it is
+                c.counts = oc.counts;
+                seal(c, at, oc.dist_len, at + oc.dist_len, oc.groups_len);
+                continue;
+            }
+            if (c.sealed()) unseal(c);
+            add_counts(c.counts, oc.counts);
+            if (oc.sealed()) {
+                open_into(c, at, oc.dist_len, at + oc.dist_len, oc.groups_len);
+            } else {
+                c.latencies.insert(c.latencies.end(), oc.latencies.begin(), oc.latencies.end());
+                c.groups.merge(oc.groups);
+            }
         }
     }
 }
 
 std::pmr::vector<uint8_t> RollupBuilder::encode() const {
     ByteWriter w(mr_);
-    std::pmr::vector<GroupCount> groups(mr_);
+    std::pmr::vector<GroupCount> scratch(mr_);
+    std::pmr::vector<uint8_t> dist(mr_), groups(mr_);
     w.u(cell_count_);
     for (const auto& [start, list] : cells_) {
         for (const Cell& c : list) {
@@ -64,16 +131,23 @@ std::pmr::vector<uint8_t> RollupBuilder::encode() const {
                                c.counts.ok, c.counts.failures, c.counts.latency_count})
                 w.u(v);
             w.s(c.counts.latency_sum);
-            w.u(c.latencies.size());
-            for (int32_t v : c.latencies) w.s(v);
-            groups.clear();
-            if (c.groups.size() != 0) c.groups.sorted(groups);
-            w.u(groups.size());
-            for (const GroupCount& g : groups) {
-                w.s(g.group_id);
-                w.u(g.total);
-                w.u(g.verified);
+            // a small cell (an API method's quarter hour: about ten calls)
+            // travels as its values, which cost the leader less than finished bytes
+            bool finished = c.sealed() || c.latencies.size() >= kSealFrom;
+            w.u(finished ? 1 : 0);
+            if (finished) {
+                finish(c, dist, groups, scratch);
+                w.raw(dist.data(), dist.size());
+            } else {
+                w.u(c.latencies.size());
+                for (int32_t v : c.latencies) w.s(v);
+                groups.clear();
+                if (c.groups.size() != 0) {
+                    c.groups.sorted(scratch);
+                    encode_group_counts(scratch.data(), scratch.size(), groups);
+                }
             }
+            w.raw(groups.data(), groups.size());
         }
     }
     return std::pmr::vector<uint8_t>(w.bytes(), mr_);
@@ -90,7 +164,6 @@ void RollupBuilder::merge_encoded(const uint8_t* data, std::size_t len) {
         int64_t start = r.s("start");
         std::size_t method_len = 0;
         const uint8_t* method = r.raw("method", &method_len);
-        Cell& c = cell(start, reinterpret_cast<const char*>(method), method_len);
         RollupCounts add;
         add.total = count(r.u("total"), "total");
         add.verified = count(r.u("verified"), "verified");
@@ -101,38 +174,55 @@ void RollupBuilder::merge_encoded(const uint8_t* data, std::size_t len) {
         add.failures = count(r.u("failures"), "failures");
         add.latency_count = count(r.u("latency_count"), "latency_count");
         add.latency_sum = r.s("latency_sum");
-        uint64_t values = count(r.u("latencies"), "latency count");
-        if (values != add.latency_count)
-            throw CoreError(ErrorKind::corrupt_value, "rollup state: the latencies do not match their count");
-        c.counts.total += add.total;
-        c.counts.verified += add.verified;
-        c.counts.restricted += add.restricted;
-        c.counts.error += add.error;
-        c.counts.cached += add.cached;
-        c.counts.ok += add.ok;
-        c.counts.failures += add.failures;
-        c.counts.latency_count += add.latency_count;
-        c.counts.latency_sum += add.latency_sum;
-        for (uint64_t k = 0; k < values; ++k) {
-            int64_t v = r.s("latency");
-            if (v < INT32_MIN || v > INT32_MAX) throw CoreError(ErrorKind::corrupt_value, "rollup state: bad latency");
-            c.latencies.push_back(static_cast<int32_t>(v));
+        uint64_t sealed = r.u("sealed");
+        if (sealed > 1) throw CoreError(ErrorKind::corrupt_value, "rollup state: bad cell form");
+        auto check_latencies = [&](uint64_t n, int64_t sum) {
+            if (n != add.latency_count || sum != add.latency_sum)
+                throw CoreError(ErrorKind::corrupt_value, "rollup state: the latencies do not match their count");
+        };
+        auto read_groups = [&](std::size_t* len) {
+            const uint8_t* groups = r.raw("groups", len);
+            if (*len != 0) {
+                EncodedGroupCounts g(groups, *len);
+                if (g.total() != add.total || g.verified() != add.verified)
+                    throw CoreError(ErrorKind::corrupt_value, "rollup state: the group counts do not add up to the rows");
+            }
+            return groups;
+        };
+        Cell& c = cell(start, reinterpret_cast<const char*>(method), method_len);
+        std::size_t groups_len = 0;
+        if (sealed) {
+            std::size_t dist_len = 0;
+            const uint8_t* dist = r.raw("latencies", &dist_len);
+            EncodedDistribution d(dist, dist_len);  // checked whole
+            check_latencies(d.count(), d.sum());
+            const uint8_t* groups = read_groups(&groups_len);
+            if (fresh(c)) {  // taken over as it is
+                c.counts = add;
+                seal(c, dist, dist_len, groups, groups_len);
+                continue;
+            }
+            if (c.sealed()) unseal(c);
+            open_into(c, dist, dist_len, groups, groups_len);
+        } else {
+            if (c.sealed()) unseal(c);
+            uint64_t n_values = count(r.u("latencies"), "latency count");
+            if (n_values > r.remaining()) throw CoreError(ErrorKind::corrupt_value, "rollup state: bad latency count");
+            int64_t sum = 0;
+            for (uint64_t k = 0; k < n_values; ++k) {
+                int64_t v = r.s("latency");
+                if (v < INT32_MIN || v > INT32_MAX) throw CoreError(ErrorKind::corrupt_value, "rollup state: bad latency");
+                sum += v;
+                c.latencies.push_back(static_cast<int32_t>(v));
+            }
+            check_latencies(n_values, sum);
+            const uint8_t* groups = read_groups(&groups_len);
+            if (groups_len != 0)
+                EncodedGroupCounts(groups, groups_len).for_each([&](int64_t id, uint64_t total, uint64_t verified) {
+                    c.groups.add(id, total, verified);
+                });
         }
-        uint64_t groups = count(r.u("groups"), "group count");
-        if (groups > r.remaining() / 3) throw CoreError(ErrorKind::corrupt_value, "rollup state: bad group count");
-        uint64_t group_rows = 0, group_verified = 0;
-        for (uint64_t k = 0; k < groups; ++k) {
-            int64_t group_id = r.s("group_id");
-            uint64_t total = count(r.u("group total"), "group total");
-            uint64_t verified = count(r.u("group verified"), "group verified");
-            if (total == 0 || verified > total)
-                throw CoreError(ErrorKind::corrupt_value, "rollup state: a group without rows or with more verified than rows");
-            group_rows += total;
-            group_verified += verified;
-            c.groups.add(group_id, total, verified);
-        }
-        if (groups != 0 && (group_rows != add.total || group_verified != add.verified))
-            throw CoreError(ErrorKind::corrupt_value, "rollup state: the group counts do not add up to the rows");
+        add_counts(c.counts, add);
     }
     if (!r.at_end()) throw CoreError(ErrorKind::corrupt_value, "rollup state: trailing bytes");
 }
@@ -140,6 +230,7 @@ void RollupBuilder::merge_encoded(const uint8_t* data, std::size_t len) {
 void RollupBuilder::add_call(int64_t t, const char* method, std::size_t method_len, int success, bool has_latency,
                              int32_t latency_ms) {
     Cell& c = cell(quarter_hour_start(t), method, method_len);
+    if (c.sealed()) unseal(c);
     ++c.counts.total;
     if (success == 1) ++c.counts.ok;
     if (success == 0) ++c.counts.failures;

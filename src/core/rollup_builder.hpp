@@ -33,7 +33,7 @@ struct RollupCounts {
 
 class RollupBuilder {
 public:
-    explicit RollupBuilder(std::pmr::memory_resource* mr) : mr_(mr), cells_(mr) {}
+    explicit RollupBuilder(std::pmr::memory_resource* mr) : mr_(mr), cells_(mr), sealed_(mr) {}
 
     // A verification_log row at time t (UTC microseconds, finite), counted
     // in its quarter hour and there in its group.
@@ -50,26 +50,54 @@ public:
     void for_each_quarter_hour(F&& f) const;
 
     // Parallel query: merge another builder in, and the binary form that
-    // workers pass (merge_encoded() checks every field).
+    // workers pass (merge_encoded() checks every field).  A worker's
+    // encode() finishes its cells (the latency_dist and group counts'
+    // bytes, as for_each_quarter_hour() gives them), so that the leader,
+    // whose final step runs alone, only copies the cells that no other
+    // part has; a table read in time order splits few quarter hours.
     void merge(const RollupBuilder& other);
     std::pmr::vector<uint8_t> encode() const;
     void merge_encoded(const uint8_t* data, std::size_t len);
     std::size_t cell_count() const { return cell_count_; }
 
 private:
+    // A cell is open (its latencies as values, its groups in a table) or
+    // sealed: only its final binary forms, as a parallel worker finished it
+    // (encode()), taken over unchanged unless another part has the same
+    // cell.  Never both.
     struct Cell {
         std::pmr::string method;
         RollupCounts counts;
         std::pmr::vector<int32_t> latencies;
         GroupCountTable groups;  // verification_log: its own table per quarter hour, which stays in cache
+        // sealed: its latency_dist bytes, then its group counts' bytes, at sealed_at in sealed_
+        std::size_t sealed_at = kOpen;
+        uint32_t dist_len = 0, groups_len = 0;
+        bool sealed() const { return sealed_at != kOpen; }
         Cell(const char* name, std::size_t len, std::pmr::memory_resource* mr)
             : method(name, len, mr), latencies(mr), groups(mr) {}
     };
+    static constexpr std::size_t kOpen = SIZE_MAX;
     Cell& cell(int64_t start, const char* method, std::size_t len);
+    static bool fresh(const Cell& c) { return !c.sealed() && c.counts.total == 0 && c.latencies.empty() && c.groups.size() == 0; }
+    // c sealed with these bytes (copied into sealed_)
+    void seal(Cell& c, const uint8_t* dist, std::size_t dist_len, const uint8_t* groups, std::size_t groups_len);
+    // The cell's final forms: its latency_dist bytes and its group counts'
+    // bytes (empty without groups).
+    void finish(const Cell& c, std::pmr::vector<uint8_t>& dist, std::pmr::vector<uint8_t>& groups,
+                std::pmr::vector<GroupCount>& scratch) const;
+    // Adds final forms (checked by the caller) to an open cell's values and table.
+    static void open_into(Cell& c, const uint8_t* dist, std::size_t dist_len, const uint8_t* groups, std::size_t groups_len);
+    // A sealed cell made open, before anything is added to it.
+    void unseal(Cell& c);
+    // encode() finishes a cell of at least this many latencies (a quarter
+    // hour of verification_log: hundreds); smaller ones travel as values.
+    static constexpr std::size_t kSealFrom = 64;
 
     std::pmr::memory_resource* mr_;
     // per quarter hour start: its cells (one per method; one for verification_log)
     std::pmr::unordered_map<int64_t, std::pmr::vector<Cell>> cells_;
+    std::pmr::vector<uint8_t> sealed_;  // the sealed cells' bytes (a cell made open leaves its own behind)
     std::size_t cell_count_ = 0;
 };
 
@@ -79,19 +107,11 @@ void RollupBuilder::for_each_quarter_hour(F&& f) const {
     starts.reserve(cells_.size());
     for (const auto& entry : cells_) starts.push_back(entry.first);
     std::sort(starts.begin(), starts.end());
-    std::pmr::vector<GroupCount> groups(mr_);
+    std::pmr::vector<GroupCount> scratch(mr_);
     std::pmr::vector<uint8_t> bytes(mr_), group_bytes(mr_);
     for (int64_t start : starts) {
         for (const Cell& c : cells_.find(start)->second) {
-            group_bytes.clear();
-            if (c.groups.size() != 0) {
-                c.groups.sorted(groups);
-                encode_group_counts(groups.data(), groups.size(), group_bytes);
-            }
-            LatencyDistribution dist(mr_);
-            for (int32_t v : c.latencies) dist.add(v);
-            bytes.resize(dist.prepare_encoding());
-            dist.encode_to(bytes.data());
+            finish(c, bytes, group_bytes, scratch);
             f(start, c.method, c.counts, bytes, group_bytes);
         }
     }

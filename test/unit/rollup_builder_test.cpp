@@ -5,6 +5,7 @@
 #include <map>
 #include <memory_resource>
 #include <random>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -143,6 +144,77 @@ TEST(RollupBuilder, MergedBinaryPartsEqualTheWholeAndBadBytesAreRefused) {
         nz::RollupBuilder bad(mr());
         EXPECT_THROW(bad.merge_encoded(bytes_a.data(), cut), nz::CoreError) << cut;
     }
+}
+
+// As PostgreSQL combines parallel parts: each worker's bytes deserialized
+// into a builder of its own (its cells finished, sealed), then merged into
+// the leader's.  Parts that share every quarter hour (rows dealt out in turn)
+// and parts that share few (rows in time order, cut in runs) give the whole,
+// for verification rows and API calls; so do parts merged into a builder
+// that then takes more rows.
+TEST(RollupBuilder, SealedPartsMergeToTheWholeHoweverTheRowsAreSplit) {
+    const int64_t kSecond = 1000000LL, kMinute = 60 * kSecond;
+    const int kRows = 7000, kDense = 3000;
+    auto add = [&](nz::RollupBuilder& b, int i) {
+        // the first rows dense (quarter hours of hundreds, which encode()
+        // finishes), the rest sparse (a few, which travel as values)
+        int64_t t = i < kDense ? int64_t{i} * kSecond : kDense * kSecond + int64_t{i - kDense} * 2 * kMinute + (i % 7) * 1000;
+        if (i % 2 == 0)
+            b.add_verification(t, static_cast<nz::VerificationStatus>(i % 4), i % 5 != 0, (i * 37) % 900, i % 3 == 0,
+                               (i * 13) % 17 - 8);
+        else
+            b.add_call(t, i % 3 == 0 ? "getChatMember" : "sendMessage", i % 3 == 0 ? 13 : 11, (i / 2) % 3 - 1,
+                       i % 6 != 1, (i * 11) % 300);
+    };
+    auto dump = [](const nz::RollupBuilder& b) {
+        std::vector<std::string> out;
+        b.for_each_quarter_hour([&](int64_t start, const std::pmr::string& m, const nz::RollupCounts& c,
+                                    const std::pmr::vector<uint8_t>& bytes, const std::pmr::vector<uint8_t>& groups) {
+            out.push_back(std::to_string(start) + std::string(m) + " " + std::to_string(c.total) + " " +
+                          std::to_string(c.verified) + " " + std::to_string(c.restricted) + " " + std::to_string(c.error) +
+                          " " + std::to_string(c.cached) + " " + std::to_string(c.ok) + " " + std::to_string(c.failures) +
+                          " " + std::to_string(c.latency_count) + " " + std::to_string(c.latency_sum) + " " +
+                          std::string(bytes.begin(), bytes.end()) + " " + std::string(groups.begin(), groups.end()));
+        });
+        std::sort(out.begin(), out.end());  // the cells of one quarter hour come in the order they were made
+        return out;
+    };
+    nz::RollupBuilder whole(mr());
+    for (int i = 0; i < kRows; ++i) add(whole, i);
+    const auto expected = dump(whole);
+    ASSERT_GT(expected.size(), 100u);
+    // which part takes row i: in turn, or in runs of 50 rows
+    for (auto part_of : {+[](int i) { return i % 3; }, +[](int i) { return (i / 50) % 3; }}) {
+        std::vector<std::unique_ptr<nz::RollupBuilder>> parts;
+        for (int k = 0; k < 3; ++k) parts.push_back(std::make_unique<nz::RollupBuilder>(mr()));
+        for (int i = 0; i < kRows; ++i) add(*parts[part_of(i)], i);
+        nz::RollupBuilder leader(mr());
+        for (auto& p : parts) {
+            auto bytes = p->encode();
+            nz::RollupBuilder received(mr());
+            received.merge_encoded(bytes.data(), bytes.size());
+            EXPECT_EQ(dump(received), dump(*p));  // a sealed part reads out as it was
+            leader.merge(received);
+        }
+        EXPECT_EQ(dump(leader), expected);
+        // the sealed bytes merged straight in, and a sealed builder passed on again
+        nz::RollupBuilder direct(mr()), again(mr());
+        for (auto& p : parts) {
+            auto bytes = p->encode();
+            direct.merge_encoded(bytes.data(), bytes.size());
+        }
+        EXPECT_EQ(dump(direct), expected);
+        auto twice = direct.encode();
+        again.merge_encoded(twice.data(), twice.size());
+        EXPECT_EQ(dump(again), expected);
+    }
+    // rows added to cells that arrived sealed
+    nz::RollupBuilder first(mr()), rest(mr());
+    for (int i = 0; i < kRows / 2; ++i) add(first, i);
+    auto bytes = first.encode();
+    rest.merge_encoded(bytes.data(), bytes.size());
+    for (int i = kRows / 2; i < kRows; ++i) add(rest, i);
+    EXPECT_EQ(dump(rest), expected);
 }
 
 }  // namespace
