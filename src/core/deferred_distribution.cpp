@@ -33,8 +33,8 @@ void DeferredDistribution::merge(const DeferredDistribution& other) {
 bool DeferredDistribution::percentile(double p, double* out) const {
     if (deferred_) return EncodedDistribution(bytes_.data(), bytes_.size()).percentile(p, out);
     if (dist_.count() == 0) return false;
-    std::pmr::vector<uint8_t> buf(dist_.prepare_encoding(), bytes_.get_allocator());
-    dist_.encode_to(buf.data());
+    std::pmr::vector<uint8_t> buf(bytes_.get_allocator());
+    encode(buf);
     return EncodedDistribution(buf.data(), buf.size()).percentile(p, out);
 }
 

@@ -58,24 +58,32 @@ void RollupBuilder::finish(const Cell& c, std::pmr::vector<uint8_t>& dist, std::
         groups.assign(at + c.dist_len, at + c.dist_len + c.groups_len);
         return;
     }
-    groups.clear();
-    if (c.groups.size() != 0) {
-        c.groups.sorted(scratch);
-        encode_group_counts(scratch.data(), scratch.size(), groups);
-    }
+    encode_groups(c, groups, scratch);
     LatencyDistribution d(mr_);
     for (int32_t v : c.latencies) d.add(v);
     dist.resize(d.prepare_encoding());
     d.encode_to(dist.data());
 }
 
-void RollupBuilder::open_into(Cell& c, const uint8_t* dist, std::size_t dist_len, const uint8_t* groups,
-                              std::size_t groups_len) {
-    EncodedDistribution(dist, dist_len).for_each([&](int32_t key, uint64_t n) { c.latencies.insert(c.latencies.end(), n, key); });
+void RollupBuilder::encode_groups(const Cell& c, std::pmr::vector<uint8_t>& groups, std::pmr::vector<GroupCount>& scratch) {
+    groups.clear();
+    if (c.groups.size() != 0) {
+        c.groups.sorted(scratch);
+        encode_group_counts(scratch.data(), scratch.size(), groups);
+    }
+}
+
+void RollupBuilder::add_groups(Cell& c, const uint8_t* groups, std::size_t groups_len) {
     if (groups_len != 0)
         EncodedGroupCounts(groups, groups_len).for_each([&](int64_t id, uint64_t total, uint64_t verified) {
             c.groups.add(id, total, verified);
         });
+}
+
+void RollupBuilder::open_into(Cell& c, const uint8_t* dist, std::size_t dist_len, const uint8_t* groups,
+                              std::size_t groups_len) {
+    EncodedDistribution(dist, dist_len).for_each([&](int32_t key, uint64_t n) { c.latencies.insert(c.latencies.end(), n, key); });
+    add_groups(c, groups, groups_len);
 }
 
 void RollupBuilder::seal(Cell& c, const uint8_t* dist, std::size_t dist_len, const uint8_t* groups,
@@ -141,11 +149,7 @@ std::pmr::vector<uint8_t> RollupBuilder::encode() const {
             } else {
                 w.u(c.latencies.size());
                 for (int32_t v : c.latencies) w.s(v);
-                groups.clear();
-                if (c.groups.size() != 0) {
-                    c.groups.sorted(scratch);
-                    encode_group_counts(scratch.data(), scratch.size(), groups);
-                }
+                encode_groups(c, groups, scratch);
             }
             w.raw(groups.data(), groups.size());
         }
@@ -217,10 +221,7 @@ void RollupBuilder::merge_encoded(const uint8_t* data, std::size_t len) {
             }
             check_latencies(n_values, sum);
             const uint8_t* groups = read_groups(&groups_len);
-            if (groups_len != 0)
-                EncodedGroupCounts(groups, groups_len).for_each([&](int64_t id, uint64_t total, uint64_t verified) {
-                    c.groups.add(id, total, verified);
-                });
+            add_groups(c, groups, groups_len);
         }
         add_counts(c.counts, add);
     }

@@ -86,6 +86,10 @@ private:
     // bytes (empty without groups).
     void finish(const Cell& c, std::pmr::vector<uint8_t>& dist, std::pmr::vector<uint8_t>& groups,
                 std::pmr::vector<GroupCount>& scratch) const;
+    // The binary form of an open cell's group counts (empty without groups).
+    static void encode_groups(const Cell& c, std::pmr::vector<uint8_t>& groups, std::pmr::vector<GroupCount>& scratch);
+    // Adds group counts in their binary form to an open cell's table.
+    static void add_groups(Cell& c, const uint8_t* groups, std::size_t groups_len);
     // Adds final forms (checked by the caller) to an open cell's values and table.
     static void open_into(Cell& c, const uint8_t* dist, std::size_t dist_len, const uint8_t* groups, std::size_t groups_len);
     // A sealed cell made open, before anything is added to it.
