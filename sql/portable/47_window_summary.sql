@@ -71,33 +71,32 @@ SET search_path = pg_catalog, pg_temp
 -- the read by local day and latency holds one entry per pair (160,000 over
 -- 90 days): at the default 4MB it spills to disk and takes twice as long
 SET work_mem = '16MB'
+-- the time slices are what parallel workers share (window_slices.sql)
+SET min_parallel_table_scan_size = '1TB'
+SET min_parallel_index_scan_size = '1TB'
 AS $$
+DECLARE
+    bot constant name := nezuko_analytics.bot_schema();
+    -- each row placed in its local hour and day by the zone's offsets: see local_shift_sql()
+    shift constant text := nezuko_analytics.local_shift_sql(nezuko_analytics.window_tz_offsets(since, until, tz));
+    bounds constant timestamptz[] := nezuko_analytics.window_slices(bot, 'verification_log', since, until);
+    finite constant text := $f$v."timestamp" > '-infinity' AND v."timestamp" < 'infinity'$f$;
 BEGIN
     -- RETURN QUERY: its reads may run in parallel (EXECUTE ... INTO runs serially)
     RETURN QUERY EXECUTE format($q$
-        -- three grouped reads of the window (each one parallel where the
-        -- planner likes), every row placed in its local hour and day by the
-        -- zone's offsets: see local_shift_sql()
+        -- three grouped reads of the window, each one slice by slice ($6, see
+        -- window_slices()) and the slices added up
         WITH rows_ AS MATERIALIZED (  -- by local hour only: FILTERs cost less than more grouping keys
-            SELECT date_bin('1 hour', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_hour,
-                   count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified,
-                   count(*) FILTER (WHERE v.status = 'restricted') AS restricted,
-                   count(*) FILTER (WHERE v.status = 'error') AS error, count(*) FILTER (WHERE v.cached) AS cached
-            FROM %1$I.verification_log v
-            WHERE v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp")
+            SELECT s.local_hour, sum(s.n)::bigint AS n, sum(s.verified)::bigint AS verified,
+                   sum(s.restricted)::bigint AS restricted, sum(s.error)::bigint AS error, sum(s.cached)::bigint AS cached
+            FROM (%1$s) s
             GROUP BY 1),
-        recent_ AS MATERIALIZED (%3$s),
+        recent_ AS MATERIALIZED (%4$s),
         latencies AS MATERIALIZED (
-            SELECT date_bin('1 day', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_day,
-                   v.latency_ms, count(*) AS n
-            FROM %1$I.verification_log v
-            WHERE v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp") AND v.latency_ms IS NOT NULL
-            GROUP BY 1, 2),
+            SELECT s.local_day, s.latency_ms, sum(s.n)::bigint AS n FROM (%2$s) s GROUP BY 1, 2),
         groups_ AS MATERIALIZED (
-            SELECT coalesce(v.group_id::bigint, 0) AS group_id, count(*) AS n,
-                   count(*) FILTER (WHERE v.status = 'verified') AS verified
-            FROM %1$I.verification_log v
-            WHERE v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp")
+            SELECT s.group_id, sum(s.n)::bigint AS n, sum(s.verified)::bigint AS verified
+            FROM (%3$s) s
             GROUP BY 1 ORDER BY n DESC, group_id LIMIT $3),
         latency_days AS (SELECT (local_day AT TIME ZONE 'UTC')::date AS day, latency_ms, n FROM latencies),
         overall AS (SELECT latency_ms, sum(n)::bigint AS n FROM latencies GROUP BY latency_ms),
@@ -138,9 +137,24 @@ BEGIN
                                                 array_agg(latency_ms ORDER BY latency_ms) AS v, array_agg(n ORDER BY latency_ms) AS n
                                          FROM latency_days GROUP BY day) l USING (day)), '[]'::jsonb),
             'recent', (SELECT to_jsonb(r) FROM recent_ r))$q$,
-        nezuko_analytics.bot_schema(), nezuko_analytics.local_shift_sql(nezuko_analytics.window_tz_offsets(since, until, tz)),
-        nezuko_analytics.recent_totals_sql(nezuko_analytics.bot_schema(), 4))
-        USING since, until, top_groups, recent_since, nezuko_analytics.default_latency_edges();
+        nezuko_analytics.slices_sql(format($s$
+            SELECT date_bin('1 hour', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_hour,
+                   count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified,
+                   count(*) FILTER (WHERE v.status = 'restricted') AS restricted,
+                   count(*) FILTER (WHERE v.status = 'error') AS error, count(*) FILTER (WHERE v.cached) AS cached
+            FROM %1$I.verification_log v WHERE {slice} AND %3$s
+            GROUP BY 1$s$, bot, shift, finite), 'v."timestamp"', 6, cardinality(bounds) - 1),
+        nezuko_analytics.slices_sql(format($s$
+            SELECT date_bin('1 day', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_day, v.latency_ms, count(*) AS n
+            FROM %1$I.verification_log v WHERE {slice} AND %3$s AND v.latency_ms IS NOT NULL
+            GROUP BY 1, 2$s$, bot, shift, finite), 'v."timestamp"', 6, cardinality(bounds) - 1),
+        nezuko_analytics.slices_sql(format($s$
+            SELECT coalesce(v.group_id::bigint, 0) AS group_id, count(*) AS n,
+                   count(*) FILTER (WHERE v.status = 'verified') AS verified
+            FROM %1$I.verification_log v WHERE {slice} AND %2$s
+            GROUP BY 1$s$, bot, finite), 'v."timestamp"', 6, cardinality(bounds) - 1),
+        nezuko_analytics.recent_totals_sql(bot, 4))
+        USING since, until, top_groups, recent_since, nezuko_analytics.default_latency_edges(), bounds;
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.window_summary_pass(timestamptz, timestamptz, text, integer, timestamptz) IS
@@ -172,20 +186,28 @@ CREATE FUNCTION nezuko_analytics.api_window_summary_pass(bot name, since timesta
 RETURNS SETOF jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+-- the time slices are what parallel workers share (window_slices.sql)
+SET min_parallel_table_scan_size = '1TB'
+SET min_parallel_index_scan_size = '1TB'
 AS $$
+DECLARE
+    bounds constant timestamptz[] := nezuko_analytics.window_slices(bot, 'api_call_log', since, until);
 BEGIN
     -- RETURN QUERY: its reads may run in parallel (EXECUTE ... INTO runs serially)
     RETURN QUERY EXECUTE format($q$
-        WITH methods AS MATERIALIZED (
-            SELECT coalesce(a.method::text, '') AS method, count(*) AS n, count(*) FILTER (WHERE a.success) AS ok,
-                   count(*) FILTER (WHERE NOT a.success) AS failures,
-                   count(a.latency_ms) AS latency_count, sum(a.latency_ms) AS latency_sum
-            FROM %1$I.api_call_log a WHERE a."timestamp" >= $1 AND a."timestamp" < $2
-            GROUP BY 1),
-        latencies AS MATERIALIZED (
-            SELECT coalesce(a.method::text, '') AS method, a.latency_ms, count(*) AS n
-            FROM %1$I.api_call_log a WHERE a."timestamp" >= $1 AND a."timestamp" < $2 AND a.latency_ms IS NOT NULL
-            GROUP BY 1, 2),
+        -- one grouped read of the window by method, success and latency,
+        -- slice by slice ($3, see window_slices()) and the slices added up:
+        -- a few thousand groups, from which both figures below come
+        WITH calls AS MATERIALIZED (
+            SELECT s.method, s.success, s.latency_ms, sum(s.n)::bigint AS n FROM (%1$s) s GROUP BY 1, 2, 3),
+        methods AS (
+            SELECT c.method, sum(c.n)::bigint AS n, coalesce(sum(c.n) FILTER (WHERE c.success), 0)::bigint AS ok,
+                   coalesce(sum(c.n) FILTER (WHERE NOT c.success), 0)::bigint AS failures,
+                   coalesce(sum(c.n) FILTER (WHERE c.latency_ms IS NOT NULL), 0)::bigint AS latency_count,
+                   sum(c.latency_ms::bigint * c.n)::bigint AS latency_sum
+            FROM calls c GROUP BY 1),
+        latencies AS (
+            SELECT c.method, c.latency_ms, sum(c.n)::bigint AS n FROM calls c WHERE c.latency_ms IS NOT NULL GROUP BY 1, 2),
         overall AS (SELECT latency_ms, sum(n)::bigint AS n FROM latencies GROUP BY latency_ms)
         SELECT jsonb_build_object(
             'calls', coalesce((SELECT sum(n) FROM methods), 0),
@@ -203,8 +225,12 @@ BEGIN
                                         ORDER BY m.n DESC, m.method COLLATE "C")
                                  FROM methods m
                                  LEFT JOIN (SELECT method, array_agg(latency_ms ORDER BY latency_ms) AS v, array_agg(n ORDER BY latency_ms) AS n
-                                            FROM latencies GROUP BY method) l USING (method)), '[]'::jsonb))$q$, bot)
-        USING since, until;
+                                            FROM latencies GROUP BY method) l USING (method)), '[]'::jsonb))$q$,
+        nezuko_analytics.slices_sql(format($s$
+            SELECT coalesce(a.method::text, '') AS method, a.success, a.latency_ms, count(*) AS n
+            FROM %1$I.api_call_log a WHERE {slice}
+            GROUP BY 1, 2, 3$s$, bot), 'a."timestamp"', 3, cardinality(bounds) - 1))
+        USING since, until, bounds;
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.api_window_summary_pass(name, timestamptz, timestamptz) IS
@@ -226,25 +252,30 @@ SET search_path = pg_catalog, pg_temp
 -- the read by local day and latency holds one entry per pair (160,000 over
 -- 90 days): at the default 4MB it spills to disk and takes twice as long
 SET work_mem = '16MB'
+-- the time slices are what parallel workers share (window_slices.sql)
+SET min_parallel_table_scan_size = '1TB'
+SET min_parallel_index_scan_size = '1TB'
 AS $$
+DECLARE
+    bot constant name := nezuko_analytics.bot_schema();
+    -- each row placed in its local day by the zone's offsets: see local_shift_sql()
+    shift constant text := nezuko_analytics.local_shift_sql(nezuko_analytics.window_tz_offsets(since, until, tz));
+    bounds constant timestamptz[] := nezuko_analytics.window_slices(bot, 'verification_log', since, until);
+    finite constant text := $f$v."timestamp" > '-infinity' AND v."timestamp" < 'infinity'$f$;
 BEGIN
-    -- one read by local day (with the recent totals as FILTERs), and one by
-    -- local day and latency only when the latencies are asked for
+    -- one read by local day, and one by local day and latency only when the
+    -- latencies are asked for; each one slice by slice ($5, see
+    -- window_slices()) and the slices added up
     RETURN QUERY EXECUTE format($q$
         WITH days_ AS MATERIALIZED (
-            SELECT date_bin('1 day', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_day,
-                   count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified,
-                   count(*) FILTER (WHERE v.cached) AS cached,
-                   count(v.latency_ms) AS latency_count, sum(v.latency_ms) AS latency_sum, min(v.latency_ms) AS min_latency
-            FROM %1$I.verification_log v
-            WHERE v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp")
+            SELECT s.local_day, sum(s.n)::bigint AS n, sum(s.verified)::bigint AS verified, sum(s.cached)::bigint AS cached,
+                   sum(s.latency_count)::bigint AS latency_count, sum(s.latency_sum)::bigint AS latency_sum,
+                   min(s.min_latency) AS min_latency
+            FROM (%1$s) s
             GROUP BY 1),
         recent_ AS MATERIALIZED (%3$s),
         latencies AS MATERIALIZED (
-            SELECT date_bin('1 day', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_day, v.latency_ms, count(*) AS n
-            FROM %1$I.verification_log v
-            WHERE $4 AND v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp") AND v.latency_ms IS NOT NULL
-            GROUP BY 1, 2)
+            SELECT s.local_day, s.latency_ms, sum(s.n)::bigint AS n FROM (%2$s) s GROUP BY 1, 2)
         SELECT jsonb_build_object(
             'days', coalesce((SELECT jsonb_agg(jsonb_build_object(
                                          'date', to_char((d.local_day AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD'), 'count', d.n,
@@ -259,9 +290,19 @@ BEGIN
             'latency_sum', coalesce((SELECT sum(latency_sum) FROM days_), 0),
             'min_latency', (SELECT min(min_latency) FROM days_),
             'recent', (SELECT to_jsonb(r) FROM recent_ r))$q$,
-        nezuko_analytics.bot_schema(), nezuko_analytics.local_shift_sql(nezuko_analytics.window_tz_offsets(since, until, tz)),
-        nezuko_analytics.recent_totals_sql(nezuko_analytics.bot_schema(), 3))
-        USING since, until, recent_since, with_latency;
+        nezuko_analytics.slices_sql(format($s$
+            SELECT date_bin('1 day', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_day,
+                   count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified,
+                   count(*) FILTER (WHERE v.cached) AS cached,
+                   count(v.latency_ms) AS latency_count, sum(v.latency_ms) AS latency_sum, min(v.latency_ms) AS min_latency
+            FROM %1$I.verification_log v WHERE {slice} AND %3$s
+            GROUP BY 1$s$, bot, shift, finite), 'v."timestamp"', 5, cardinality(bounds) - 1),
+        nezuko_analytics.slices_sql(format($s$
+            SELECT date_bin('1 day', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_day, v.latency_ms, count(*) AS n
+            FROM %1$I.verification_log v WHERE $4 AND {slice} AND %3$s AND v.latency_ms IS NOT NULL
+            GROUP BY 1, 2$s$, bot, shift, finite), 'v."timestamp"', 5, cardinality(bounds) - 1),
+        nezuko_analytics.recent_totals_sql(bot, 3))
+        USING since, until, recent_since, with_latency, bounds;
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.day_summary_pass(timestamptz, timestamptz, text, timestamptz, boolean) IS

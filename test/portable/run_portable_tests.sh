@@ -168,7 +168,7 @@ api_sql="SELECT p.proname || '(' || pg_get_function_arguments(p.oid) || ') -> ' 
                 || ' acl:' || coalesce(replace(replace(p.proacl::text, 'app_owner', 'OWNER'), 'postgres', 'OWNER'), 'default')
          FROM pg_proc p WHERE p.pronamespace = 'nezuko_analytics'::regnamespace AND p.prokind IN ('f', 'p')
          ORDER BY 1"
-native_only="latency_dist|latency_bucket_counts|hourly_status_counts|verification_summary|api_summary|native_|latency_read|time_led_index|has_time_latency_index|tz_offsets|^percentile\(|^percentiles\(|^count\(|^mean\(|^merge\(|checked_latency_edges|percentile_of_counts|local_shift_sql|recent_totals_sql|_pass\(|rollup|time_floor|time_ceil|use_rollups|quarter_hours|time_ranges_condition|_counts_raw"
+native_only="latency_dist|latency_bucket_counts|hourly_status_counts|verification_summary|api_summary|native_|latency_read|time_led_index|has_time_latency_index|tz_offsets|^percentile\(|^percentiles\(|^count\(|^mean\(|^merge\(|checked_latency_edges|percentile_of_counts|local_shift_sql|recent_totals_sql|window_slice|slices_sql|_pass\(|rollup|time_floor|time_ceil|use_rollups|quarter_hours|time_ranges_condition|_counts_raw"
 sup -d nz_native -c "$api_sql" | grep -vE "$native_only" >"$work/api_native"
 app -c "$api_sql" | grep -vE "$native_only" >"$work/api_portable"
 check_eq "the shared API lists hold the functions ($(wc -l <"$work/api_native" | tr -d ' ') of them)" "t" "$( (( $(wc -l <"$work/api_native") > 60 )) && echo t)"
@@ -191,6 +191,34 @@ done <"$work/calls_native" 3<"$work/calls_portable"
 check_eq "every call of the native edition answers the same in the portable edition" "0 differences" "$differ differences"
 check_eq "the dashboard's windows hold rows (the comparison is not of empty documents)" "t" \
     "$(app -c "SELECT (nezuko_analytics.dashboard(at - interval '30 days', at, 'Asia/Kathmandu')->'totals'->>'verifications')::int > 5000 FROM nz_edition.anchor")"
+
+# 4b. The summaries read a window slice by slice (window_slices(),
+# docs/portable.md): the bounds cover the window once, and the documents are
+# the same whether parallel workers share the slices or one process reads them.
+check_eq "window_slices() covers a window once: since, nondecreasing cuts, until (with rows, all time, no rows)" "t|t|t" \
+    "$(app -c "WITH w(since, until) AS (VALUES ((SELECT at - interval '30 days' FROM nz_edition.anchor), (SELECT at FROM nz_edition.anchor)),
+                                             ('-infinity'::timestamptz, 'infinity'::timestamptz),
+                                             ('2300-01-01'::timestamptz, '2300-02-01'::timestamptz)),
+                    b AS (SELECT w.since, w.until, nezuko_analytics.window_slices(nezuko_analytics.bot_schema(), 'verification_log', w.since, w.until) AS b FROM w)
+               SELECT bool_and(b[1] = since AND b[cardinality(b)] = until
+                               AND cardinality(b) = CASE WHEN since > '2299-01-01' THEN 2 ELSE nezuko_analytics.window_slice_count() + 1 END
+                               AND (SELECT bool_and(b[i] <= b[i + 1]) FROM generate_series(1, cardinality(b) - 1) i)),
+                      bool_and(cardinality(b) = 2 OR (SELECT bool_and(isfinite(b[i])) FROM generate_series(2, cardinality(b) - 1) i)),
+                      count(*) = 3
+               FROM b")"
+slice_calls="SELECT nezuko_analytics.dashboard(at - interval '30 days', at, 'Asia/Kathmandu')::text FROM nz_edition.anchor;
+SELECT nezuko_analytics.dashboard('-infinity', 'infinity', 'America/St_Johns')::text;
+SELECT nezuko_analytics.window_summary(at - interval '9 days', at - interval '2 hours', 'Europe/Berlin', 5, at - interval '3 days')::text FROM nz_edition.anchor;
+SELECT nezuko_analytics.day_summary(at - interval '20 days', at, 'Australia/Eucla', at - interval '1 day', true)::text FROM nz_edition.anchor;
+SELECT nezuko_analytics.api_window_summary(nezuko_analytics.bot_schema(), '-infinity', 'infinity')::text;"
+serial="$(app -c "SET max_parallel_workers_per_gather = 0" -c "$slice_calls" 2>&1)"
+parallel="$(sup -d nz_portable -c "LOAD 'auto_explain'" -c "SET auto_explain.log_min_duration = 0" -c "SET auto_explain.log_nested_statements = on" \
+                -c "SET auto_explain.log_analyze = on" -c "SET client_min_messages = log" -c "SET parallel_setup_cost = 0" -c "SET parallel_tuple_cost = 0" \
+                -c "$slice_calls" 2>"$work/slice_plans")"
+check_eq "the parallel reads ran: Parallel Appends of the slices, with workers" "t" \
+    "$( (( $(grep -c 'Parallel Append' "$work/slice_plans") >= 5 && $(grep -c 'Workers Launched: [1-9]' "$work/slice_plans") >= 5 )) && echo t)"
+check_eq "the summaries are the same read in parallel and by one process (5 documents)" "5|t" \
+    "$(printf '%s' "$parallel" | wc -l | awk '{print $1 + 1}')|$( [[ -n "$serial" && "$serial" == "$parallel" ]] && echo t)"
 
 # 5. The period contracts against the plain-SQL reference, in one snapshot.
 # (The reference, like the bot's originals, has no upper bound and so counts
