@@ -63,6 +63,24 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.recent_totals_sql(name, integer) IS
   'SQL of the recent totals of the portable summaries (count, verified, cached, latency_count, latency_sum of the rows in [$1, $2) at or after $recent_param; zeros when it is NULL), read apart from the window''s grouped reads so that those carry no per-row test of it.';
 
+CREATE FUNCTION nezuko_analytics.day_latencies_sql(bot name, shift text, bounds_param integer, slices integer)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- by local day (shift: local_shift_sql()) and latency, slice by slice
+    -- (slices_sql()) and the slices added up: one row per pair, about
+    -- 160,000 over 90 days
+    SELECT format('SELECT s.local_day, s.latency_ms, sum(s.n)::bigint AS n FROM (%s) s GROUP BY 1, 2',
+                  nezuko_analytics.slices_sql(format($s$
+            SELECT date_bin('1 day', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_day, v.latency_ms, count(*) AS n
+            FROM %1$I.verification_log v
+            WHERE {slice} AND v.latency_ms IS NOT NULL
+            GROUP BY 1, 2$s$, bot, shift), 'v."timestamp"', bounds_param, slices, true))
+$$;
+COMMENT ON FUNCTION nezuko_analytics.day_latencies_sql(name, text, integer, integer) IS
+  'SQL of the portable summaries'' read of verification_log by local day and latency (local_day, latency_ms, n) over the finite rows of the window''s time slices ($bounds_param, window_slices()); shift places a row in its local day (local_shift_sql()).';
+
 CREATE FUNCTION nezuko_analytics.window_summary_pass(since timestamptz, until timestamptz, tz text,
                                                      top_groups integer, recent_since timestamptz)
 RETURNS SETOF jsonb
@@ -80,7 +98,6 @@ DECLARE
     -- each row placed in its local hour and day by the zone's offsets: see local_shift_sql()
     shift constant text := nezuko_analytics.local_shift_sql(nezuko_analytics.window_tz_offsets(since, until, tz));
     bounds constant timestamptz[] := nezuko_analytics.window_slices(bot, 'verification_log', since, until);
-    finite constant text := $f$v."timestamp" > '-infinity' AND v."timestamp" < 'infinity'$f$;
 BEGIN
     -- RETURN QUERY: its reads may run in parallel (EXECUTE ... INTO runs serially)
     RETURN QUERY EXECUTE format($q$
@@ -92,8 +109,7 @@ BEGIN
             FROM (%1$s) s
             GROUP BY 1),
         recent_ AS MATERIALIZED (%4$s),
-        latencies AS MATERIALIZED (
-            SELECT s.local_day, s.latency_ms, sum(s.n)::bigint AS n FROM (%2$s) s GROUP BY 1, 2),
+        latencies AS MATERIALIZED (%2$s),
         groups_ AS MATERIALIZED (
             SELECT s.group_id, sum(s.n)::bigint AS n, sum(s.verified)::bigint AS verified
             FROM (%3$s) s
@@ -142,17 +158,14 @@ BEGIN
                    count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified,
                    count(*) FILTER (WHERE v.status = 'restricted') AS restricted,
                    count(*) FILTER (WHERE v.status = 'error') AS error, count(*) FILTER (WHERE v.cached) AS cached
-            FROM %1$I.verification_log v WHERE {slice} AND %3$s
-            GROUP BY 1$s$, bot, shift, finite), 'v."timestamp"', 6, cardinality(bounds) - 1),
-        nezuko_analytics.slices_sql(format($s$
-            SELECT date_bin('1 day', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_day, v.latency_ms, count(*) AS n
-            FROM %1$I.verification_log v WHERE {slice} AND %3$s AND v.latency_ms IS NOT NULL
-            GROUP BY 1, 2$s$, bot, shift, finite), 'v."timestamp"', 6, cardinality(bounds) - 1),
+            FROM %1$I.verification_log v WHERE {slice}
+            GROUP BY 1$s$, bot, shift), 'v."timestamp"', 6, cardinality(bounds) - 1, true),
+        nezuko_analytics.day_latencies_sql(bot, shift, 6, cardinality(bounds) - 1),
         nezuko_analytics.slices_sql(format($s$
             SELECT coalesce(v.group_id::bigint, 0) AS group_id, count(*) AS n,
                    count(*) FILTER (WHERE v.status = 'verified') AS verified
-            FROM %1$I.verification_log v WHERE {slice} AND %2$s
-            GROUP BY 1$s$, bot, finite), 'v."timestamp"', 6, cardinality(bounds) - 1),
+            FROM %1$I.verification_log v WHERE {slice}
+            GROUP BY 1$s$, bot), 'v."timestamp"', 6, cardinality(bounds) - 1, true),
         nezuko_analytics.recent_totals_sql(bot, 4))
         USING since, until, top_groups, recent_since, nezuko_analytics.default_latency_edges(), bounds;
 END;
@@ -229,7 +242,7 @@ BEGIN
         nezuko_analytics.slices_sql(format($s$
             SELECT coalesce(a.method::text, '') AS method, a.success, a.latency_ms, count(*) AS n
             FROM %1$I.api_call_log a WHERE {slice}
-            GROUP BY 1, 2, 3$s$, bot), 'a."timestamp"', 3, cardinality(bounds) - 1))
+            GROUP BY 1, 2, 3$s$, bot), 'a."timestamp"', 3, cardinality(bounds) - 1, false))
         USING since, until, bounds;
 END;
 $$;
@@ -261,7 +274,6 @@ DECLARE
     -- each row placed in its local day by the zone's offsets: see local_shift_sql()
     shift constant text := nezuko_analytics.local_shift_sql(nezuko_analytics.window_tz_offsets(since, until, tz));
     bounds constant timestamptz[] := nezuko_analytics.window_slices(bot, 'verification_log', since, until);
-    finite constant text := $f$v."timestamp" > '-infinity' AND v."timestamp" < 'infinity'$f$;
 BEGIN
     -- one read by local day, and one by local day and latency only when the
     -- latencies are asked for; each one slice by slice ($5, see
@@ -274,8 +286,7 @@ BEGIN
             FROM (%1$s) s
             GROUP BY 1),
         recent_ AS MATERIALIZED (%3$s),
-        latencies AS MATERIALIZED (
-            SELECT s.local_day, s.latency_ms, sum(s.n)::bigint AS n FROM (%2$s) s GROUP BY 1, 2)
+        latencies AS MATERIALIZED (SELECT l.* FROM (%2$s) l WHERE $4)  -- nothing is read when $4 is false
         SELECT jsonb_build_object(
             'days', coalesce((SELECT jsonb_agg(jsonb_build_object(
                                          'date', to_char((d.local_day AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD'), 'count', d.n,
@@ -295,12 +306,9 @@ BEGIN
                    count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified,
                    count(*) FILTER (WHERE v.cached) AS cached,
                    count(v.latency_ms) AS latency_count, sum(v.latency_ms) AS latency_sum, min(v.latency_ms) AS min_latency
-            FROM %1$I.verification_log v WHERE {slice} AND %3$s
-            GROUP BY 1$s$, bot, shift, finite), 'v."timestamp"', 5, cardinality(bounds) - 1),
-        nezuko_analytics.slices_sql(format($s$
-            SELECT date_bin('1 day', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_day, v.latency_ms, count(*) AS n
-            FROM %1$I.verification_log v WHERE $4 AND {slice} AND %3$s AND v.latency_ms IS NOT NULL
-            GROUP BY 1, 2$s$, bot, shift, finite), 'v."timestamp"', 5, cardinality(bounds) - 1),
+            FROM %1$I.verification_log v WHERE {slice}
+            GROUP BY 1$s$, bot, shift), 'v."timestamp"', 5, cardinality(bounds) - 1, true),
+        nezuko_analytics.day_latencies_sql(bot, shift, 5, cardinality(bounds) - 1),
         nezuko_analytics.recent_totals_sql(bot, 3))
         USING since, until, recent_since, with_latency, bounds;
 END;

@@ -1,8 +1,8 @@
 -- nezuko_analytics_sql (the portable edition) 1.8 -> 1.9, written by hand
 -- (docs/versions.md).  The summaries read a window slice by slice
--- (window_slices(), slices_sql()), so that parallel workers share the
--- slices, and the API summary reads the window once, by method, success and
--- latency (docs/portable.md, docs/benchmarks.md).
+-- (window_slices(), slices_sql(), day_latencies_sql()), so that parallel
+-- workers share the slices, and the API summary reads the window once, by
+-- method, success and latency (docs/portable.md, docs/benchmarks.md).
 
 CREATE OR REPLACE FUNCTION nezuko_analytics.version()
 RETURNS text
@@ -50,19 +50,43 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.window_slices(name, text, timestamptz, timestamptz) IS
   'Bounds b of the time slices [b[i], b[i + 1]) that cover [since, until) of bot.log_table once: since, window_slice_count() - 1 cuts evenly spread between the window''s first and last finite row, until; {since, until} when the window holds fewer than two distinct finite times.';
 
-CREATE FUNCTION nezuko_analytics.slices_sql(slice_sql text, time_column text, bounds_param integer, slices integer)
+CREATE FUNCTION nezuko_analytics.slices_sql(slice_sql text, time_column text, bounds_param integer, slices integer,
+                                            finite_only boolean)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    -- slice_sql holds {slice} where its WHERE clause takes the slice's range
+    -- slice_sql holds {slice} where its WHERE clause takes the slice's range;
+    -- finite_only leaves out the rows stamped -infinity and infinity, with
+    -- range conditions the planner estimates (isfinite() it takes for a
+    -- third of the rows)
     SELECT string_agg('(' || replace(slice_sql, '{slice}',
-                                     format('%1$s >= $%2$s[%3$s] AND %1$s < $%2$s[%4$s]', time_column, bounds_param, i, i + 1))
+                                     format('%1$s >= $%2$s[%3$s] AND %1$s < $%2$s[%4$s]', time_column, bounds_param, i, i + 1)
+                                     || CASE WHEN finite_only THEN format(' AND %1$s > ''-infinity'' AND %1$s < ''infinity''', time_column)
+                                             ELSE '' END)
                       || ')', E'\n        UNION ALL ' ORDER BY i)
     FROM generate_series(1, greatest(slices, 1)) i
 $$;
-COMMENT ON FUNCTION nezuko_analytics.slices_sql(text, text, integer, integer) IS
-  'slice_sql once per slice, joined by UNION ALL: its {slice} replaced by the range of slice i on time_column, [$bounds_param[i], $bounds_param[i + 1]) (bounds from window_slices()).';
+COMMENT ON FUNCTION nezuko_analytics.slices_sql(text, text, integer, integer, boolean) IS
+  'slice_sql once per slice, joined by UNION ALL: its {slice} replaced by the range of slice i on time_column, [$bounds_param[i], $bounds_param[i + 1]) (bounds from window_slices()), and with finite_only by time_column > ''-infinity'' AND time_column < ''infinity''.';
+
+CREATE FUNCTION nezuko_analytics.day_latencies_sql(bot name, shift text, bounds_param integer, slices integer)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- by local day (shift: local_shift_sql()) and latency, slice by slice
+    -- (slices_sql()) and the slices added up: one row per pair, about
+    -- 160,000 over 90 days
+    SELECT format('SELECT s.local_day, s.latency_ms, sum(s.n)::bigint AS n FROM (%s) s GROUP BY 1, 2',
+                  nezuko_analytics.slices_sql(format($s$
+            SELECT date_bin('1 day', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_day, v.latency_ms, count(*) AS n
+            FROM %1$I.verification_log v
+            WHERE {slice} AND v.latency_ms IS NOT NULL
+            GROUP BY 1, 2$s$, bot, shift), 'v."timestamp"', bounds_param, slices, true))
+$$;
+COMMENT ON FUNCTION nezuko_analytics.day_latencies_sql(name, text, integer, integer) IS
+  'SQL of the portable summaries'' read of verification_log by local day and latency (local_day, latency_ms, n) over the finite rows of the window''s time slices ($bounds_param, window_slices()); shift places a row in its local day (local_shift_sql()).';
 
 CREATE OR REPLACE FUNCTION nezuko_analytics.window_summary_pass(since timestamptz, until timestamptz, tz text,
                                                      top_groups integer, recent_since timestamptz)
@@ -81,7 +105,6 @@ DECLARE
     -- each row placed in its local hour and day by the zone's offsets: see local_shift_sql()
     shift constant text := nezuko_analytics.local_shift_sql(nezuko_analytics.window_tz_offsets(since, until, tz));
     bounds constant timestamptz[] := nezuko_analytics.window_slices(bot, 'verification_log', since, until);
-    finite constant text := $f$v."timestamp" > '-infinity' AND v."timestamp" < 'infinity'$f$;
 BEGIN
     -- RETURN QUERY: its reads may run in parallel (EXECUTE ... INTO runs serially)
     RETURN QUERY EXECUTE format($q$
@@ -93,8 +116,7 @@ BEGIN
             FROM (%1$s) s
             GROUP BY 1),
         recent_ AS MATERIALIZED (%4$s),
-        latencies AS MATERIALIZED (
-            SELECT s.local_day, s.latency_ms, sum(s.n)::bigint AS n FROM (%2$s) s GROUP BY 1, 2),
+        latencies AS MATERIALIZED (%2$s),
         groups_ AS MATERIALIZED (
             SELECT s.group_id, sum(s.n)::bigint AS n, sum(s.verified)::bigint AS verified
             FROM (%3$s) s
@@ -143,17 +165,14 @@ BEGIN
                    count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified,
                    count(*) FILTER (WHERE v.status = 'restricted') AS restricted,
                    count(*) FILTER (WHERE v.status = 'error') AS error, count(*) FILTER (WHERE v.cached) AS cached
-            FROM %1$I.verification_log v WHERE {slice} AND %3$s
-            GROUP BY 1$s$, bot, shift, finite), 'v."timestamp"', 6, cardinality(bounds) - 1),
-        nezuko_analytics.slices_sql(format($s$
-            SELECT date_bin('1 day', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_day, v.latency_ms, count(*) AS n
-            FROM %1$I.verification_log v WHERE {slice} AND %3$s AND v.latency_ms IS NOT NULL
-            GROUP BY 1, 2$s$, bot, shift, finite), 'v."timestamp"', 6, cardinality(bounds) - 1),
+            FROM %1$I.verification_log v WHERE {slice}
+            GROUP BY 1$s$, bot, shift), 'v."timestamp"', 6, cardinality(bounds) - 1, true),
+        nezuko_analytics.day_latencies_sql(bot, shift, 6, cardinality(bounds) - 1),
         nezuko_analytics.slices_sql(format($s$
             SELECT coalesce(v.group_id::bigint, 0) AS group_id, count(*) AS n,
                    count(*) FILTER (WHERE v.status = 'verified') AS verified
-            FROM %1$I.verification_log v WHERE {slice} AND %2$s
-            GROUP BY 1$s$, bot, finite), 'v."timestamp"', 6, cardinality(bounds) - 1),
+            FROM %1$I.verification_log v WHERE {slice}
+            GROUP BY 1$s$, bot), 'v."timestamp"', 6, cardinality(bounds) - 1, true),
         nezuko_analytics.recent_totals_sql(bot, 4))
         USING since, until, top_groups, recent_since, nezuko_analytics.default_latency_edges(), bounds;
 END;
@@ -208,7 +227,7 @@ BEGIN
         nezuko_analytics.slices_sql(format($s$
             SELECT coalesce(a.method::text, '') AS method, a.success, a.latency_ms, count(*) AS n
             FROM %1$I.api_call_log a WHERE {slice}
-            GROUP BY 1, 2, 3$s$, bot), 'a."timestamp"', 3, cardinality(bounds) - 1))
+            GROUP BY 1, 2, 3$s$, bot), 'a."timestamp"', 3, cardinality(bounds) - 1, false))
         USING since, until, bounds;
 END;
 $$;
@@ -232,7 +251,6 @@ DECLARE
     -- each row placed in its local day by the zone's offsets: see local_shift_sql()
     shift constant text := nezuko_analytics.local_shift_sql(nezuko_analytics.window_tz_offsets(since, until, tz));
     bounds constant timestamptz[] := nezuko_analytics.window_slices(bot, 'verification_log', since, until);
-    finite constant text := $f$v."timestamp" > '-infinity' AND v."timestamp" < 'infinity'$f$;
 BEGIN
     -- one read by local day, and one by local day and latency only when the
     -- latencies are asked for; each one slice by slice ($5, see
@@ -245,8 +263,7 @@ BEGIN
             FROM (%1$s) s
             GROUP BY 1),
         recent_ AS MATERIALIZED (%3$s),
-        latencies AS MATERIALIZED (
-            SELECT s.local_day, s.latency_ms, sum(s.n)::bigint AS n FROM (%2$s) s GROUP BY 1, 2)
+        latencies AS MATERIALIZED (SELECT l.* FROM (%2$s) l WHERE $4)  -- nothing is read when $4 is false
         SELECT jsonb_build_object(
             'days', coalesce((SELECT jsonb_agg(jsonb_build_object(
                                          'date', to_char((d.local_day AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD'), 'count', d.n,
@@ -266,12 +283,9 @@ BEGIN
                    count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified,
                    count(*) FILTER (WHERE v.cached) AS cached,
                    count(v.latency_ms) AS latency_count, sum(v.latency_ms) AS latency_sum, min(v.latency_ms) AS min_latency
-            FROM %1$I.verification_log v WHERE {slice} AND %3$s
-            GROUP BY 1$s$, bot, shift, finite), 'v."timestamp"', 5, cardinality(bounds) - 1),
-        nezuko_analytics.slices_sql(format($s$
-            SELECT date_bin('1 day', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_day, v.latency_ms, count(*) AS n
-            FROM %1$I.verification_log v WHERE $4 AND {slice} AND %3$s AND v.latency_ms IS NOT NULL
-            GROUP BY 1, 2$s$, bot, shift, finite), 'v."timestamp"', 5, cardinality(bounds) - 1),
+            FROM %1$I.verification_log v WHERE {slice}
+            GROUP BY 1$s$, bot, shift), 'v."timestamp"', 5, cardinality(bounds) - 1, true),
+        nezuko_analytics.day_latencies_sql(bot, shift, 5, cardinality(bounds) - 1),
         nezuko_analytics.recent_totals_sql(bot, 3))
         USING since, until, recent_since, with_latency, bounds;
 END;

@@ -168,7 +168,7 @@ api_sql="SELECT p.proname || '(' || pg_get_function_arguments(p.oid) || ') -> ' 
                 || ' acl:' || coalesce(replace(replace(p.proacl::text, 'app_owner', 'OWNER'), 'postgres', 'OWNER'), 'default')
          FROM pg_proc p WHERE p.pronamespace = 'nezuko_analytics'::regnamespace AND p.prokind IN ('f', 'p')
          ORDER BY 1"
-native_only="latency_dist|latency_bucket_counts|hourly_status_counts|verification_summary|api_summary|native_|latency_read|time_led_index|has_time_latency_index|tz_offsets|^percentile\(|^percentiles\(|^count\(|^mean\(|^merge\(|checked_latency_edges|percentile_of_counts|local_shift_sql|recent_totals_sql|window_slice|slices_sql|_pass\(|rollup|time_floor|time_ceil|use_rollups|quarter_hours|time_ranges_condition|_counts_raw"
+native_only="latency_dist|latency_bucket_counts|hourly_status_counts|verification_summary|api_summary|native_|latency_read|time_led_index|has_time_latency_index|tz_offsets|^percentile\(|^percentiles\(|^count\(|^mean\(|^merge\(|checked_latency_edges|percentile_of_counts|local_shift_sql|recent_totals_sql|window_slice|slices_sql|day_latencies_sql|_pass\(|rollup|time_floor|time_ceil|use_rollups|quarter_hours|time_ranges_condition|_counts_raw"
 sup -d nz_native -c "$api_sql" | grep -vE "$native_only" >"$work/api_native"
 app -c "$api_sql" | grep -vE "$native_only" >"$work/api_portable"
 check_eq "the shared API lists hold the functions ($(wc -l <"$work/api_native" | tr -d ' ') of them)" "t" "$( (( $(wc -l <"$work/api_native") > 60 )) && echo t)"
