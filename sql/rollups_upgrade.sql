@@ -40,7 +40,9 @@ CREATE TRIGGER nezuko_analytics_rollups_insert AFTER INSERT ON up.verification_l
     FOR EACH STATEMENT EXECUTE FUNCTION nezuko_analytics.rollup_invalidate('verification_log', 'timestamp');
 
 ALTER EXTENSION nezuko_analytics UPDATE;
-SELECT extversion FROM pg_extension WHERE extname = 'nezuko_analytics';
+-- updated to the installed default version (the current one, whichever it is)
+SELECT e.extversion = a.default_version AS updated_to_default
+FROM pg_extension e JOIN pg_available_extensions a ON a.name = e.extname WHERE e.extname = 'nezuko_analytics';
 SELECT count(*) FILTER (WHERE bucket < :'frozen') AS frozen_left, count(*) > 0 AS the_rest_kept
 FROM nezuko_analytics.rollup_verifications;
 SELECT source, built_from >= :'frozen' AS starts_at_the_horizon, time_zones FROM nezuko_analytics.rollup_state ORDER BY 1;
