@@ -54,16 +54,18 @@ RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    -- slice_sql holds {slice} where its WHERE clause takes the slice's range;
-    -- finite_only leaves out the rows stamped -infinity and infinity, with
-    -- range conditions the planner estimates (isfinite() it takes for a
-    -- third of the rows)
-    SELECT string_agg('(' || replace(slice_sql, '{slice}',
-                                     format('%1$s >= $%2$s[%3$s] AND %1$s < $%2$s[%4$s]', time_column, bounds_param, i, i + 1)
-                                     || CASE WHEN finite_only THEN format(' AND %1$s > ''-infinity'' AND %1$s < ''infinity''', time_column)
-                                             ELSE '' END)
+    -- slice_sql holds {slice} where its WHERE clause takes the slice's range,
+    -- and may hold {i}, the slice's number (to take the slice's own entry of
+    -- an array parameter); finite_only leaves out the rows stamped -infinity
+    -- and infinity, with range conditions the planner estimates (isfinite()
+    -- it takes for a third of the rows)
+    SELECT string_agg('(' || replace(replace(slice_sql, '{slice}',
+                                             format('%1$s >= $%2$s[%3$s] AND %1$s < $%2$s[%4$s]', time_column, bounds_param, i, i + 1)
+                                             || CASE WHEN finite_only THEN format(' AND %1$s > ''-infinity'' AND %1$s < ''infinity''', time_column)
+                                                     ELSE '' END),
+                                     '{i}', i::text)
                       || ')', E'\n        UNION ALL ' ORDER BY i)
     FROM generate_series(1, greatest(slices, 1)) i
 $$;
 COMMENT ON FUNCTION nezuko_analytics.slices_sql(text, text, integer, integer, boolean) IS
-  'slice_sql once per slice, joined by UNION ALL: its {slice} replaced by the range of slice i on time_column, [$bounds_param[i], $bounds_param[i + 1]) (bounds from window_slices()), and with finite_only by time_column > ''-infinity'' AND time_column < ''infinity''.';
+  'slice_sql once per slice, joined by UNION ALL: its {slice} replaced by the range of slice i on time_column, [$bounds_param[i], $bounds_param[i + 1]) (bounds from window_slices() or window_days()), and with finite_only by time_column > ''-infinity'' AND time_column < ''infinity''; its {i} by i.';

@@ -63,57 +63,76 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.recent_totals_sql(name, integer) IS
   'SQL of the recent totals of the portable summaries (count, verified, cached, latency_count, latency_sum of the rows in [$1, $2) at or after $recent_param; zeros when it is NULL), read apart from the window''s grouped reads so that those carry no per-row test of it.';
 
-CREATE FUNCTION nezuko_analytics.day_latencies_sql(bot name, shift text, bounds_param integer, slices integer)
+CREATE FUNCTION nezuko_analytics.day_read_sql(bot name, shift text, select_list text, where_extra text, group_key text,
+                                              bounds_param integer, days_param integer, branches integer)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    -- by local day (shift: local_shift_sql()) and latency, slice by slice
-    -- (slices_sql()) and the slices added up: one row per pair, about
-    -- 160,000 over 90 days
-    SELECT format('SELECT s.local_day, s.latency_ms, sum(s.n)::bigint AS n FROM (%s) s GROUP BY 1, 2',
-                  nezuko_analytics.slices_sql(format($s$
-            SELECT date_bin('1 day', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_day, v.latency_ms, count(*) AS n
-            FROM %1$I.verification_log v
-            WHERE {slice} AND v.latency_ms IS NOT NULL
-            GROUP BY 1, 2$s$, bot, shift), 'v."timestamp"', bounds_param, slices, true))
+    -- A read of verification_log by local day: (local_day, select_list) of
+    -- the finite rows, with where_extra, by group_key within the day (none:
+    -- the day's totals).  With days_param, one branch per local day
+    -- (window_days(): bounds $bounds_param, days $days_param), the day a
+    -- constant and no grouping by it; without, one branch per time slice
+    -- (window_slices(): bounds $bounds_param), each row placed by shift
+    -- (local_shift_sql()).  Either way a day may come in more than one row
+    -- (a change of offset, a day across two slices): the readers add up.
+    SELECT nezuko_analytics.slices_sql(
+        format('SELECT %s AS local_day, %s FROM %I.verification_log v WHERE {slice}%s%s',
+               CASE WHEN days_param IS NULL
+                    THEN format('date_bin(''1 day'', %s, timestamptz ''2000-01-01 00:00:00+00'')', shift)
+                    ELSE format('$%s[{i}]', days_param) END,
+               select_list, bot, coalesce(' ' || where_extra, ''),
+               CASE WHEN days_param IS NULL THEN ' GROUP BY 1' || coalesce(', ' || group_key, '')
+                    WHEN group_key IS NULL THEN ' HAVING count(*) > 0'  -- a day without rows is no row
+                    ELSE ' GROUP BY ' || group_key END),
+        'v."timestamp"', bounds_param, branches, true)
 $$;
-COMMENT ON FUNCTION nezuko_analytics.day_latencies_sql(name, text, integer, integer) IS
-  'SQL of the portable summaries'' read of verification_log by local day and latency (local_day, latency_ms, n) over the finite rows of the window''s time slices ($bounds_param, window_slices()); shift places a row in its local day (local_shift_sql()).';
+COMMENT ON FUNCTION nezuko_analytics.day_read_sql(name, text, text, text, text, integer, integer, integer) IS
+  'SQL of a portable read of verification_log (aliased v) by local day: rows (local_day, select_list) over the finite rows in each branch with where_extra, grouped by group_key within a day (NULL: one row per day with rows); one branch per local day when days_param is given (bounds and days from window_days()), else per time slice (window_slices()), the day from shift (local_shift_sql()). A day may come in several rows.';
 
 CREATE FUNCTION nezuko_analytics.window_summary_pass(since timestamptz, until timestamptz, tz text,
                                                      top_groups integer, recent_since timestamptz)
 RETURNS SETOF jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
--- the read by local day and latency holds one entry per pair (160,000 over
--- 90 days): at the default 4MB it spills to disk and takes twice as long
+-- a read by local day and latency in time slices (a long window) holds one
+-- entry per pair (160,000 over 90 days): at the default 4MB it spills to
+-- disk and takes twice as long
 SET work_mem = '16MB'
--- the time slices are what parallel workers share (window_slices.sql)
+-- the time slices and the days are what parallel workers share
+-- (window_slices.sql, window_days.sql)
 SET min_parallel_table_scan_size = '1TB'
 SET min_parallel_index_scan_size = '1TB'
 AS $$
 DECLARE
     bot constant name := nezuko_analytics.bot_schema();
-    -- each row placed in its local hour and day by the zone's offsets: see local_shift_sql()
-    shift constant text := nezuko_analytics.local_shift_sql(nezuko_analytics.window_tz_offsets(since, until, tz));
+    offsets constant bigint[] := nezuko_analytics.window_tz_offsets(since, until, tz);
+    -- each row placed in its local hour (and day, in time slices) by the
+    -- zone's offsets: see local_shift_sql()
+    shift constant text := nezuko_analytics.local_shift_sql(offsets);
     bounds constant timestamptz[] := nezuko_analytics.window_slices(bot, 'verification_log', since, until);
+    days constant record := nezuko_analytics.window_days(bot, since, until, offsets);
 BEGIN
     -- RETURN QUERY: its reads may run in parallel (EXECUTE ... INTO runs serially)
     RETURN QUERY EXECUTE format($q$
-        -- three grouped reads of the window, each one slice by slice ($6, see
-        -- window_slices()) and the slices added up
+        -- three reads of the window: by local hour in time slices ($6, see
+        -- window_slices()), the slices added up; by local day and latency,
+        -- and the cached ones by local day, day by day ($7 and $8, see
+        -- window_days()) or, for a long window, in time slices
         WITH rows_ AS MATERIALIZED (  -- by local hour only: FILTERs cost less than more grouping keys
             SELECT s.local_hour, sum(s.n)::bigint AS n, sum(s.verified)::bigint AS verified,
-                   sum(s.restricted)::bigint AS restricted, sum(s.error)::bigint AS error, sum(s.cached)::bigint AS cached
+                   sum(s.restricted)::bigint AS restricted, sum(s.error)::bigint AS error
             FROM (%1$s) s
             GROUP BY 1),
         recent_ AS MATERIALIZED (%4$s),
         latencies AS MATERIALIZED (%2$s),
-        groups_ AS MATERIALIZED (
-            SELECT s.group_id, sum(s.n)::bigint AS n, sum(s.verified)::bigint AS verified
-            FROM (%3$s) s
+        groups_ AS MATERIALIZED (  -- a NULL group_id counts as group 0, as in the native edition
+            SELECT coalesce(s.group_id::bigint, 0) AS group_id, sum(s.n)::bigint AS n, sum(s.verified)::bigint AS verified
+            FROM (%5$s) s
             GROUP BY 1 ORDER BY n DESC, group_id LIMIT $3),
+        cached_ AS MATERIALIZED (
+            SELECT (c.local_day AT TIME ZONE 'UTC')::date AS day, sum(c.cached)::bigint AS cached FROM (%3$s) c GROUP BY 1),
         latency_days AS (SELECT (local_day AT TIME ZONE 'UTC')::date AS day, latency_ms, n FROM latencies),
         overall AS (SELECT latency_ms, sum(n)::bigint AS n FROM latencies GROUP BY latency_ms),
         dist AS (SELECT array_agg(latency_ms ORDER BY latency_ms) AS v, array_agg(n ORDER BY latency_ms) AS n FROM overall)
@@ -122,7 +141,7 @@ BEGIN
             'verified', coalesce((SELECT sum(verified) FROM rows_), 0),
             'restricted', coalesce((SELECT sum(restricted) FROM rows_), 0),
             'error', coalesce((SELECT sum(error) FROM rows_), 0),
-            'cached', coalesce((SELECT sum(cached) FROM rows_), 0),
+            'cached', coalesce((SELECT sum(cached) FROM cached_), 0),
             'latency_count', coalesce((SELECT sum(n) FROM overall), 0),
             'latency_sum', coalesce((SELECT sum(latency_ms::bigint * n) FROM overall), 0),
             'min_latency', (SELECT min(latency_ms) FROM overall),
@@ -143,12 +162,13 @@ BEGIN
             'groups', coalesce((SELECT jsonb_agg(jsonb_build_object('group_id', t.group_id, 'count', t.n, 'verified', t.verified)
                                                  ORDER BY t.n DESC, t.group_id) FROM groups_ t), '[]'::jsonb),
             'days', coalesce((SELECT jsonb_agg(jsonb_build_object(
-                                         'date', to_char(d.day, 'YYYY-MM-DD'), 'count', d.n, 'verified', d.verified, 'cached', d.cached,
+                                         'date', to_char(d.day, 'YYYY-MM-DD'), 'count', d.n, 'verified', d.verified,
+                                         'cached', coalesce(c.cached, 0),
                                          'latency_count', coalesce(l.latency_count, 0), 'latency_sum', coalesce(l.latency_sum, 0),
                                          'p95', nezuko_analytics.percentile_of_counts(l.v, l.n, 0.95)) ORDER BY d.day)
-                              FROM (SELECT (local_hour AT TIME ZONE 'UTC')::date AS day, sum(n) AS n, sum(verified) AS verified,
-                                           sum(cached) AS cached
+                              FROM (SELECT (local_hour AT TIME ZONE 'UTC')::date AS day, sum(n) AS n, sum(verified) AS verified
                                     FROM rows_ GROUP BY 1) d
+                              LEFT JOIN cached_ c USING (day)
                               LEFT JOIN (SELECT day, sum(n) AS latency_count, sum(latency_ms::bigint * n) AS latency_sum,
                                                 array_agg(latency_ms ORDER BY latency_ms) AS v, array_agg(n ORDER BY latency_ms) AS n
                                          FROM latency_days GROUP BY day) l USING (day)), '[]'::jsonb),
@@ -157,17 +177,24 @@ BEGIN
             SELECT date_bin('1 hour', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_hour,
                    count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified,
                    count(*) FILTER (WHERE v.status = 'restricted') AS restricted,
-                   count(*) FILTER (WHERE v.status = 'error') AS error, count(*) FILTER (WHERE v.cached) AS cached
+                   count(*) FILTER (WHERE v.status = 'error') AS error
             FROM %1$I.verification_log v WHERE {slice}
             GROUP BY 1$s$, bot, shift), 'v."timestamp"', 6, cardinality(bounds) - 1, true),
-        nezuko_analytics.day_latencies_sql(bot, shift, 6, cardinality(bounds) - 1),
+        nezuko_analytics.day_read_sql(bot, shift, 'v.latency_ms, count(*) AS n', 'AND v.latency_ms IS NOT NULL', 'v.latency_ms',
+                                      CASE WHEN days.local_days IS NULL THEN 6 ELSE 7 END,
+                                      CASE WHEN days.local_days IS NULL THEN NULL ELSE 8 END,
+                                      coalesce(cardinality(days.local_days), cardinality(bounds) - 1)),
+        nezuko_analytics.day_read_sql(bot, shift, 'count(*) AS cached', 'AND v.cached', NULL,
+                                      CASE WHEN days.local_days IS NULL THEN 6 ELSE 7 END,
+                                      CASE WHEN days.local_days IS NULL THEN NULL ELSE 8 END,
+                                      coalesce(cardinality(days.local_days), cardinality(bounds) - 1)),
+        nezuko_analytics.recent_totals_sql(bot, 4),
         nezuko_analytics.slices_sql(format($s$
-            SELECT coalesce(v.group_id::bigint, 0) AS group_id, count(*) AS n,
-                   count(*) FILTER (WHERE v.status = 'verified') AS verified
+            SELECT v.group_id, count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified
             FROM %1$I.verification_log v WHERE {slice}
-            GROUP BY 1$s$, bot), 'v."timestamp"', 6, cardinality(bounds) - 1, true),
-        nezuko_analytics.recent_totals_sql(bot, 4))
-        USING since, until, top_groups, recent_since, nezuko_analytics.default_latency_edges(), bounds;
+            GROUP BY 1$s$, bot), 'v."timestamp"', 6, cardinality(bounds) - 1, true))
+        USING since, until, top_groups, recent_since, nezuko_analytics.default_latency_edges(), bounds,
+              days.bounds, days.local_days;
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.window_summary_pass(timestamptz, timestamptz, text, integer, timestamptz) IS
@@ -262,22 +289,31 @@ CREATE FUNCTION nezuko_analytics.day_summary_pass(since timestamptz, until times
 RETURNS SETOF jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
--- the read by local day and latency holds one entry per pair (160,000 over
--- 90 days): at the default 4MB it spills to disk and takes twice as long
+-- a read by local day and latency in time slices (a long window) holds one
+-- entry per pair (160,000 over 90 days): at the default 4MB it spills to
+-- disk and takes twice as long
 SET work_mem = '16MB'
--- the time slices are what parallel workers share (window_slices.sql)
+-- the time slices and the days are what parallel workers share
+-- (window_slices.sql, window_days.sql)
 SET min_parallel_table_scan_size = '1TB'
 SET min_parallel_index_scan_size = '1TB'
 AS $$
 DECLARE
     bot constant name := nezuko_analytics.bot_schema();
-    -- each row placed in its local day by the zone's offsets: see local_shift_sql()
-    shift constant text := nezuko_analytics.local_shift_sql(nezuko_analytics.window_tz_offsets(since, until, tz));
-    bounds constant timestamptz[] := nezuko_analytics.window_slices(bot, 'verification_log', since, until);
+    offsets constant bigint[] := nezuko_analytics.window_tz_offsets(since, until, tz);
+    -- each row placed in its local day by the zone's offsets (in time
+    -- slices, a long window): see local_shift_sql()
+    shift constant text := nezuko_analytics.local_shift_sql(offsets);
+    days constant record := nezuko_analytics.window_days(bot, since, until, offsets);
+    -- a long window is read in time slices (window_slices())
+    bounds constant timestamptz[] := CASE WHEN days.local_days IS NULL
+                                          THEN nezuko_analytics.window_slices(bot, 'verification_log', since, until) END;
+    branches constant integer := coalesce(cardinality(days.local_days), cardinality(bounds) - 1);
 BEGIN
     -- one read by local day, and one by local day and latency only when the
-    -- latencies are asked for; each one slice by slice ($5, see
-    -- window_slices()) and the slices added up
+    -- latencies are asked for; each one day by day ($6 and $7, see
+    -- window_days()) or, for a long window, slice by slice ($5, see
+    -- window_slices()), and the parts added up
     RETURN QUERY EXECUTE format($q$
         WITH days_ AS MATERIALIZED (
             SELECT s.local_day, sum(s.n)::bigint AS n, sum(s.verified)::bigint AS verified, sum(s.cached)::bigint AS cached,
@@ -301,16 +337,17 @@ BEGIN
             'latency_sum', coalesce((SELECT sum(latency_sum) FROM days_), 0),
             'min_latency', (SELECT min(min_latency) FROM days_),
             'recent', (SELECT to_jsonb(r) FROM recent_ r))$q$,
-        nezuko_analytics.slices_sql(format($s$
-            SELECT date_bin('1 day', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_day,
-                   count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified,
+        nezuko_analytics.day_read_sql(bot, shift,
+                                      $s$count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified,
                    count(*) FILTER (WHERE v.cached) AS cached,
-                   count(v.latency_ms) AS latency_count, sum(v.latency_ms) AS latency_sum, min(v.latency_ms) AS min_latency
-            FROM %1$I.verification_log v WHERE {slice}
-            GROUP BY 1$s$, bot, shift), 'v."timestamp"', 5, cardinality(bounds) - 1, true),
-        nezuko_analytics.day_latencies_sql(bot, shift, 5, cardinality(bounds) - 1),
+                   count(v.latency_ms) AS latency_count, sum(v.latency_ms) AS latency_sum, min(v.latency_ms) AS min_latency$s$,
+                                      NULL, NULL, CASE WHEN bounds IS NULL THEN 6 ELSE 5 END,
+                                      CASE WHEN bounds IS NULL THEN 7 END, branches),
+        nezuko_analytics.day_read_sql(bot, shift, 'v.latency_ms, count(*) AS n', 'AND v.latency_ms IS NOT NULL', 'v.latency_ms',
+                                      CASE WHEN bounds IS NULL THEN 6 ELSE 5 END,
+                                      CASE WHEN bounds IS NULL THEN 7 END, branches),
         nezuko_analytics.recent_totals_sql(bot, 3))
-        USING since, until, recent_since, with_latency, bounds;
+        USING since, until, recent_since, with_latency, bounds, days.bounds, days.local_days;
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.day_summary_pass(timestamptz, timestamptz, text, timestamptz, boolean) IS

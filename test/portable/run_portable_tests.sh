@@ -168,7 +168,7 @@ api_sql="SELECT p.proname || '(' || pg_get_function_arguments(p.oid) || ') -> ' 
                 || ' acl:' || coalesce(replace(replace(p.proacl::text, 'app_owner', 'OWNER'), 'postgres', 'OWNER'), 'default')
          FROM pg_proc p WHERE p.pronamespace = 'nezuko_analytics'::regnamespace AND p.prokind IN ('f', 'p')
          ORDER BY 1"
-native_only="latency_dist|latency_bucket_counts|hourly_status_counts|verification_summary|api_summary|native_|latency_read|time_led_index|has_time_latency_index|tz_offsets|^percentile\(|^percentiles\(|^count\(|^mean\(|^merge\(|checked_latency_edges|percentile_of_counts|local_shift_sql|recent_totals_sql|window_slice|slices_sql|day_latencies_sql|_pass\(|rollup|time_floor|time_ceil|use_rollups|quarter_hours|time_ranges_condition|_counts_raw"
+native_only="latency_dist|latency_bucket_counts|hourly_status_counts|verification_summary|api_summary|native_|latency_read|time_led_index|has_time_latency_index|tz_offsets|^percentile\(|^percentiles\(|^count\(|^mean\(|^merge\(|checked_latency_edges|percentile_of_counts|local_shift_sql|recent_totals_sql|window_slice|slices_sql|day_read_sql|window_day|_pass\(|rollup|time_floor|time_ceil|use_rollups|quarter_hours|time_ranges_condition|_counts_raw"
 sup -d nz_native -c "$api_sql" | grep -vE "$native_only" >"$work/api_native"
 app -c "$api_sql" | grep -vE "$native_only" >"$work/api_portable"
 check_eq "the shared API lists hold the functions ($(wc -l <"$work/api_native" | tr -d ' ') of them)" "t" "$( (( $(wc -l <"$work/api_native") > 60 )) && echo t)"
@@ -206,6 +206,33 @@ check_eq "window_slices() covers a window once: since, nondecreasing cuts, until
                       bool_and(cardinality(b) = 2 OR (SELECT bool_and(isfinite(b[i])) FROM generate_series(2, cardinality(b) - 1) i)),
                       count(*) = 3
                FROM b")"
+# The reads by local day take one branch per day (window_days()): every row
+# of a window falls in one day whose label is the row's local date in the
+# zone, across a change of offset too; a window whose rows span more than
+# window_day_limit() days is left to the time slices (NULL).
+check_eq "window_days() places every row of a window in its local day (3 zones, a DST change; all time: NULL; no rows: one day)" \
+    "t|t|t|t|t" \
+    "$(app -c "WITH w(since, until, tz) AS (
+                    VALUES ((SELECT at - interval '30 days' FROM nz_edition.anchor), (SELECT at FROM nz_edition.anchor), 'Asia/Kathmandu'),
+                           ((SELECT at - interval '40 days' FROM nz_edition.anchor), (SELECT at - interval '20 days' FROM nz_edition.anchor), 'America/New_York'),
+                           ((SELECT at - interval '10 days 7 hours' FROM nz_edition.anchor), (SELECT at + interval '3 days' FROM nz_edition.anchor), 'Australia/Eucla')),
+                    d AS (SELECT w.*, (nezuko_analytics.window_days(nezuko_analytics.bot_schema(), w.since, w.until,
+                                                                    nezuko_analytics.window_tz_offsets(w.since, w.until, w.tz))).* FROM w),
+                    placed AS (SELECT d.tz, v.\"timestamp\" AS at,
+                                      (SELECT count(*) FROM generate_series(1, cardinality(d.bounds) - 1) j
+                                       WHERE v.\"timestamp\" >= d.bounds[j] AND v.\"timestamp\" < d.bounds[j + 1]
+                                         AND (d.local_days[j] AT TIME ZONE 'UTC')::date = (v.\"timestamp\" AT TIME ZONE d.tz)::date) AS days
+                               FROM d JOIN public.verification_log v ON v.\"timestamp\" >= d.since AND v.\"timestamp\" < d.until
+                                                                    AND isfinite(v.\"timestamp\"))
+               SELECT (SELECT bool_and(bounds[1] = since AND bounds[cardinality(bounds)] = until AND cardinality(local_days) = cardinality(bounds) - 1
+                                       AND (SELECT bool_and(bounds[i] < bounds[i + 1]) FROM generate_series(1, cardinality(bounds) - 1) i)) FROM d),
+                      (SELECT bool_and(days = 1) AND count(*) > 1000 AND count(DISTINCT tz) = 3 FROM placed),
+                      (SELECT bool_or(cardinality(local_days) > (SELECT count(DISTINCT x) FROM unnest(local_days) x)) FROM d),
+                      (SELECT (nezuko_analytics.window_days(nezuko_analytics.bot_schema(), '-infinity', 'infinity',
+                                                            nezuko_analytics.window_tz_offsets('-infinity', 'infinity', 'UTC'))).bounds IS NULL),
+                      (SELECT d.bounds = ARRAY['2300-01-01', '2300-02-01']::timestamptz[] AND d.local_days = ARRAY[NULL]::timestamptz[]
+                       FROM nezuko_analytics.window_days(nezuko_analytics.bot_schema(), '2300-01-01', '2300-02-01',
+                                                         nezuko_analytics.window_tz_offsets('2300-01-01', '2300-02-01', 'UTC')) d)")"
 slice_calls="SELECT nezuko_analytics.dashboard(at - interval '30 days', at, 'Asia/Kathmandu')::text FROM nz_edition.anchor;
 SELECT nezuko_analytics.dashboard('-infinity', 'infinity', 'America/St_Johns')::text;
 SELECT nezuko_analytics.window_summary(at - interval '9 days', at - interval '2 hours', 'Europe/Berlin', 5, at - interval '3 days')::text FROM nz_edition.anchor;

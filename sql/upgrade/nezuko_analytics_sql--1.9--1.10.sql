@@ -1,0 +1,315 @@
+-- nezuko_analytics_sql (the portable edition) 1.9 -> 1.10, written by hand
+-- (docs/versions.md).  The reads by local day take one branch per local day
+-- of the window, the day a constant (window_days(), day_read_sql(), which
+-- replaces day_latencies_sql()); the read by local hour leaves the cached
+-- rows to a read by day of the (timestamp, cached) index, so that it reads
+-- the (timestamp, status) index alone; the top groups are grouped by the
+-- bare group_id (docs/portable.md, docs/benchmarks.md).
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.version()
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT '1.10'::text $$;
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.slices_sql(slice_sql text, time_column text, bounds_param integer, slices integer,
+                                            finite_only boolean)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- slice_sql holds {slice} where its WHERE clause takes the slice's range,
+    -- and may hold {i}, the slice's number (to take the slice's own entry of
+    -- an array parameter); finite_only leaves out the rows stamped -infinity
+    -- and infinity, with range conditions the planner estimates (isfinite()
+    -- it takes for a third of the rows)
+    SELECT string_agg('(' || replace(replace(slice_sql, '{slice}',
+                                             format('%1$s >= $%2$s[%3$s] AND %1$s < $%2$s[%4$s]', time_column, bounds_param, i, i + 1)
+                                             || CASE WHEN finite_only THEN format(' AND %1$s > ''-infinity'' AND %1$s < ''infinity''', time_column)
+                                                     ELSE '' END),
+                                     '{i}', i::text)
+                      || ')', E'\n        UNION ALL ' ORDER BY i)
+    FROM generate_series(1, greatest(slices, 1)) i
+$$;
+COMMENT ON FUNCTION nezuko_analytics.slices_sql(text, text, integer, integer, boolean) IS
+  'slice_sql once per slice, joined by UNION ALL: its {slice} replaced by the range of slice i on time_column, [$bounds_param[i], $bounds_param[i + 1]) (bounds from window_slices() or window_days()), and with finite_only by time_column > ''-infinity'' AND time_column < ''infinity''; its {i} by i.';
+
+CREATE FUNCTION nezuko_analytics.window_day_limit()
+RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT 120 $$;
+COMMENT ON FUNCTION nezuko_analytics.window_day_limit() IS
+  'The most local days (window_days()) the portable reads by day take one branch each for: the contracts'' longest period, 90 days, with room for changes of offset; a window whose rows span more is read in time slices (window_slices()).';
+
+CREATE FUNCTION nezuko_analytics.window_days(bot name, since timestamptz, until timestamptz, offsets bigint[],
+                                             OUT bounds timestamptz[], OUT local_days timestamptz[])
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    epoch constant timestamptz := timestamptz '2000-01-01 00:00:00+00';
+    n constant integer := coalesce(cardinality(offsets), 0) / 2;
+    first_row timestamptz;
+    last_row timestamptz;
+BEGIN
+    -- the first and the last finite row of the window: two probes of the time index
+    EXECUTE format($q$SELECT min(v."timestamp"), max(v."timestamp") FROM %I.verification_log v
+                      WHERE v."timestamp" >= $1 AND v."timestamp" < $2
+                        AND v."timestamp" > '-infinity' AND v."timestamp" < 'infinity'$q$, bot)
+        INTO first_row, last_row USING since, until;
+    IF first_row IS NULL THEN
+        -- no rows: one day that reads nothing
+        bounds := ARRAY[since, until];
+        local_days := ARRAY[NULL::timestamptz];
+        RETURN;
+    END IF;
+    IF n = 0 OR last_row - first_row > make_interval(days => nezuko_analytics.window_day_limit()) THEN
+        RETURN;  -- no offsets to place rows by, or too many days: NULL, read in time slices
+    END IF;
+    -- Segment i of the offsets runs from its start (the first from -infinity)
+    -- to the next start (the last to infinity), with one offset: a row's
+    -- local day is date_bin('1 day', its time + that offset), as
+    -- local_shift_sql() places it.  The cuts are the segments' starts and
+    -- the local midnights of each segment, both only inside the rows' span
+    -- (first_row, last_row]; between two cuts every row has the same local
+    -- day.  With since first and until last, the days [bounds[i],
+    -- bounds[i + 1]) cover the window once, whatever the rows are.  All
+    -- steps are absolute (24 hours, date_bin), never calendar days.
+    WITH seg AS (
+        SELECT i, CASE WHEN i = 1 THEN first_row
+                       ELSE greatest(epoch + (offsets[2 * i - 1]::text || ' microseconds')::interval, first_row) END AS lo,
+               least(epoch + (offsets[2 * i + 1]::text || ' microseconds')::interval, last_row) AS hi,  -- NULL start past the last: last_row
+               (offsets[2 * i]::text || ' microseconds')::interval AS shift
+        FROM generate_series(1, n) i),
+    cuts AS (
+        SELECT s.lo AS cut FROM seg s WHERE s.i > 1 AND s.lo > first_row AND s.lo <= s.hi
+        UNION
+        SELECT d - s.shift
+        FROM seg s, generate_series(date_bin('1 day', s.lo + s.shift, epoch) + interval '24 hours', s.hi + s.shift,
+                                    interval '24 hours') d
+        WHERE s.lo <= s.hi)
+    SELECT ARRAY[since] || coalesce(array_agg(c.cut ORDER BY c.cut), '{}') || ARRAY[until] INTO bounds FROM cuts c;
+    -- each day's label: the local day of its first instant that can hold a row
+    SELECT array_agg((SELECT date_bin('1 day', x.at + (offsets[2 * s.i]::text || ' microseconds')::interval, epoch)
+                      FROM generate_series(1, n) s(i)
+                      WHERE s.i = 1 OR epoch + (offsets[2 * s.i - 1]::text || ' microseconds')::interval <= x.at
+                      ORDER BY s.i DESC LIMIT 1) ORDER BY x.j)
+    INTO local_days
+    FROM (SELECT j, greatest(bounds[j], first_row) AS at FROM generate_series(1, cardinality(bounds) - 1) j) x;
+    IF cardinality(local_days) > nezuko_analytics.window_day_limit() THEN
+        bounds := NULL;
+        local_days := NULL;
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.window_days(name, timestamptz, timestamptz, bigint[]) IS
+  'The local days of the window [since, until) of the bot''s verification_log, with offsets from window_tz_offsets(): bounds b (since, cuts, until) such that every row in [b[i], b[i + 1]) has local day local_days[i] (date_bin(''1 day'', time + offset), as local_shift_sql() places it; a day split by a change of offset comes twice); {since, until} and {NULL} when the window has no rows; NULL when its rows span more than window_day_limit() days.';
+
+DROP FUNCTION nezuko_analytics.day_latencies_sql(name, text, integer, integer);
+
+CREATE FUNCTION nezuko_analytics.day_read_sql(bot name, shift text, select_list text, where_extra text, group_key text,
+                                              bounds_param integer, days_param integer, branches integer)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- A read of verification_log by local day: (local_day, select_list) of
+    -- the finite rows, with where_extra, by group_key within the day (none:
+    -- the day's totals).  With days_param, one branch per local day
+    -- (window_days(): bounds $bounds_param, days $days_param), the day a
+    -- constant and no grouping by it; without, one branch per time slice
+    -- (window_slices(): bounds $bounds_param), each row placed by shift
+    -- (local_shift_sql()).  Either way a day may come in more than one row
+    -- (a change of offset, a day across two slices): the readers add up.
+    SELECT nezuko_analytics.slices_sql(
+        format('SELECT %s AS local_day, %s FROM %I.verification_log v WHERE {slice}%s%s',
+               CASE WHEN days_param IS NULL
+                    THEN format('date_bin(''1 day'', %s, timestamptz ''2000-01-01 00:00:00+00'')', shift)
+                    ELSE format('$%s[{i}]', days_param) END,
+               select_list, bot, coalesce(' ' || where_extra, ''),
+               CASE WHEN days_param IS NULL THEN ' GROUP BY 1' || coalesce(', ' || group_key, '')
+                    WHEN group_key IS NULL THEN ' HAVING count(*) > 0'  -- a day without rows is no row
+                    ELSE ' GROUP BY ' || group_key END),
+        'v."timestamp"', bounds_param, branches, true)
+$$;
+COMMENT ON FUNCTION nezuko_analytics.day_read_sql(name, text, text, text, text, integer, integer, integer) IS
+  'SQL of a portable read of verification_log (aliased v) by local day: rows (local_day, select_list) over the finite rows in each branch with where_extra, grouped by group_key within a day (NULL: one row per day with rows); one branch per local day when days_param is given (bounds and days from window_days()), else per time slice (window_slices()), the day from shift (local_shift_sql()). A day may come in several rows.';
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.window_summary_pass(since timestamptz, until timestamptz, tz text,
+                                                     top_groups integer, recent_since timestamptz)
+RETURNS SETOF jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+-- a read by local day and latency in time slices (a long window) holds one
+-- entry per pair (160,000 over 90 days): at the default 4MB it spills to
+-- disk and takes twice as long
+SET work_mem = '16MB'
+-- the time slices and the days are what parallel workers share
+-- (window_slices.sql, window_days.sql)
+SET min_parallel_table_scan_size = '1TB'
+SET min_parallel_index_scan_size = '1TB'
+AS $$
+DECLARE
+    bot constant name := nezuko_analytics.bot_schema();
+    offsets constant bigint[] := nezuko_analytics.window_tz_offsets(since, until, tz);
+    -- each row placed in its local hour (and day, in time slices) by the
+    -- zone's offsets: see local_shift_sql()
+    shift constant text := nezuko_analytics.local_shift_sql(offsets);
+    bounds constant timestamptz[] := nezuko_analytics.window_slices(bot, 'verification_log', since, until);
+    days constant record := nezuko_analytics.window_days(bot, since, until, offsets);
+BEGIN
+    -- RETURN QUERY: its reads may run in parallel (EXECUTE ... INTO runs serially)
+    RETURN QUERY EXECUTE format($q$
+        -- three reads of the window: by local hour in time slices ($6, see
+        -- window_slices()), the slices added up; by local day and latency,
+        -- and the cached ones by local day, day by day ($7 and $8, see
+        -- window_days()) or, for a long window, in time slices
+        WITH rows_ AS MATERIALIZED (  -- by local hour only: FILTERs cost less than more grouping keys
+            SELECT s.local_hour, sum(s.n)::bigint AS n, sum(s.verified)::bigint AS verified,
+                   sum(s.restricted)::bigint AS restricted, sum(s.error)::bigint AS error
+            FROM (%1$s) s
+            GROUP BY 1),
+        recent_ AS MATERIALIZED (%4$s),
+        latencies AS MATERIALIZED (%2$s),
+        groups_ AS MATERIALIZED (  -- a NULL group_id counts as group 0, as in the native edition
+            SELECT coalesce(s.group_id::bigint, 0) AS group_id, sum(s.n)::bigint AS n, sum(s.verified)::bigint AS verified
+            FROM (%5$s) s
+            GROUP BY 1 ORDER BY n DESC, group_id LIMIT $3),
+        cached_ AS MATERIALIZED (
+            SELECT (c.local_day AT TIME ZONE 'UTC')::date AS day, sum(c.cached)::bigint AS cached FROM (%3$s) c GROUP BY 1),
+        latency_days AS (SELECT (local_day AT TIME ZONE 'UTC')::date AS day, latency_ms, n FROM latencies),
+        overall AS (SELECT latency_ms, sum(n)::bigint AS n FROM latencies GROUP BY latency_ms),
+        dist AS (SELECT array_agg(latency_ms ORDER BY latency_ms) AS v, array_agg(n ORDER BY latency_ms) AS n FROM overall)
+        SELECT jsonb_build_object(
+            'total', coalesce((SELECT sum(n) FROM rows_), 0),
+            'verified', coalesce((SELECT sum(verified) FROM rows_), 0),
+            'restricted', coalesce((SELECT sum(restricted) FROM rows_), 0),
+            'error', coalesce((SELECT sum(error) FROM rows_), 0),
+            'cached', coalesce((SELECT sum(cached) FROM cached_), 0),
+            'latency_count', coalesce((SELECT sum(n) FROM overall), 0),
+            'latency_sum', coalesce((SELECT sum(latency_ms::bigint * n) FROM overall), 0),
+            'min_latency', (SELECT min(latency_ms) FROM overall),
+            'buckets', (SELECT jsonb_agg(jsonb_build_object('bucket', labels[i], 'lower_ms', CASE WHEN i = 1 THEN 0 ELSE $5[i - 1] END,
+                                                            'upper_ms', $5[i], 'count', coalesce(b.n, 0)) ORDER BY i)
+                        FROM nezuko_analytics.latency_bucket_labels($5) labels,
+                             generate_series(1, cardinality($5) + 1) i
+                             LEFT JOIN (SELECT width_bucket(latency_ms, $5) + 1 AS i, sum(n) AS n FROM overall GROUP BY 1) b USING (i)),
+            'p50', (SELECT nezuko_analytics.percentile_of_counts(d.v, d.n, 0.5) FROM dist d),
+            'p95', (SELECT nezuko_analytics.percentile_of_counts(d.v, d.n, 0.95) FROM dist d),
+            'p99', (SELECT nezuko_analytics.percentile_of_counts(d.v, d.n, 0.99) FROM dist d),
+            'hours', (SELECT jsonb_agg(jsonb_build_object('hour', h, 'verified', coalesce(x.verified, 0),
+                                                          'restricted', coalesce(x.restricted, 0), 'error', coalesce(x.error, 0)) ORDER BY h)
+                      FROM generate_series(0, 23) h
+                      LEFT JOIN (SELECT date_part('hour', local_hour AT TIME ZONE 'UTC')::integer AS hour, sum(verified) AS verified,
+                                        sum(restricted) AS restricted, sum(error) AS error
+                                 FROM rows_ GROUP BY 1) x ON x.hour = h),
+            'groups', coalesce((SELECT jsonb_agg(jsonb_build_object('group_id', t.group_id, 'count', t.n, 'verified', t.verified)
+                                                 ORDER BY t.n DESC, t.group_id) FROM groups_ t), '[]'::jsonb),
+            'days', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                         'date', to_char(d.day, 'YYYY-MM-DD'), 'count', d.n, 'verified', d.verified,
+                                         'cached', coalesce(c.cached, 0),
+                                         'latency_count', coalesce(l.latency_count, 0), 'latency_sum', coalesce(l.latency_sum, 0),
+                                         'p95', nezuko_analytics.percentile_of_counts(l.v, l.n, 0.95)) ORDER BY d.day)
+                              FROM (SELECT (local_hour AT TIME ZONE 'UTC')::date AS day, sum(n) AS n, sum(verified) AS verified
+                                    FROM rows_ GROUP BY 1) d
+                              LEFT JOIN cached_ c USING (day)
+                              LEFT JOIN (SELECT day, sum(n) AS latency_count, sum(latency_ms::bigint * n) AS latency_sum,
+                                                array_agg(latency_ms ORDER BY latency_ms) AS v, array_agg(n ORDER BY latency_ms) AS n
+                                         FROM latency_days GROUP BY day) l USING (day)), '[]'::jsonb),
+            'recent', (SELECT to_jsonb(r) FROM recent_ r))$q$,
+        nezuko_analytics.slices_sql(format($s$
+            SELECT date_bin('1 hour', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_hour,
+                   count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified,
+                   count(*) FILTER (WHERE v.status = 'restricted') AS restricted,
+                   count(*) FILTER (WHERE v.status = 'error') AS error
+            FROM %1$I.verification_log v WHERE {slice}
+            GROUP BY 1$s$, bot, shift), 'v."timestamp"', 6, cardinality(bounds) - 1, true),
+        nezuko_analytics.day_read_sql(bot, shift, 'v.latency_ms, count(*) AS n', 'AND v.latency_ms IS NOT NULL', 'v.latency_ms',
+                                      CASE WHEN days.local_days IS NULL THEN 6 ELSE 7 END,
+                                      CASE WHEN days.local_days IS NULL THEN NULL ELSE 8 END,
+                                      coalesce(cardinality(days.local_days), cardinality(bounds) - 1)),
+        nezuko_analytics.day_read_sql(bot, shift, 'count(*) AS cached', 'AND v.cached', NULL,
+                                      CASE WHEN days.local_days IS NULL THEN 6 ELSE 7 END,
+                                      CASE WHEN days.local_days IS NULL THEN NULL ELSE 8 END,
+                                      coalesce(cardinality(days.local_days), cardinality(bounds) - 1)),
+        nezuko_analytics.recent_totals_sql(bot, 4),
+        nezuko_analytics.slices_sql(format($s$
+            SELECT v.group_id, count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified
+            FROM %1$I.verification_log v WHERE {slice}
+            GROUP BY 1$s$, bot), 'v."timestamp"', 6, cardinality(bounds) - 1, true))
+        USING since, until, top_groups, recent_since, nezuko_analytics.default_latency_edges(), bounds,
+              days.bounds, days.local_days;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.window_summary_pass(timestamptz, timestamptz, text, integer, timestamptz) IS
+  'The reads behind window_summary(), as one row (with min_latency, which window_summary() checks and drops).';
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.day_summary_pass(since timestamptz, until timestamptz, tz text, recent_since timestamptz,
+                                                  with_latency boolean)
+RETURNS SETOF jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+-- a read by local day and latency in time slices (a long window) holds one
+-- entry per pair (160,000 over 90 days): at the default 4MB it spills to
+-- disk and takes twice as long
+SET work_mem = '16MB'
+-- the time slices and the days are what parallel workers share
+-- (window_slices.sql, window_days.sql)
+SET min_parallel_table_scan_size = '1TB'
+SET min_parallel_index_scan_size = '1TB'
+AS $$
+DECLARE
+    bot constant name := nezuko_analytics.bot_schema();
+    offsets constant bigint[] := nezuko_analytics.window_tz_offsets(since, until, tz);
+    -- each row placed in its local day by the zone's offsets (in time
+    -- slices, a long window): see local_shift_sql()
+    shift constant text := nezuko_analytics.local_shift_sql(offsets);
+    days constant record := nezuko_analytics.window_days(bot, since, until, offsets);
+    -- a long window is read in time slices (window_slices())
+    bounds constant timestamptz[] := CASE WHEN days.local_days IS NULL
+                                          THEN nezuko_analytics.window_slices(bot, 'verification_log', since, until) END;
+    branches constant integer := coalesce(cardinality(days.local_days), cardinality(bounds) - 1);
+BEGIN
+    -- one read by local day, and one by local day and latency only when the
+    -- latencies are asked for; each one day by day ($6 and $7, see
+    -- window_days()) or, for a long window, slice by slice ($5, see
+    -- window_slices()), and the parts added up
+    RETURN QUERY EXECUTE format($q$
+        WITH days_ AS MATERIALIZED (
+            SELECT s.local_day, sum(s.n)::bigint AS n, sum(s.verified)::bigint AS verified, sum(s.cached)::bigint AS cached,
+                   sum(s.latency_count)::bigint AS latency_count, sum(s.latency_sum)::bigint AS latency_sum,
+                   min(s.min_latency) AS min_latency
+            FROM (%1$s) s
+            GROUP BY 1),
+        recent_ AS MATERIALIZED (%3$s),
+        latencies AS MATERIALIZED (SELECT l.* FROM (%2$s) l WHERE $4)  -- nothing is read when $4 is false
+        SELECT jsonb_build_object(
+            'days', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                         'date', to_char((d.local_day AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD'), 'count', d.n,
+                                         'verified', d.verified, 'cached', d.cached, 'latency_count', d.latency_count,
+                                         'latency_sum', coalesce(d.latency_sum, 0),
+                                         'p95', nezuko_analytics.percentile_of_counts(l.v, l.n, 0.95)) ORDER BY d.local_day)
+                              FROM days_ d
+                              LEFT JOIN (SELECT local_day, array_agg(latency_ms ORDER BY latency_ms) AS v,
+                                                array_agg(n ORDER BY latency_ms) AS n
+                                         FROM latencies GROUP BY local_day) l USING (local_day)), '[]'::jsonb),
+            'latency_count', coalesce((SELECT sum(latency_count) FROM days_), 0),
+            'latency_sum', coalesce((SELECT sum(latency_sum) FROM days_), 0),
+            'min_latency', (SELECT min(min_latency) FROM days_),
+            'recent', (SELECT to_jsonb(r) FROM recent_ r))$q$,
+        nezuko_analytics.day_read_sql(bot, shift,
+                                      $s$count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified,
+                   count(*) FILTER (WHERE v.cached) AS cached,
+                   count(v.latency_ms) AS latency_count, sum(v.latency_ms) AS latency_sum, min(v.latency_ms) AS min_latency$s$,
+                                      NULL, NULL, CASE WHEN bounds IS NULL THEN 6 ELSE 5 END,
+                                      CASE WHEN bounds IS NULL THEN 7 END, branches),
+        nezuko_analytics.day_read_sql(bot, shift, 'v.latency_ms, count(*) AS n', 'AND v.latency_ms IS NOT NULL', 'v.latency_ms',
+                                      CASE WHEN bounds IS NULL THEN 6 ELSE 5 END,
+                                      CASE WHEN bounds IS NULL THEN 7 END, branches),
+        nezuko_analytics.recent_totals_sql(bot, 3))
+        USING since, until, recent_since, with_latency, bounds, days.bounds, days.local_days;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.day_summary_pass(timestamptz, timestamptz, text, timestamptz, boolean) IS
+  'The reads behind day_summary(), as one row (with min_latency, which day_summary() checks and drops).';
