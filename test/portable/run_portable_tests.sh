@@ -233,6 +233,33 @@ check_eq "window_days() places every row of a window in its local day (3 zones, 
                       (SELECT d.bounds = ARRAY['2300-01-01', '2300-02-01']::timestamptz[] AND d.local_days = ARRAY[NULL]::timestamptz[]
                        FROM nezuko_analytics.window_days(nezuko_analytics.bot_schema(), '2300-01-01', '2300-02-01',
                                                          nezuko_analytics.window_tz_offsets('2300-01-01', '2300-02-01', 'UTC')) d)")"
+# get_user_growth counts distinct users read by read (user_growth_bounds(),
+# shared by both editions): no bucket may have rows in two reads, and a read
+# that names its bucket holds that bucket's rows only, by date_trunc() in the
+# session's zone (a DST change inside the window; days, weeks, long windows
+# whose buckets go several to a read).
+growth_reads=""
+for zone in America/New_York Asia/Kathmandu UTC; do
+    growth_reads+="$(app -c "SET TimeZone = '$zone'" -c "
+        WITH w(since, until, unit) AS (
+                 SELECT at - interval '40 days', at - interval '20 days', u FROM nz_edition.anchor, unnest(ARRAY['day', 'week']) u
+                 UNION ALL SELECT at - interval '30 days', at + interval '3 days', 'day' FROM nz_edition.anchor
+                 UNION ALL SELECT at - interval '500 days', at + interval '10 days', 'day' FROM nz_edition.anchor),
+             r AS (SELECT w.*, (nezuko_analytics.user_growth_bounds(nezuko_analytics.bot_schema(), w.since, w.until, w.unit)).* FROM w),
+             placed AS (SELECT r.since, r.unit, date_trunc(r.unit, v.\"timestamp\") AS bucket, j,
+                               r.buckets[j] IS NULL OR r.buckets[j] = date_trunc(r.unit, v.\"timestamp\") AS named_right
+                        FROM r JOIN public.verification_log v ON v.\"timestamp\" >= r.since AND v.\"timestamp\" < r.until
+                        CROSS JOIN LATERAL (SELECT j FROM generate_series(1, cardinality(r.bounds) - 1) j
+                                            WHERE v.\"timestamp\" >= r.bounds[j] AND v.\"timestamp\" < r.bounds[j + 1]) x)
+        SELECT (SELECT bool_and(bounds[1] = since AND bounds[cardinality(bounds)] = until AND cardinality(buckets) = cardinality(bounds) - 1
+                                AND cardinality(bounds) <= nezuko_analytics.user_growth_branches() + 1) FROM r)
+               AND (SELECT count(*) FROM placed) = (SELECT count(*) FROM r JOIN public.verification_log v ON v.\"timestamp\" >= r.since AND v.\"timestamp\" < r.until)
+               AND (SELECT bool_and(named_right) FROM placed)
+               AND NOT EXISTS (SELECT FROM placed GROUP BY since, unit, bucket HAVING count(DISTINCT j) > 1)
+               AND (SELECT count(*) FILTER (WHERE b IS NOT NULL) > 20 AND count(*) FILTER (WHERE b IS NULL) > 4 FROM r, unnest(r.buckets) b)")"
+done
+check_eq "user_growth_bounds() gives every bucket of a window to one read (3 zones, a DST change, days, weeks, a long window)" \
+    "ttt" "$growth_reads"
 slice_calls="SELECT nezuko_analytics.dashboard(at - interval '30 days', at, 'Asia/Kathmandu')::text FROM nz_edition.anchor;
 SELECT nezuko_analytics.dashboard('-infinity', 'infinity', 'America/St_Johns')::text;
 SELECT nezuko_analytics.window_summary(at - interval '9 days', at - interval '2 hours', 'Europe/Berlin', 5, at - interval '3 days')::text FROM nz_edition.anchor;
