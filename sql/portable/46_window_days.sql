@@ -27,11 +27,8 @@ DECLARE
     first_row timestamptz;
     last_row timestamptz;
 BEGIN
-    -- the first and the last finite row of the window: two probes of the time index
-    EXECUTE format($q$SELECT min(v."timestamp"), max(v."timestamp") FROM %I.verification_log v
-                      WHERE v."timestamp" >= $1 AND v."timestamp" < $2
-                        AND v."timestamp" > '-infinity' AND v."timestamp" < 'infinity'$q$, bot)
-        INTO first_row, last_row USING since, until;
+    SELECT s.first_row, s.last_row INTO first_row, last_row
+    FROM nezuko_analytics.window_rows_span(bot, 'verification_log', since, until) s;
     IF first_row IS NULL THEN
         -- no rows: one day that reads nothing
         bounds := ARRAY[since, until];

@@ -27,11 +27,8 @@ DECLARE
     last_row timestamptz;
     span float8;
 BEGIN
-    -- the first and the last finite row of the window: two probes of the time index
-    EXECUTE format($q$SELECT min(t."timestamp"), max(t."timestamp") FROM %I.%I t
-                      WHERE t."timestamp" >= $1 AND t."timestamp" < $2
-                        AND t."timestamp" > '-infinity' AND t."timestamp" < 'infinity'$q$, bot, log_table)
-        INTO first_row, last_row USING since, until;
+    SELECT s.first_row, s.last_row INTO first_row, last_row
+    FROM nezuko_analytics.window_rows_span(bot, log_table, since, until) s;
     IF first_row IS NULL OR first_row = last_row THEN
         RETURN ARRAY[since, until];
     END IF;

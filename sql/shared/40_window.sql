@@ -72,3 +72,20 @@ END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.require_select(name, text) IS
   'Raises the error a query would raise (42501) unless the caller may read bot.relname: USAGE on the schema and SELECT on the table. Called before work that does not read the table yet.';
+
+CREATE FUNCTION nezuko_analytics.window_rows_span(bot name, log_table text, since timestamptz, until timestamptz,
+                                                  OUT first_row timestamptz, OUT last_row timestamptz)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- two probes of the time index; a row stamped -infinity or infinity is
+    -- in no span (range conditions, which the planner estimates)
+    EXECUTE format($q$SELECT min(t."timestamp"), max(t."timestamp") FROM %I.%I t
+                      WHERE t."timestamp" >= $1 AND t."timestamp" < $2
+                        AND t."timestamp" > '-infinity' AND t."timestamp" < 'infinity'$q$, bot, log_table)
+        INTO first_row, last_row USING since, until;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.window_rows_span(name, text, timestamptz, timestamptz) IS
+  'The first and the last finite time of bot.log_table''s rows in [since, until), NULL when there are none: two probes of the time index. What the reads of a window size their offsets, slices, days and buckets by.';

@@ -61,10 +61,8 @@ BEGIN
     -- only the span that holds rows needs offsets, found by two index
     -- probes, so the per-day work is bounded by the data present.  Rows at
     -- +-infinity belong to no local hour or day.
-    EXECUTE format('SELECT min(v."timestamp"), max(v."timestamp") FROM %I.verification_log v'
-                   ' WHERE v."timestamp" >= $1 AND v."timestamp" < $2'
-                   ' AND v."timestamp" > ''-infinity'' AND v."timestamp" < ''infinity''', bot)
-        INTO first_row, last_row USING since, until;
+    SELECT s.first_row, s.last_row INTO first_row, last_row
+    FROM nezuko_analytics.window_rows_span(bot, 'verification_log', since, until) s;
     IF first_row IS NULL THEN
         RETURN NULL;  -- no rows: local time is never asked for
     END IF;

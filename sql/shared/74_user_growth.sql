@@ -23,11 +23,8 @@ DECLARE
     cuts timestamptz[];
     step integer;
 BEGIN
-    -- the first and the last finite row of the window: two probes of the time index
-    EXECUTE format($q$SELECT min(v."timestamp"), max(v."timestamp") FROM %I.verification_log v
-                      WHERE v."timestamp" >= $1 AND v."timestamp" < $2
-                        AND v."timestamp" > '-infinity' AND v."timestamp" < 'infinity'$q$, bot)
-        INTO first_row, last_row USING since, until;
+    SELECT s.first_row, s.last_row INTO first_row, last_row
+    FROM nezuko_analytics.window_rows_span(bot, 'verification_log', since, until) s;
     -- The starts of date_trunc(unit) buckets inside the rows' span, in the
     -- session's TimeZone as date_trunc() takes them (the step is a calendar
     -- day there).  A start is kept only where the zone's offset is the same

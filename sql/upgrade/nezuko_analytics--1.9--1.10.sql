@@ -1,9 +1,64 @@
 -- nezuko_analytics 1.9 -> 1.10, written by hand (docs/versions.md).  1.10
 -- reads get_user_growth in parallel, each bucket and each half of the
 -- window by reads that hold it whole (user_growth_bounds()), in both
--- editions; the rest of 1.10 changes the portable edition's reads only.
+-- editions, and the probe of a window's first and last row has one source
+-- (window_rows_span()); the rest of 1.10 changes the portable edition's
+-- reads only.
 
 \echo Use "ALTER EXTENSION nezuko_analytics UPDATE TO '1.10'" to load this file. \quit
+
+CREATE FUNCTION nezuko_analytics.window_rows_span(bot name, log_table text, since timestamptz, until timestamptz,
+                                                  OUT first_row timestamptz, OUT last_row timestamptz)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- two probes of the time index; a row stamped -infinity or infinity is
+    -- in no span (range conditions, which the planner estimates)
+    EXECUTE format($q$SELECT min(t."timestamp"), max(t."timestamp") FROM %I.%I t
+                      WHERE t."timestamp" >= $1 AND t."timestamp" < $2
+                        AND t."timestamp" > '-infinity' AND t."timestamp" < 'infinity'$q$, bot, log_table)
+        INTO first_row, last_row USING since, until;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.window_rows_span(name, text, timestamptz, timestamptz) IS
+  'The first and the last finite time of bot.log_table''s rows in [since, until), NULL when there are none: two probes of the time index. What the reads of a window size their offsets, slices, days and buckets by.';
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.window_tz_offsets(since timestamptz, until timestamptz, tz text)
+RETURNS bigint[]
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bot name := nezuko_analytics.bot_schema();
+    first_row timestamptz;
+    last_row timestamptz;
+BEGIN
+    -- Privileges before any per-day work: a role that may not read the
+    -- table gets the query's error at once, whatever the window.
+    PERFORM nezuko_analytics.require_select(bot, 'verification_log');
+    IF isfinite(since) AND isfinite(until) AND until - since <= interval '400 days' THEN
+        RETURN nezuko_analytics.tz_offsets(since, until, tz);
+    END IF;
+    -- An open window (the contracts' "since now() - period") or a long one:
+    -- only the span that holds rows needs offsets, found by two index
+    -- probes, so the per-day work is bounded by the data present.  Rows at
+    -- +-infinity belong to no local hour or day.
+    SELECT s.first_row, s.last_row INTO first_row, last_row
+    FROM nezuko_analytics.window_rows_span(bot, 'verification_log', since, until) s;
+    IF first_row IS NULL THEN
+        RETURN NULL;  -- no rows: local time is never asked for
+    END IF;
+    -- Offsets are looked up from 1900 to 2100 at most (a row outside takes
+    -- the offset of the nearest end): at most 200 years of per-day work,
+    -- whatever timestamps the table holds.
+    first_row := least(greatest(first_row, timestamptz '1900-01-01 00:00+00'), timestamptz '2100-01-01 00:00+00');
+    last_row := least(greatest(last_row, first_row), timestamptz '2100-01-01 00:00+00');
+    RETURN nezuko_analytics.tz_offsets(first_row, last_row, tz);
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.window_tz_offsets(timestamptz, timestamptz, text) IS
+  'tz_offsets() for a window [since, until): over the window itself when both ends are finite and at most 400 days apart, else over the span of the bot''s verification_log rows in it (NULL when none), within 1900 to 2100 (a row outside takes the offset of the nearest end), so the per-day work is bounded; checks USAGE and SELECT first. What both editions place rows in local hours and days with.';
 
 CREATE FUNCTION nezuko_analytics.user_growth_branches()
 RETURNS integer
@@ -24,11 +79,8 @@ DECLARE
     cuts timestamptz[];
     step integer;
 BEGIN
-    -- the first and the last finite row of the window: two probes of the time index
-    EXECUTE format($q$SELECT min(v."timestamp"), max(v."timestamp") FROM %I.verification_log v
-                      WHERE v."timestamp" >= $1 AND v."timestamp" < $2
-                        AND v."timestamp" > '-infinity' AND v."timestamp" < 'infinity'$q$, bot)
-        INTO first_row, last_row USING since, until;
+    SELECT s.first_row, s.last_row INTO first_row, last_row
+    FROM nezuko_analytics.window_rows_span(bot, 'verification_log', since, until) s;
     -- The starts of date_trunc(unit) buckets inside the rows' span, in the
     -- session's TimeZone as date_trunc() takes them (the step is a calendar
     -- day there).  A start is kept only where the zone's offset is the same

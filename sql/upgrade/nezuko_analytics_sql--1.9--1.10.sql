@@ -6,13 +6,67 @@
 -- the (timestamp, status) index alone; the top groups are grouped by the
 -- bare group_id; get_user_growth reads each bucket and each half of the
 -- window in parallel, by reads that hold it whole (user_growth_bounds(), in
--- both editions) (docs/portable.md, docs/benchmarks.md).
+-- both editions); the probe of a window's first and last row has one source
+-- (window_rows_span()) (docs/portable.md, docs/benchmarks.md).
 
 CREATE OR REPLACE FUNCTION nezuko_analytics.version()
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT '1.10'::text $$;
+
+CREATE FUNCTION nezuko_analytics.window_rows_span(bot name, log_table text, since timestamptz, until timestamptz,
+                                                  OUT first_row timestamptz, OUT last_row timestamptz)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- two probes of the time index; a row stamped -infinity or infinity is
+    -- in no span (range conditions, which the planner estimates)
+    EXECUTE format($q$SELECT min(t."timestamp"), max(t."timestamp") FROM %I.%I t
+                      WHERE t."timestamp" >= $1 AND t."timestamp" < $2
+                        AND t."timestamp" > '-infinity' AND t."timestamp" < 'infinity'$q$, bot, log_table)
+        INTO first_row, last_row USING since, until;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.window_rows_span(name, text, timestamptz, timestamptz) IS
+  'The first and the last finite time of bot.log_table''s rows in [since, until), NULL when there are none: two probes of the time index. What the reads of a window size their offsets, slices, days and buckets by.';
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.window_tz_offsets(since timestamptz, until timestamptz, tz text)
+RETURNS bigint[]
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bot name := nezuko_analytics.bot_schema();
+    first_row timestamptz;
+    last_row timestamptz;
+BEGIN
+    -- Privileges before any per-day work: a role that may not read the
+    -- table gets the query's error at once, whatever the window.
+    PERFORM nezuko_analytics.require_select(bot, 'verification_log');
+    IF isfinite(since) AND isfinite(until) AND until - since <= interval '400 days' THEN
+        RETURN nezuko_analytics.tz_offsets(since, until, tz);
+    END IF;
+    -- An open window (the contracts' "since now() - period") or a long one:
+    -- only the span that holds rows needs offsets, found by two index
+    -- probes, so the per-day work is bounded by the data present.  Rows at
+    -- +-infinity belong to no local hour or day.
+    SELECT s.first_row, s.last_row INTO first_row, last_row
+    FROM nezuko_analytics.window_rows_span(bot, 'verification_log', since, until) s;
+    IF first_row IS NULL THEN
+        RETURN NULL;  -- no rows: local time is never asked for
+    END IF;
+    -- Offsets are looked up from 1900 to 2100 at most (a row outside takes
+    -- the offset of the nearest end): at most 200 years of per-day work,
+    -- whatever timestamps the table holds.
+    first_row := least(greatest(first_row, timestamptz '1900-01-01 00:00+00'), timestamptz '2100-01-01 00:00+00');
+    last_row := least(greatest(last_row, first_row), timestamptz '2100-01-01 00:00+00');
+    RETURN nezuko_analytics.tz_offsets(first_row, last_row, tz);
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.window_tz_offsets(timestamptz, timestamptz, text) IS
+  'tz_offsets() for a window [since, until): over the window itself when both ends are finite and at most 400 days apart, else over the span of the bot''s verification_log rows in it (NULL when none), within 1900 to 2100 (a row outside takes the offset of the nearest end), so the per-day work is bounded; checks USAGE and SELECT first. What both editions place rows in local hours and days with.';
 
 CREATE OR REPLACE FUNCTION nezuko_analytics.slices_sql(slice_sql text, time_column text, bounds_param integer, slices integer,
                                             finite_only boolean)
@@ -36,6 +90,35 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.slices_sql(text, text, integer, integer, boolean) IS
   'slice_sql once per slice, joined by UNION ALL: its {slice} replaced by the range of slice i on time_column, [$bounds_param[i], $bounds_param[i + 1]) (bounds from window_slices() or window_days()), and with finite_only by time_column > ''-infinity'' AND time_column < ''infinity''; its {i} by i.';
 
+CREATE OR REPLACE FUNCTION nezuko_analytics.window_slices(bot name, log_table text, since timestamptz, until timestamptz)
+RETURNS timestamptz[]
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k constant integer := nezuko_analytics.window_slice_count();
+    first_row timestamptz;
+    last_row timestamptz;
+    span float8;
+BEGIN
+    SELECT s.first_row, s.last_row INTO first_row, last_row
+    FROM nezuko_analytics.window_rows_span(bot, log_table, since, until) s;
+    IF first_row IS NULL OR first_row = last_row THEN
+        RETURN ARRAY[since, until];
+    END IF;
+    -- the bounds never decrease, start at since and end at until: the slices
+    -- [b[i], b[i + 1]) cover the window once, whatever the rows are.  The cuts
+    -- are absolute seconds (make_interval(secs)), never calendar days.
+    span := extract(epoch FROM last_row - first_row)::float8;
+    RETURN ARRAY[since]
+        || ARRAY(SELECT greatest(since, least(until, first_row + make_interval(secs => span * i / k)))
+                 FROM generate_series(1, k - 1) i ORDER BY i)
+        || ARRAY[until];
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.window_slices(name, text, timestamptz, timestamptz) IS
+  'Bounds b of the time slices [b[i], b[i + 1]) that cover [since, until) of bot.log_table once: since, window_slice_count() - 1 cuts evenly spread between the window''s first and last finite row, until; {since, until} when the window holds fewer than two distinct finite times.';
+
 CREATE FUNCTION nezuko_analytics.window_day_limit()
 RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -55,11 +138,8 @@ DECLARE
     first_row timestamptz;
     last_row timestamptz;
 BEGIN
-    -- the first and the last finite row of the window: two probes of the time index
-    EXECUTE format($q$SELECT min(v."timestamp"), max(v."timestamp") FROM %I.verification_log v
-                      WHERE v."timestamp" >= $1 AND v."timestamp" < $2
-                        AND v."timestamp" > '-infinity' AND v."timestamp" < 'infinity'$q$, bot)
-        INTO first_row, last_row USING since, until;
+    SELECT s.first_row, s.last_row INTO first_row, last_row
+    FROM nezuko_analytics.window_rows_span(bot, 'verification_log', since, until) s;
     IF first_row IS NULL THEN
         -- no rows: one day that reads nothing
         bounds := ARRAY[since, until];
@@ -335,11 +415,8 @@ DECLARE
     cuts timestamptz[];
     step integer;
 BEGIN
-    -- the first and the last finite row of the window: two probes of the time index
-    EXECUTE format($q$SELECT min(v."timestamp"), max(v."timestamp") FROM %I.verification_log v
-                      WHERE v."timestamp" >= $1 AND v."timestamp" < $2
-                        AND v."timestamp" > '-infinity' AND v."timestamp" < 'infinity'$q$, bot)
-        INTO first_row, last_row USING since, until;
+    SELECT s.first_row, s.last_row INTO first_row, last_row
+    FROM nezuko_analytics.window_rows_span(bot, 'verification_log', since, until) s;
     -- The starts of date_trunc(unit) buckets inside the rows' span, in the
     -- session's TimeZone as date_trunc() takes them (the step is a calendar
     -- day there).  A start is kept only where the zone's offset is the same
