@@ -113,13 +113,17 @@ DECLARE
     shift constant text := nezuko_analytics.local_shift_sql(offsets);
     bounds constant timestamptz[] := nezuko_analytics.window_slices(bot, 'verification_log', since, until);
     days constant record := nezuko_analytics.window_days(bot, since, until, offsets);
+    -- the reads by local day: day by day (bounds $7, days $8), or for a long
+    -- window (days NULL) in the time slices ($6)
+    day_bounds_param constant integer := CASE WHEN days.local_days IS NULL THEN 6 ELSE 7 END;
+    days_param constant integer := CASE WHEN days.local_days IS NOT NULL THEN 8 END;
+    day_branches constant integer := coalesce(cardinality(days.local_days), cardinality(bounds) - 1);
 BEGIN
     -- RETURN QUERY: its reads may run in parallel (EXECUTE ... INTO runs serially)
     RETURN QUERY EXECUTE format($q$
-        -- three reads of the window: by local hour in time slices ($6, see
-        -- window_slices()), the slices added up; by local day and latency,
-        -- and the cached ones by local day, day by day ($7 and $8, see
-        -- window_days()) or, for a long window, in time slices
+        -- four reads of the window: by local hour and by group in time
+        -- slices ($6, see window_slices()), the slices added up; by local
+        -- day and latency, and the cached ones by local day (day_read_sql())
         WITH rows_ AS MATERIALIZED (  -- by local hour only: FILTERs cost less than more grouping keys
             SELECT s.local_hour, sum(s.n)::bigint AS n, sum(s.verified)::bigint AS verified,
                    sum(s.restricted)::bigint AS restricted, sum(s.error)::bigint AS error
@@ -181,13 +185,9 @@ BEGIN
             FROM %1$I.verification_log v WHERE {slice}
             GROUP BY 1$s$, bot, shift), 'v."timestamp"', 6, cardinality(bounds) - 1, true),
         nezuko_analytics.day_read_sql(bot, shift, 'v.latency_ms, count(*) AS n', 'AND v.latency_ms IS NOT NULL', 'v.latency_ms',
-                                      CASE WHEN days.local_days IS NULL THEN 6 ELSE 7 END,
-                                      CASE WHEN days.local_days IS NULL THEN NULL ELSE 8 END,
-                                      coalesce(cardinality(days.local_days), cardinality(bounds) - 1)),
+                                      day_bounds_param, days_param, day_branches),
         nezuko_analytics.day_read_sql(bot, shift, 'count(*) AS cached', 'AND v.cached', NULL,
-                                      CASE WHEN days.local_days IS NULL THEN 6 ELSE 7 END,
-                                      CASE WHEN days.local_days IS NULL THEN NULL ELSE 8 END,
-                                      coalesce(cardinality(days.local_days), cardinality(bounds) - 1)),
+                                      day_bounds_param, days_param, day_branches),
         nezuko_analytics.recent_totals_sql(bot, 4),
         nezuko_analytics.slices_sql(format($s$
             SELECT v.group_id, count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified
@@ -308,6 +308,9 @@ DECLARE
     -- a long window is read in time slices (window_slices())
     bounds constant timestamptz[] := CASE WHEN days.local_days IS NULL
                                           THEN nezuko_analytics.window_slices(bot, 'verification_log', since, until) END;
+    -- day by day (bounds $6, days $7), or in the time slices ($5)
+    day_bounds_param constant integer := CASE WHEN bounds IS NULL THEN 6 ELSE 5 END;
+    days_param constant integer := CASE WHEN bounds IS NULL THEN 7 END;
     branches constant integer := coalesce(cardinality(days.local_days), cardinality(bounds) - 1);
 BEGIN
     -- one read by local day, and one by local day and latency only when the
@@ -341,11 +344,9 @@ BEGIN
                                       $s$count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified,
                    count(*) FILTER (WHERE v.cached) AS cached,
                    count(v.latency_ms) AS latency_count, sum(v.latency_ms) AS latency_sum, min(v.latency_ms) AS min_latency$s$,
-                                      NULL, NULL, CASE WHEN bounds IS NULL THEN 6 ELSE 5 END,
-                                      CASE WHEN bounds IS NULL THEN 7 END, branches),
+                                      NULL, NULL, day_bounds_param, days_param, branches),
         nezuko_analytics.day_read_sql(bot, shift, 'v.latency_ms, count(*) AS n', 'AND v.latency_ms IS NOT NULL', 'v.latency_ms',
-                                      CASE WHEN bounds IS NULL THEN 6 ELSE 5 END,
-                                      CASE WHEN bounds IS NULL THEN 7 END, branches),
+                                      day_bounds_param, days_param, branches),
         nezuko_analytics.recent_totals_sql(bot, 3))
         USING since, until, recent_since, with_latency, bounds, days.bounds, days.local_days;
 END;
