@@ -137,6 +137,19 @@ bool EncodedDistribution::mean(double* out) const {
 
 LatencyDistribution::LatencyDistribution(std::pmr::memory_resource* mr) : dense_(mr), slots_(mr), sorted_(mr) {}
 
+void LatencyDistribution::clear() {
+    // back to a new distribution's form (no flat array, no table: a small
+    // one must not scan 2048 entries to encode), the vectors keeping their
+    // memory for make_dense() and grow() to take again
+    dense_.clear();
+    slots_.clear();
+    dense_used_ = 0;
+    used_ = 0;
+    log2_capacity_ = 0;
+    count_ = 0;
+    sum_ = 0;
+}
+
 std::size_t LatencyDistribution::home(int32_t key) const {
     uint32_t h = static_cast<uint32_t>(key) * 2654435769u;
     return log2_capacity_ == 0 ? 0 : h >> (32 - log2_capacity_);

@@ -71,6 +71,9 @@ public:
 
     void add(int32_t value);
     void merge(const LatencyDistribution& other);
+    // Empty again, keeping its memory (an accumulator reused for many
+    // distributions in turn).
+    void clear();
     void merge(const EncodedDistribution& other);
     // merge(other) into this and into also with one decoding of other;
     // visit(key, count) sees each key before it is added, in increasing order

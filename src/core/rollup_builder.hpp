@@ -34,6 +34,8 @@ struct RollupCounts {
 class RollupBuilder {
 public:
     explicit RollupBuilder(std::pmr::memory_resource* mr) : mr_(mr), cells_(mr), sealed_(mr) {}
+    RollupBuilder(const RollupBuilder&) = delete;
+    RollupBuilder& operator=(const RollupBuilder&) = delete;
 
     // A verification_log row at time t (UTC microseconds, finite), counted
     // in its quarter hour and there in its group.
@@ -84,8 +86,14 @@ private:
     void seal(Cell& c, const uint8_t* dist, std::size_t dist_len, const uint8_t* groups, std::size_t groups_len);
     // The cell's final forms: its latency_dist bytes and its group counts'
     // bytes (empty without groups).
-    void finish(const Cell& c, std::pmr::vector<uint8_t>& dist, std::pmr::vector<uint8_t>& groups,
-                std::pmr::vector<GroupCount>& scratch) const;
+    // What finish() reuses from one cell to the next (a new distribution per
+    // cell would allocate and zero its 16 KB array each time).
+    struct Scratch {
+        explicit Scratch(std::pmr::memory_resource* mr) : groups(mr), dist(mr) {}
+        std::pmr::vector<GroupCount> groups;
+        LatencyDistribution dist;
+    };
+    void finish(const Cell& c, std::pmr::vector<uint8_t>& dist, std::pmr::vector<uint8_t>& groups, Scratch& scratch) const;
     // The binary form of an open cell's group counts (empty without groups).
     static void encode_groups(const Cell& c, std::pmr::vector<uint8_t>& groups, std::pmr::vector<GroupCount>& scratch);
     // Adds group counts in their binary form to an open cell's table.
@@ -103,6 +111,9 @@ private:
     std::pmr::unordered_map<int64_t, std::pmr::vector<Cell>> cells_;
     std::pmr::vector<uint8_t> sealed_;  // the sealed cells' bytes (a cell made open leaves its own behind)
     std::size_t cell_count_ = 0;
+    // the list of the quarter hour last looked up (cell())
+    int64_t last_start_ = 0;
+    std::pmr::vector<Cell>* last_list_ = nullptr;
 };
 
 template <typename F>
@@ -111,7 +122,7 @@ void RollupBuilder::for_each_quarter_hour(F&& f) const {
     starts.reserve(cells_.size());
     for (const auto& entry : cells_) starts.push_back(entry.first);
     std::sort(starts.begin(), starts.end());
-    std::pmr::vector<GroupCount> scratch(mr_);
+    Scratch scratch(mr_);
     std::pmr::vector<uint8_t> bytes(mr_), group_bytes(mr_);
     for (int64_t start : starts) {
         for (const Cell& c : cells_.find(start)->second) {

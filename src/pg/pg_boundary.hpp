@@ -27,9 +27,12 @@ extern "C" {
 
 namespace nz::pg {
 
+// Filled by capture() only, so the message is left uninitialized: a guard
+// runs on every call of a per-row function (an aggregate's transition), and
+// zeroing 512 bytes there twice per row took an eighth of a rollup build.
 struct CaughtError {
     int sqlstate = 0;
-    char message[512] = {0};
+    char message[512];
 };
 
 inline void capture(CaughtError& out, int sqlstate, const char* what) noexcept {

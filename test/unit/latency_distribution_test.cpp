@@ -149,6 +149,31 @@ TEST(LatencyDistribution, SmallAndLargeDistributionsEncodeTheSame) {
     }
 }
 
+TEST(LatencyDistribution, ClearedAndReusedEncodesAsNew) {
+    // One accumulator reused in turn (the rollup build's cells): after
+    // clear() it holds nothing of before, whether it had gone dense or not,
+    // and whether the next one is small or large.
+    nz::LatencyDistribution reused(std::pmr::new_delete_resource());
+    for (std::size_t n : {std::size_t{5000}, std::size_t{3}, std::size_t{300}, std::size_t{0}, std::size_t{40}}) {
+        auto values = skewed_latencies(n, static_cast<uint32_t>(n) + 7);
+        values.push_back(-5);
+        values.push_back(4000000);
+        nz::LatencyDistribution fresh(std::pmr::new_delete_resource());
+        reused.clear();
+        for (int32_t v : values) {
+            fresh.add(v);
+            reused.add(v);
+        }
+        EXPECT_EQ(encode(reused), encode(fresh)) << n;
+        EXPECT_EQ(reused.count(), values.size());
+        EXPECT_EQ(reused.distinct(), fresh.distinct()) << n;
+    }
+    reused.clear();
+    EXPECT_EQ(reused.count(), 0u);
+    EXPECT_EQ(reused.sum(), 0);
+    EXPECT_EQ(reused.distinct(), 0u);
+}
+
 TEST(LatencyDistribution, SumOverflowIsAnError) {
     // 2^32 + 2 values of the largest key: a valid value whose sum is
     // INT64_MAX - 5; one more value overflows.
