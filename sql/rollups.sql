@@ -39,6 +39,10 @@ FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal 
 SELECT source, keep, watermark BETWEEN now() - interval '30 minutes' AND now() AS watermark_now,
        materialized_from <= now() - interval '8 days' AS from_oldest, pending_buckets, rollup_rows > 0 AS has_rows
 FROM nezuko_analytics.rollup_status();
+-- A quarter hour's latencies and group counts are stored compressed with
+-- lz4 (this server is built with it; elsewhere pglz).
+SELECT a.attname, a.attcompression FROM pg_attribute a
+WHERE a.attrelid = 'nezuko_analytics.rollup_verifications'::regclass AND a.attname IN ('latencies', 'groups') ORDER BY 1;
 SELECT (SELECT sum(total) FROM nezuko_analytics.rollup_verifications)
        = (SELECT count(*) FROM ro.verification_log
           WHERE "timestamp" < (SELECT watermark FROM nezuko_analytics.rollup_state WHERE source = 'verification_log'))

@@ -43,6 +43,19 @@ CREATE TABLE nezuko_analytics.rollup_verifications (
 COMMENT ON TABLE nezuko_analytics.rollup_verifications IS
   'verification_log per quarter hour of UTC (bucket is its start): rows, rows by status (verified, restricted, error) and cached, the exact distribution of the non-NULL latencies with their count and sum, and groups: per group (NULL as 0) its rows and verified rows, in a compact binary form (src/core/group_counts.hpp, about 4 bytes a group). Quarter hours without rows have no row.';
 
+-- A quarter hour's latencies and group counts are a few KB, compressed
+-- when stored: with lz4 where the server has it (pglz took most of the time
+-- of writing a build's 11,500 rows, 1.0 s against 0.2-0.5 s; lz4 stores
+-- about 40 % more), else with pglz, the default.
+DO $$
+BEGIN
+    ALTER TABLE nezuko_analytics.rollup_verifications ALTER COLUMN latencies SET COMPRESSION lz4,
+                                                      ALTER COLUMN groups SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN
+    NULL;  -- PostgreSQL built without lz4
+END;
+$$;
+
 CREATE TABLE nezuko_analytics.rollup_api_calls (
     bucket        timestamptz NOT NULL,
     method        text NOT NULL,

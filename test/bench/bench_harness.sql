@@ -28,3 +28,33 @@ BEGIN
     EXECUTE 'EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ' || query INTO plan;
     RETURN (plan -> 0 -> 'Plan' ->> 'Temp Written Blocks')::bigint;
 END $$;
+
+-- Two short calls timed in turn, each over `loops` calls in one statement,
+-- for `rounds` rounds after a warm-up of both: the median per call of each,
+-- in milliseconds.  Taken in turn, a burst of load on the machine falls on
+-- both alike; a median of 3 runs of one and then of the other flipped the
+-- order of two sub-millisecond calls that run the same query from one run
+-- of the benchmark to the next.
+CREATE OR REPLACE FUNCTION nz_bench.per_call_in_turn(a text, b text, loops int DEFAULT 200, rounds int DEFAULT 15,
+                                                     OUT a_ms float8, OUT b_ms float8)
+LANGUAGE plpgsql AS $$
+DECLARE
+    qa text := format('SELECT count((%s)::text) FROM generate_series(1, %s)', a, loops);
+    qb text := format('SELECT count((%s)::text) FROM generate_series(1, %s)', b, loops);
+    t0 timestamptz;
+    ta float8[] := '{}';
+    tb float8[] := '{}';
+BEGIN
+    EXECUTE qa;  -- warm-up
+    EXECUTE qb;
+    FOR i IN 1..rounds LOOP
+        t0 := clock_timestamp();
+        EXECUTE qa;
+        ta := ta || (extract(epoch FROM clock_timestamp() - t0) * 1000 / loops)::float8;
+        t0 := clock_timestamp();
+        EXECUTE qb;
+        tb := tb || (extract(epoch FROM clock_timestamp() - t0) * 1000 / loops)::float8;
+    END LOOP;
+    a_ms := (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY t) FROM unnest(ta) t);
+    b_ms := (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY t) FROM unnest(tb) t);
+END $$;
