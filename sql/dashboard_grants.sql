@@ -56,6 +56,7 @@ INSERT INTO g.protected_groups (group_id, title, enabled) VALUES (1, 'a', true),
 SET ROLE anon;
 SELECT has_function_privilege('anon', 'nezuko_analytics.get_groups_status()', 'EXECUTE') AS anon_may_call;
 SELECT nezuko_analytics.get_groups_status();   -- no privilege on the bot's schema yet
+SELECT nezuko_analytics.get_members_chart_data();   -- the same error, not a table that seems missing
 RESET ROLE;
 GRANT USAGE ON SCHEMA g TO anon;
 GRANT SELECT ON g.protected_groups TO anon;

@@ -71,7 +71,12 @@ BEGIN
     -- A static query, its plan cached (as members_chart_query()'s): the
     -- bot's schema joins the path after pg_catalog for this one table, and
     -- the SET clause above puts the path back when the function returns.
-    -- Planned again on each call (EXECUTE), it cost a sixth more.
+    -- Planned again on each call (EXECUTE), it cost a sixth more.  A
+    -- schema the caller may not use would drop out of the path unseen:
+    -- refused first, with the error a qualified name gets.
+    IF NOT has_schema_privilege(bot, 'USAGE') THEN
+        RAISE EXCEPTION 'permission denied for schema %', bot USING ERRCODE = 'insufficient_privilege';
+    END IF;
     PERFORM set_config('search_path', format('pg_catalog, %I, pg_temp', bot), true);
     SELECT count(*) FILTER (WHERE p.enabled), count(*) FILTER (WHERE NOT p.enabled), count(*)
       INTO enabled, disabled, total
@@ -95,7 +100,12 @@ BEGIN
     -- Its plan is the generic one: with LIMIT top unknown, the planner
     -- would otherwise find a custom plan cheaper each time and plan the
     -- query again on every call, which costs more than running it.  The
-    -- names are made for the rows kept only.
+    -- names are made for the rows kept only.  A schema the caller may not
+    -- use would drop out of the path unseen: refused first, with the error
+    -- a qualified name gets.
+    IF NOT has_schema_privilege(bot, 'USAGE') THEN
+        RAISE EXCEPTION 'permission denied for schema %', bot USING ERRCODE = 'insufficient_privilege';
+    END IF;
     PERFORM set_config('search_path', format('pg_catalog, %I, pg_temp', bot), true);
     SELECT json_build_object(
         'channels', (SELECT coalesce(json_agg(json_build_object('name', coalesce(c.title, 'Channel ' || c.id), 'members', c.members)
