@@ -44,7 +44,7 @@ where90="\"timestamp\" >= '$anchor'::timestamptz - interval '90 days' AND \"time
 
 echo "Data: $vrows verification_log rows, $arows api_call_log rows, 120 days, 2,000 groups; $(nproc) cores; PostgreSQL $(q -d nz_native -c 'SHOW server_version'), shared_buffers 4GB, max_parallel_workers_per_gather 2, jit off; pg_tle $(q -d nz_portable -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tle'"); median of $runs runs after a warm-up. The native edition and the portable one each in a copy of the same database."
 echo
-echo "**Each contract**: the portable edition against the reference written like the bot's original PL/pgSQL (in the same database), and the native edition. Periods 7d, or 90d where the contract takes one. A contract whose reference takes under 2 ms is timed over 200 calls in one statement and reported per call, the portable one and the reference in turn for 15 rounds (median of each)."
+echo "**Each contract**: the portable edition against the reference written like the bot's original PL/pgSQL (in the same database), and the native edition. Periods 7d, or 90d where the contract takes one. The portable one and the reference are timed in turn, one call each per round for 5 rounds (median of each); a contract whose reference takes under 2 ms over 200 calls in one statement per round for 15 rounds, reported per call."
 echo
 echo "| contract | portable ms | reference ms | native ms | reference / portable | portable / native |"
 echo "|---|---:|---:|---:|---:|---:|"
@@ -52,15 +52,13 @@ for c in "get_dashboard_stats()" "get_verification_distribution()" "get_cache_br
          "get_hourly_activity()" "get_latency_distribution('90d')" "get_top_groups()" "get_latency_trend('90d')" \
          "get_cache_hit_rate_trend('90d')" "get_verification_trends('90d')" "get_members_chart_data()" \
          "get_analytics_overview('90d')" "get_groups_status()" "get_bot_health()" "get_user_growth('90d')"; do
-    loops=1
-    [[ "$(q -d postgres -c "SELECT $(time_ms nz_portable "SELECT nz_contracts.$c") < 2")" == t ]] && loops=200
-    if (( loops == 1 )); then
-        p="$(per_call_ms nz_portable "nezuko_analytics.$c" $loops)"
-        r="$(per_call_ms nz_portable "nz_contracts.$c" $loops)"
-    else  # short calls: the portable one and the reference in turn (nz_bench.per_call_in_turn)
-        IFS='|' read -r p r < <(q -d nz_portable -c "SELECT round(a_ms::numeric, 3), round(b_ms::numeric, 3)
-                                                     FROM nz_bench.per_call_in_turn('nezuko_analytics.$c', 'nz_contracts.$c', $loops)")
-    fi
+    # the portable one and the reference in turn (nz_bench.per_call_in_turn):
+    # a short call 200 times a round for 15 rounds, a longer one once a round
+    # for 5 rounds
+    loops=1 rounds=5
+    [[ "$(q -d postgres -c "SELECT $(time_ms nz_portable "SELECT nz_contracts.$c") < 2")" == t ]] && loops=200 rounds=15
+    IFS='|' read -r p r < <(q -d nz_portable -c "SELECT round(a_ms::numeric, $(( loops == 1 ? 1 : 3 ))), round(b_ms::numeric, $(( loops == 1 ? 1 : 3 )))
+                                                 FROM nz_bench.per_call_in_turn('nezuko_analytics.$c', 'nz_contracts.$c', $loops, $rounds)")
     n="$(per_call_ms nz_native "nezuko_analytics.$c" $loops)"
     printf '| %s | %s | %s | %s | %sx | %sx |\n' "$c" "$p" "$r" "$n" "$(ratio "$r" "$p")" "$(ratio "$p" "$n")"
 done
