@@ -58,7 +58,7 @@ for c in "get_dashboard_stats()" "get_verification_distribution()" "get_cache_br
     loops=1 rounds=5
     [[ "$(q -d postgres -c "SELECT $(time_ms nz_portable "SELECT nz_contracts.$c") < 2")" == t ]] && loops=200 rounds=15
     IFS='|' read -r p r < <(q -d nz_portable -c "SELECT round(a_ms::numeric, $(( loops == 1 ? 1 : 3 ))), round(b_ms::numeric, $(( loops == 1 ? 1 : 3 )))
-                                                 FROM nz_bench.per_call_in_turn('nezuko_analytics.$c', 'nz_contracts.$c', $loops, $rounds)")
+                                                 FROM nz_bench.per_call_in_turn(\$c\$nezuko_analytics.$c\$c\$, \$c\$nz_contracts.$c\$c\$, $loops, $rounds)")
     n="$(per_call_ms nz_native "nezuko_analytics.$c" $loops)"
     printf '| %s | %s | %s | %s | %sx | %sx |\n' "$c" "$p" "$r" "$n" "$(ratio "$r" "$p")" "$(ratio "$p" "$n")"
 done
