@@ -42,7 +42,7 @@ w7="'$anchor'::timestamptz - interval '7 days', '$anchor'::timestamptz"
 w90="'$anchor'::timestamptz - interval '90 days', '$anchor'::timestamptz"
 where90="\"timestamp\" >= '$anchor'::timestamptz - interval '90 days' AND \"timestamp\" < '$anchor'::timestamptz"
 
-echo "Data: $vrows verification_log rows, $arows api_call_log rows, 120 days, 2,000 groups; $(nproc) cores; PostgreSQL $(q -d nz_native -c 'SHOW server_version'), shared_buffers 4GB, max_parallel_workers_per_gather 2, jit off; pg_tle $(q -d nz_portable -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tle'"); median of $runs runs after a warm-up. The native edition and the portable one each in a copy of the same database."
+echo "Data: $vrows verification_log rows, $arows api_call_log rows, 120 days, 2,000 groups; $(nproc) cores; PostgreSQL $(q -d nz_native -c 'SHOW server_version'), shared_buffers 4GB, max_parallel_workers_per_gather 2, jit off; pg_tle $(q -d nz_portable -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tle'"); median of $runs runs after a warm-up where not timed in turn. The native edition and the portable one each in a copy of the same database."
 echo
 echo "**Each contract**: the portable edition against the reference written like the bot's original PL/pgSQL (in the same database), and the native edition. Periods 7d, or 90d where the contract takes one. The portable one and the reference are timed in turn, one call each per round for 5 rounds (median of each); a contract whose reference takes under 2 ms over 200 calls in one statement per round for 15 rounds, reported per call."
 echo
