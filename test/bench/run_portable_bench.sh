@@ -55,9 +55,9 @@ for c in "get_dashboard_stats()" "get_verification_distribution()" "get_cache_br
     # the portable one and the reference in turn (nz_bench.per_call_in_turn):
     # a short call 200 times a round for 15 rounds, a longer one once a round
     # for 5 rounds
-    loops=1 rounds=5
-    [[ "$(q -d postgres -c "SELECT $(time_ms nz_portable "SELECT nz_contracts.$c") < 2")" == t ]] && loops=200 rounds=15
-    IFS='|' read -r p r < <(q -d nz_portable -c "SELECT round(a_ms::numeric, $(( loops == 1 ? 1 : 3 ))), round(b_ms::numeric, $(( loops == 1 ? 1 : 3 )))
+    loops=1 rounds=5 digits=1
+    [[ "$(q -d postgres -c "SELECT $(time_ms nz_portable "SELECT nz_contracts.$c") < 2")" == t ]] && loops=200 rounds=15 digits=3
+    IFS='|' read -r p r < <(q -d nz_portable -c "SELECT round(a_ms::numeric, $digits), round(b_ms::numeric, $digits)
                                                  FROM nz_bench.per_call_in_turn(\$c\$nezuko_analytics.$c\$c\$, \$c\$nz_contracts.$c\$c\$, $loops, $rounds)")
     n="$(per_call_ms nz_native "nezuko_analytics.$c" $loops)"
     printf '| %s | %s | %s | %s | %sx | %sx |\n' "$c" "$p" "$r" "$n" "$(ratio "$r" "$p")" "$(ratio "$p" "$n")"
