@@ -33,6 +33,20 @@ FROM pg_class c WHERE c.relnamespace = 'nezuko_analytics'::regnamespace AND c.re
   AND obj_description(c.oid, 'pg_class') IS NULL;
 SELECT obj_description('nezuko_analytics'::regnamespace, 'pg_namespace') IS NOT NULL AS schema_has_comment;
 
+-- The setting nezuko_analytics.small_window_rows has its default twice: in
+-- the module, and in small_window_rows(), which reads the setting in a
+-- session that has not loaded the module yet.  They agree.
+\c
+SELECT current_setting('nezuko_analytics.small_window_rows', true) IS NULL AS module_not_loaded_yet;
+SELECT nezuko_analytics.small_window_rows() AS default_before_module \gset
+SELECT nezuko_analytics.version() IS NOT NULL AS module_loaded;
+SELECT current_setting('nezuko_analytics.small_window_rows')::integer = :default_before_module AS defaults_agree,
+       :default_before_module > 0 AS default_positive;
+SET nezuko_analytics.small_window_rows = 0;
+SELECT nezuko_analytics.small_window_rows() AS set_to_zero;
+SET nezuko_analytics.small_window_rows = -1;
+RESET nezuko_analytics.small_window_rows;
+
 -- Analytics need apply_schema() first: a clear error, not a crash.
 SELECT nezuko_analytics.bot_schema();
 

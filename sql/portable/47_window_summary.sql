@@ -111,14 +111,26 @@ DECLARE
     -- each row placed in its local hour (and day, in time slices) by the
     -- zone's offsets: see local_shift_sql()
     shift constant text := nezuko_analytics.local_shift_sql(offsets);
-    bounds constant timestamptz[] := nezuko_analytics.window_slices(bot, 'verification_log', since, until);
-    days constant record := nezuko_analytics.window_days(bot, since, until, offsets);
-    -- the reads by local day: day by day (bounds $7, days $8), or for a long
-    -- window (days NULL) in the time slices ($6)
-    day_bounds_param constant integer := CASE WHEN days.local_days IS NULL THEN 6 ELSE 7 END;
-    days_param constant integer := CASE WHEN days.local_days IS NOT NULL THEN 8 END;
-    day_branches constant integer := coalesce(cardinality(days.local_days), cardinality(bounds) - 1);
+    -- a small window (window_is_small()) is one slice, its rows placed in
+    -- their local days by shift
+    small constant boolean := nezuko_analytics.window_is_small(bot, 'verification_log', since, until);
+    bounds constant timestamptz[] := CASE WHEN small THEN ARRAY[since, until]
+                                          ELSE nezuko_analytics.window_slices(bot, 'verification_log', since, until) END;
+    days record;
+    day_bounds_param integer;
+    days_param integer;
+    day_branches integer;
 BEGIN
+    IF small THEN
+        SELECT NULL::timestamptz[] AS bounds, NULL::timestamptz[] AS local_days INTO days;
+    ELSE
+        days := nezuko_analytics.window_days(bot, since, until, offsets);
+    END IF;
+    -- the reads by local day: day by day (bounds $7, days $8), or for a long
+    -- or a small window (days NULL) in the time slices ($6)
+    day_bounds_param := CASE WHEN days.local_days IS NULL THEN 6 ELSE 7 END;
+    days_param := CASE WHEN days.local_days IS NOT NULL THEN 8 END;
+    day_branches := coalesce(cardinality(days.local_days), cardinality(bounds) - 1);
     -- RETURN QUERY: its reads may run in parallel (EXECUTE ... INTO runs serially)
     RETURN QUERY EXECUTE format($q$
         -- four reads of the window: by local hour and by group in time
@@ -231,7 +243,10 @@ SET min_parallel_table_scan_size = '1TB'
 SET min_parallel_index_scan_size = '1TB'
 AS $$
 DECLARE
-    bounds constant timestamptz[] := nezuko_analytics.window_slices(bot, 'api_call_log', since, until);
+    -- a small window (window_is_small()) is one slice
+    bounds constant timestamptz[] := CASE WHEN nezuko_analytics.window_is_small(bot, 'api_call_log', since, until)
+                                          THEN ARRAY[since, until]
+                                          ELSE nezuko_analytics.window_slices(bot, 'api_call_log', since, until) END;
 BEGIN
     -- RETURN QUERY: its reads may run in parallel (EXECUTE ... INTO runs serially)
     RETURN QUERY EXECUTE format($q$
@@ -354,6 +369,45 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.day_summary_pass(timestamptz, timestamptz, text, timestamptz, boolean) IS
   'The reads behind day_summary(), as one row (with min_latency, which day_summary() checks and drops).';
 
+CREATE FUNCTION nezuko_analytics.day_summary_small_pass(since timestamptz, until timestamptz, tz text, recent_since timestamptz,
+                                                        with_latency boolean)
+RETURNS SETOF jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bot constant name := nezuko_analytics.bot_schema();
+    -- each row placed in its local day by the zone's offsets: see local_shift_sql()
+    shift constant text := nezuko_analytics.local_shift_sql(nezuko_analytics.window_tz_offsets(since, until, tz));
+BEGIN
+    -- one read of a small window (window_is_small()) grouped by local day,
+    -- each day's p95 by percentile_cont over its rows: on few rows a sort
+    -- costs less than counting each latency value (day_summary_pass())
+    RETURN QUERY EXECUTE format($q$
+        SELECT jsonb_build_object(
+            'days', coalesce(jsonb_agg(jsonb_build_object(
+                                 'date', to_char((d.local_day AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD'), 'count', d.n,
+                                 'verified', d.verified, 'cached', d.cached, 'latency_count', d.latency_count,
+                                 'latency_sum', coalesce(d.latency_sum, 0), 'p95', d.p95) ORDER BY d.local_day), '[]'::jsonb),
+            'latency_count', coalesce(sum(d.latency_count), 0),
+            'latency_sum', coalesce(sum(d.latency_sum), 0),
+            'min_latency', min(d.min_latency),
+            'recent', (SELECT to_jsonb(r) FROM (%3$s) r))
+        FROM (SELECT date_bin('1 day', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_day, count(*) AS n,
+                     count(*) FILTER (WHERE v.status = 'verified') AS verified, count(*) FILTER (WHERE v.cached) AS cached,
+                     count(v.latency_ms) AS latency_count, sum(v.latency_ms) AS latency_sum, min(v.latency_ms) AS min_latency,
+                     %4$s AS p95
+              FROM %1$I.verification_log v
+              WHERE v."timestamp" >= $1 AND v."timestamp" < $2 AND v."timestamp" > '-infinity' AND v."timestamp" < 'infinity'
+              GROUP BY 1) d$q$,
+        bot, shift, nezuko_analytics.recent_totals_sql(bot, 3),
+        CASE WHEN with_latency THEN 'percentile_cont(0.95) WITHIN GROUP (ORDER BY v.latency_ms)' ELSE 'NULL::float8' END)
+        USING since, until, recent_since;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.day_summary_small_pass(timestamptz, timestamptz, text, timestamptz, boolean) IS
+  'day_summary_pass() for a small window (window_is_small()): the same row from one read grouped by local day, p95 by percentile_cont.';
+
 CREATE FUNCTION nezuko_analytics.day_summary(since timestamptz, until timestamptz, tz text, recent_since timestamptz,
                                              with_latency boolean)
 RETURNS jsonb
@@ -363,7 +417,11 @@ AS $$
 DECLARE
     v jsonb;
 BEGIN
-    SELECT p INTO v FROM nezuko_analytics.day_summary_pass(since, until, tz, recent_since, coalesce(with_latency, true)) p;
+    IF nezuko_analytics.window_is_small(nezuko_analytics.bot_schema(), 'verification_log', since, until) THEN
+        SELECT p INTO v FROM nezuko_analytics.day_summary_small_pass(since, until, tz, recent_since, coalesce(with_latency, true)) p;
+    ELSE
+        SELECT p INTO v FROM nezuko_analytics.day_summary_pass(since, until, tz, recent_since, coalesce(with_latency, true)) p;
+    END IF;
     IF (v->>'min_latency')::integer < 0 THEN
         RAISE EXCEPTION 'latency must not be negative, got % ms', v->>'min_latency' USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -371,4 +429,4 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.day_summary(timestamptz, timestamptz, text, timestamptz, boolean) IS
-  'Engine of the trend contracts: of window_summary(), what they read by name: days (date, count, verified, cached, latency_count, latency_sum, p95; p95 only with_latency), the window''s latency_count and latency_sum, and recent (totals at or after recent_since); one read by local day, and one by day and latency only with_latency.';
+  'Engine of the trend contracts: of window_summary(), what they read by name: days (date, count, verified, cached, latency_count, latency_sum, p95; p95 only with_latency), the window''s latency_count and latency_sum, and recent (totals at or after recent_since); one read by local day, and one by day and latency only with_latency (a small window, window_is_small(): one read, day_summary_small_pass()).';

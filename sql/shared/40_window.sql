@@ -89,3 +89,53 @@ END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.window_rows_span(name, text, timestamptz, timestamptz) IS
   'The first and the last finite time of bot.log_table''s rows in [since, until), NULL when there are none: two probes of the time index. What the reads of a window size their offsets, slices, days and buckets by.';
+
+-- A window that holds few rows is read by one plain query.  The reads built
+-- for long windows (time slices that parallel workers share, a branch per
+-- local day or per bucket, latencies counted per value) cost planning and
+-- set-up that only pay off over many rows: over the 15,000 rows of 90 days
+-- of a small bot they made a trend contract four times slower than the
+-- bot's own query (docs/benchmarks.md).
+
+CREATE FUNCTION nezuko_analytics.small_window_rows()
+RETURNS integer
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    -- the native edition's module defines the setting with the same default
+    -- (src/pg/module.cpp; a test compares them); the portable edition has
+    -- no module, and the setting is then a plain custom one
+    setting constant text := coalesce(nullif(current_setting('nezuko_analytics.small_window_rows', true), ''), '20000');
+BEGIN
+    IF setting !~ '^\s*[0-9]{1,9}\s*$' THEN
+        RAISE EXCEPTION 'nezuko_analytics.small_window_rows must be a whole number of rows from 0, not %', quote_literal(setting)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN setting::integer;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.small_window_rows() IS
+  'The setting nezuko_analytics.small_window_rows (default 20000): a window holding at most this many rows is read by one plain query instead of the reads built for long windows (window_is_small()); 0 reads every window those ways.';
+
+CREATE FUNCTION nezuko_analytics.window_is_small(bot name, log_table text, since timestamptz, until timestamptz)
+RETURNS boolean
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    most constant integer := nezuko_analytics.small_window_rows();
+    n bigint;
+BEGIN
+    IF most = 0 THEN
+        RETURN false;
+    END IF;
+    -- counts no further than one row past the limit, through the time index
+    EXECUTE format($q$SELECT count(*) FROM (SELECT FROM %I.%I t WHERE t."timestamp" >= $1 AND t."timestamp" < $2 LIMIT $3) s$q$,
+                   bot, log_table)
+        INTO n USING since, until, most + 1;
+    RETURN n <= most;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.window_is_small(name, text, timestamptz, timestamptz) IS
+  'Whether bot.log_table holds at most small_window_rows() rows in [since, until) (never when that is 0): counted through the time index, at most one row past the limit. Such a window is read by one plain query.';

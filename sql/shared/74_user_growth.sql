@@ -69,9 +69,16 @@ SET min_parallel_index_scan_size = '1TB'
 AS $$
 DECLARE
     bot constant name := nezuko_analytics.bot_schema();
-    reads constant record := nezuko_analytics.user_growth_bounds(bot, since, until, unit);
+    reads record;
     result json;
 BEGIN
+    -- a small window is one read whose rows take their own buckets
+    -- (window_is_small()); a larger one is split (user_growth_bounds())
+    IF nezuko_analytics.window_is_small(bot, 'verification_log', since, until) THEN
+        SELECT ARRAY[since, until] AS bounds, ARRAY[NULL::timestamptz] AS buckets INTO reads;
+    ELSE
+        SELECT * INTO reads FROM nezuko_analytics.user_growth_bounds(bot, since, until, unit);
+    END IF;
     -- One Parallel Append of reads that each see a whole bucket: the
     -- distinct users of each bucket, read between the bounds ($7, $8:
     -- user_growth_bounds()), and the distinct users of each half of the
@@ -119,7 +126,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.user_growth(timestamptz, timestamptz, timestamptz, text, text, text) IS
-  'The body of get_user_growth over [since, until) split at middle, buckets date_trunc(unit) in the session TimeZone; period and granularity are reported as given. The distinct users of each bucket by reads that each hold whole buckets (user_growth_bounds()), and of each half of the window, as one Parallel Append.';
+  'The body of get_user_growth over [since, until) split at middle, buckets date_trunc(unit) in the session TimeZone; period and granularity are reported as given. The distinct users of each bucket by reads that each hold whole buckets (user_growth_bounds(); one read for a small window, window_is_small()), and of each half of the window, as one Parallel Append.';
 
 CREATE FUNCTION nezuko_analytics.get_user_growth(p_period text DEFAULT '30d', p_granularity text DEFAULT 'day')
 RETURNS json LANGUAGE sql STABLE PARALLEL SAFE

@@ -14,6 +14,7 @@ PGDLLEXPORT void _PG_init(void);
 namespace nz::pg {
 bool native_reads_enabled = true;
 bool use_rollups = true;
+int small_window_rows = kSmallWindowRowsDefault;
 }
 
 void _PG_init(void) {
@@ -25,6 +26,12 @@ void _PG_init(void) {
                              "Lets the readers take materialized quarter hours from the rollups.",
                              "Off: every reader reads the raw rows only (same results, docs/rollups.md).",
                              &nz::pg::use_rollups, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    // read by SQL only (nezuko_analytics.small_window_rows(), which falls
+    // back to the same default before this module is loaded)
+    DefineCustomIntVariable("nezuko_analytics.small_window_rows",
+                            "A window holding at most this many rows is read by one plain query.",
+                            "0: every window is read by the reads built for long windows (same results, docs/portable.md).",
+                            &nz::pg::small_window_rows, nz::pg::kSmallWindowRowsDefault, 0, 999999999, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("nezuko_analytics");
 }
 

@@ -11,4 +11,11 @@ extern bool native_reads_enabled;
 // every reader use the raw rows only (read in SQL by use_rollups()).
 extern bool use_rollups;
 
+// nezuko_analytics.small_window_rows (any user, per session): a window
+// holding at most this many rows is read by one plain query (read in SQL by
+// small_window_rows(), whose fallback before the module loads is this
+// default too; the regression tests compare the two).
+constexpr int kSmallWindowRowsDefault = 20000;
+extern int small_window_rows;
+
 }  // namespace nz::pg

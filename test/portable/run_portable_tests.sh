@@ -176,19 +176,33 @@ check_eq "the shared API is the same in both editions (signatures, defaults, res
     "$(diff "$work/api_native" "$work/api_portable" | head -20)"
 check_eq "every portable function has a COMMENT" "0" "$(app -c "SELECT count(*) FROM pg_proc p WHERE p.pronamespace = 'nezuko_analytics'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL")"
 
-# 4. Every shared call answers alike (results, and SQLSTATE and message of errors).
+# 4. Every shared call answers alike (results, and SQLSTATE and message of
+# errors), in the portable edition three times: with the default
+# nezuko_analytics.small_window_rows, with every window read by the reads
+# built for long windows (0), and with every window read as a small one.
 sup -d nz_native -f test/portable/edition_calls.sql >"$work/calls_native" 2>"$work/calls_native.err"
-app -f test/portable/edition_calls.sql >"$work/calls_portable" 2>"$work/calls_portable.err"
 n_calls="$(wc -l <"$work/calls_native")"
 n_errors="$(grep -c ' => ERROR' "$work/calls_native")"
-check_match "the differential calls ran in both databases (${n_calls} calls, ${n_errors} of them errors)" "^[0-9]{3,}$" \
-    "$( (( n_calls > 300 && n_errors > 15 )) && [[ ! -s "$work/calls_native.err" && ! -s "$work/calls_portable.err" ]] && echo "$n_calls")"
-differ=0
-while IFS= read -r line_n && IFS= read -r line_p <&3; do
-    [[ "$line_n" == "$line_p" ]] || { differ=$((differ + 1)); (( differ <= 5 )) && printf '#   native:   %.400s\n#   portable: %.400s\n' "$line_n" "$line_p"; }
-done <"$work/calls_native" 3<"$work/calls_portable"
+for small in default 0 999999999; do
+    opts=""; [[ "$small" == default ]] || opts="-c nezuko_analytics.small_window_rows=$small"
+    PGOPTIONS="$opts" app -f test/portable/edition_calls.sql >"$work/calls_portable_$small" 2>"$work/calls_portable_$small.err"
+    check_match "the differential calls ran in both databases (${n_calls} calls, ${n_errors} of them errors; small_window_rows $small)" "^[0-9]{3,}$" \
+        "$( (( n_calls > 300 && n_errors > 15 )) && [[ ! -s "$work/calls_native.err" && ! -s "$work/calls_portable_$small.err" ]] && echo "$n_calls")"
+    differ=0
+    while IFS= read -r line_n && IFS= read -r line_p <&3; do
+        [[ "$line_n" == "$line_p" ]] || { differ=$((differ + 1)); (( differ <= 5 )) && printf '#   native:   %.400s\n#   portable: %.400s\n' "$line_n" "$line_p"; }
+    done <"$work/calls_native" 3<"$work/calls_portable_$small"
+    check_eq "every call of the native edition answers the same in the portable edition (small_window_rows $small)" "0 differences" "$differ differences"
+done
 [[ -n "${NZ_PORTABLE_KEEP:-}" ]] && cp "$work"/calls_* "$NZ_PORTABLE_KEEP"/  # for a closer look
-check_eq "every call of the native edition answers the same in the portable edition" "0 differences" "$differ differences"
+# Both ways were taken: some windows of the calls hold more rows than the
+# default limit, some fewer; a limit that is no number is a clear error.
+check_eq "the calls' windows are small and large under the default small_window_rows; a bad setting is an error" "t|t|22023" \
+    "$(app -c "SELECT bool_or(nezuko_analytics.window_is_small(nezuko_analytics.bot_schema(), 'verification_log', at - interval '7 days', at)),
+                      bool_or(NOT nezuko_analytics.window_is_small(nezuko_analytics.bot_schema(), 'verification_log', at - interval '500 days', at + interval '10 days'))
+               FROM nz_edition.anchor" \
+           -c "SET nezuko_analytics.small_window_rows = 'lots'" \
+           -c "DO \$\$BEGIN PERFORM nezuko_analytics.get_user_growth('7d'); EXCEPTION WHEN OTHERS THEN RAISE NOTICE '%', SQLSTATE; END\$\$" 2>&1 | sed 's/^NOTICE: *//' | paste -sd'|')"
 check_eq "the dashboard's windows hold rows (the comparison is not of empty documents)" "t" \
     "$(app -c "SELECT (nezuko_analytics.dashboard(at - interval '30 days', at, 'Asia/Kathmandu')->'totals'->>'verifications')::int > 5000 FROM nz_edition.anchor")"
 
@@ -265,8 +279,9 @@ SELECT nezuko_analytics.dashboard('-infinity', 'infinity', 'America/St_Johns')::
 SELECT nezuko_analytics.window_summary(at - interval '9 days', at - interval '2 hours', 'Europe/Berlin', 5, at - interval '3 days')::text FROM nz_edition.anchor;
 SELECT nezuko_analytics.day_summary(at - interval '20 days', at, 'Australia/Eucla', at - interval '1 day', true)::text FROM nz_edition.anchor;
 SELECT nezuko_analytics.api_window_summary(nezuko_analytics.bot_schema(), '-infinity', 'infinity')::text;"
-serial="$(app -c "SET max_parallel_workers_per_gather = 0" -c "$slice_calls" 2>&1)"
-parallel="$(sup -d nz_portable -c "LOAD 'auto_explain'" -c "SET auto_explain.log_min_duration = 0" -c "SET auto_explain.log_nested_statements = on" \
+# (read as windows of any size: a small one is one slice, window_is_small())
+serial="$(app -c "SET max_parallel_workers_per_gather = 0" -c "SET nezuko_analytics.small_window_rows = 0" -c "$slice_calls" 2>&1)"
+parallel="$(sup -d nz_portable -c "SET nezuko_analytics.small_window_rows = 0" -c "LOAD 'auto_explain'" -c "SET auto_explain.log_min_duration = 0" -c "SET auto_explain.log_nested_statements = on" \
                 -c "SET auto_explain.log_analyze = on" -c "SET client_min_messages = log" -c "SET parallel_setup_cost = 0" -c "SET parallel_tuple_cost = 0" \
                 -c "$slice_calls" 2>"$work/slice_plans")"
 check_eq "the parallel reads ran: Parallel Appends of the slices, with workers" "t" \
