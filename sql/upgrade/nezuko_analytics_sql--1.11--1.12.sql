@@ -4,7 +4,8 @@
 -- read by one plain query: the summaries read it as one slice, without a
 -- branch per local day, the trend contracts by local day with
 -- percentile_cont (day_summary_small_pass()), and get_user_growth (shared
--- with the native edition) once instead of a read per bucket.
+-- with the native edition) once for its buckets and once for its halves
+-- instead of a read per bucket.
 
 CREATE OR REPLACE FUNCTION nezuko_analytics.version()
 RETURNS text
@@ -69,23 +70,33 @@ SET min_parallel_index_scan_size = '1TB'
 AS $$
 DECLARE
     bot constant name := nezuko_analytics.bot_schema();
-    reads record;
+    bounds timestamptz[];
+    buckets timestamptz[];
+    reads text;
     result json;
 BEGIN
-    -- a small window is one read whose rows take their own buckets
-    -- (window_is_small()); a larger one is split (user_growth_bounds())
     IF nezuko_analytics.window_is_small(bot, 'verification_log', since, until) THEN
-        SELECT ARRAY[since, until] AS bounds, ARRAY[NULL::timestamptz] AS buckets INTO reads;
+        -- A small window (window_is_small()): one read for the buckets and
+        -- one for the halves and the whole, each distinct count a sort of
+        -- the user ids alone.
+        reads := format($r$
+        buckets AS (
+            SELECT date_trunc($4, v."timestamp") AS bucket, count(DISTINCT v.user_id) AS n
+            FROM %1$I.verification_log v WHERE v."timestamp" >= $1 AND v."timestamp" < $2
+            GROUP BY 1),
+        halves AS (
+            SELECT count(DISTINCT v.user_id) AS total, count(DISTINCT v.user_id) FILTER (WHERE v."timestamp" < $3) AS first_half,
+                   count(DISTINCT v.user_id) FILTER (WHERE v."timestamp" >= $3) AS second_half
+            FROM %1$I.verification_log v WHERE v."timestamp" >= $1 AND v."timestamp" < $2)$r$, bot);
     ELSE
-        SELECT * INTO reads FROM nezuko_analytics.user_growth_bounds(bot, since, until, unit);
-    END IF;
-    -- One Parallel Append of reads that each see a whole bucket: the
-    -- distinct users of each bucket, read between the bounds ($7, $8:
-    -- user_growth_bounds()), and the distinct users of each half of the
-    -- window, whose union gives the window's.  Distinct counts do not add
-    -- up across buckets or halves.
-    EXECUTE format($q$
-        WITH parts AS MATERIALIZED (
+        -- One Parallel Append of reads that each see a whole bucket: the
+        -- distinct users of each bucket, read between the bounds ($7, $8:
+        -- user_growth_bounds()), and the distinct users of each half of the
+        -- window, whose union gives the window's.  Distinct counts do not
+        -- add up across buckets or halves.
+        SELECT r.bounds, r.buckets INTO bounds, buckets FROM nezuko_analytics.user_growth_bounds(bot, since, until, unit) r;
+        reads := format($r$
+        parts AS MATERIALIZED (
             %2$s
             UNION ALL (
             SELECT DISTINCT 'first' AS part, NULL::timestamptz AS bucket, NULL::bigint AS n, v.user_id
@@ -97,7 +108,23 @@ BEGIN
         halves AS (
             SELECT count(DISTINCT user_id) AS total, count(user_id) FILTER (WHERE part = 'first') AS first_half,
                    count(user_id) FILTER (WHERE part = 'second') AS second_half
-            FROM parts WHERE part <> 'bucket')
+            FROM parts WHERE part <> 'bucket')$r$,
+            bot,
+            (SELECT string_agg(CASE WHEN buckets[i] IS NULL
+                                    THEN format($b$(
+            SELECT 'bucket' AS part, date_trunc($4, v."timestamp") AS bucket, count(DISTINCT v.user_id) AS n, NULL::bigint AS user_id
+            FROM %1$I.verification_log v WHERE v."timestamp" >= $7[%2$s] AND v."timestamp" < $7[%3$s]
+            GROUP BY 2)$b$, bot, i, i + 1)
+                                    ELSE format($b$(
+            SELECT 'bucket' AS part, $8[%2$s] AS bucket, count(DISTINCT v.user_id) AS n, NULL::bigint AS user_id
+            FROM %1$I.verification_log v WHERE v."timestamp" >= $7[%2$s] AND v."timestamp" < $7[%3$s]
+            HAVING count(*) > 0)$b$, bot, i, i + 1) END,
+                               E'\n            UNION ALL ' ORDER BY i)
+             FROM generate_series(1, cardinality(bounds) - 1) i));
+    END IF;
+    -- the document, from the buckets and the halves either way
+    EXECUTE format($q$
+        WITH %s
         SELECT json_build_object(
             'period', $5,
             'granularity', $6,
@@ -108,25 +135,13 @@ BEGIN
                 'total_new_users', h.total,
                 'growth_rate', CASE WHEN h.first_half = 0 THEN 0
                                     ELSE round((h.second_half::numeric / h.first_half - 1) * 100, 1) END))
-        FROM halves h$q$,
-        bot,
-        (SELECT string_agg(CASE WHEN reads.buckets[i] IS NULL
-                                THEN format($b$(
-            SELECT 'bucket' AS part, date_trunc($4, v."timestamp") AS bucket, count(DISTINCT v.user_id) AS n, NULL::bigint AS user_id
-            FROM %1$I.verification_log v WHERE v."timestamp" >= $7[%2$s] AND v."timestamp" < $7[%3$s]
-            GROUP BY 2)$b$, bot, i, i + 1)
-                                ELSE format($b$(
-            SELECT 'bucket' AS part, $8[%2$s] AS bucket, count(DISTINCT v.user_id) AS n, NULL::bigint AS user_id
-            FROM %1$I.verification_log v WHERE v."timestamp" >= $7[%2$s] AND v."timestamp" < $7[%3$s]
-            HAVING count(*) > 0)$b$, bot, i, i + 1) END,
-                           E'\n            UNION ALL ' ORDER BY i)
-         FROM generate_series(1, cardinality(reads.bounds) - 1) i))
-        INTO result USING since, until, middle, unit, period, granularity, reads.bounds, reads.buckets;
+        FROM halves h$q$, reads)
+        INTO result USING since, until, middle, unit, period, granularity, bounds, buckets;
     RETURN result;
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.user_growth(timestamptz, timestamptz, timestamptz, text, text, text) IS
-  'The body of get_user_growth over [since, until) split at middle, buckets date_trunc(unit) in the session TimeZone; period and granularity are reported as given. The distinct users of each bucket by reads that each hold whole buckets (user_growth_bounds(); one read for a small window, window_is_small()), and of each half of the window, as one Parallel Append.';
+  'The body of get_user_growth over [since, until) split at middle, buckets date_trunc(unit) in the session TimeZone; period and granularity are reported as given. The distinct users of each bucket by reads that each hold whole buckets (user_growth_bounds()), and of each half of the window, as one Parallel Append; a small window (window_is_small()) by one read for the buckets and one for the halves.';
 
 CREATE OR REPLACE FUNCTION nezuko_analytics.window_summary_pass(since timestamptz, until timestamptz, tz text,
                                                      top_groups integer, recent_since timestamptz)
