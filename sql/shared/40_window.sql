@@ -116,15 +116,16 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.small_window_rows() IS
-  'The setting nezuko_analytics.small_window_rows (default 20000): a window holding at most this many rows is read by one plain query instead of the reads built for long windows (window_is_small()); 0 reads every window those ways.';
+  'The setting nezuko_analytics.small_window_rows (default 20000): a window holding at most this many rows (get_user_growth: user_growth_small_scale() times as many) is read by plain queries instead of the reads built for long windows (window_is_small()); 0 reads every window those ways.';
 
-CREATE FUNCTION nezuko_analytics.window_is_small(bot name, log_table text, since timestamptz, until timestamptz)
+CREATE FUNCTION nezuko_analytics.window_is_small(bot name, log_table text, since timestamptz, until timestamptz,
+                                                 scale integer DEFAULT 1)
 RETURNS boolean
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    most constant integer := nezuko_analytics.small_window_rows();
+    most constant bigint := nezuko_analytics.small_window_rows()::bigint * greatest(coalesce(scale, 1), 1);
     n bigint;
 BEGIN
     IF most = 0 THEN
@@ -137,5 +138,5 @@ BEGIN
     RETURN n <= most;
 END;
 $$;
-COMMENT ON FUNCTION nezuko_analytics.window_is_small(name, text, timestamptz, timestamptz) IS
-  'Whether bot.log_table holds at most small_window_rows() rows in [since, until) (never when that is 0): counted through the time index, at most one row past the limit. Such a window is read by one plain query.';
+COMMENT ON FUNCTION nezuko_analytics.window_is_small(name, text, timestamptz, timestamptz, integer) IS
+  'Whether bot.log_table holds at most small_window_rows() times scale rows in [since, until) (never when the setting is 0): counted through the time index, at most one row past the limit. Such a window is read by plain queries; scale is how many times the limit a reader''s plain queries stay the faster way (get_user_growth: user_growth_small_scale()).';

@@ -12,6 +12,14 @@ AS $$ SELECT 100 $$;
 COMMENT ON FUNCTION nezuko_analytics.user_growth_branches() IS
   'The most reads get_user_growth splits its buckets into (user_growth_bounds()): one a day for the contracts'' 90 days.';
 
+CREATE FUNCTION nezuko_analytics.user_growth_small_scale()
+RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT 15 $$;
+COMMENT ON FUNCTION nezuko_analytics.user_growth_small_scale() IS
+  'How many times small_window_rows() rows get_user_growth still reads by its plain queries (window_is_small()): they were the faster way up to about 300,000 rows of the benchmark''s data (docs/contracts.md), the reads in parallel beyond.';
+
 CREATE FUNCTION nezuko_analytics.user_growth_bounds(bot name, since timestamptz, until timestamptz, unit text,
                                                     OUT bounds timestamptz[], OUT buckets timestamptz[])
 LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -74,7 +82,7 @@ DECLARE
     reads text;
     result json;
 BEGIN
-    IF nezuko_analytics.window_is_small(bot, 'verification_log', since, until) THEN
+    IF nezuko_analytics.window_is_small(bot, 'verification_log', since, until, nezuko_analytics.user_growth_small_scale()) THEN
         -- A small window (window_is_small()): one read for the buckets and
         -- one for the halves and the whole, each distinct count a sort of
         -- the user ids alone.

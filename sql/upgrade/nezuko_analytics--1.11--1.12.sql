@@ -1,9 +1,9 @@
 -- nezuko_analytics 1.11 -> 1.12, written by hand (docs/versions.md).  1.12
 -- reads a window that holds few rows (nezuko_analytics.small_window_rows,
 -- default 20000; window_is_small()) by plain queries: get_user_growth
--- (shared by both editions) reads such a window once for its buckets and
--- once for its halves instead of a read per bucket.  The module defines the
--- setting.
+-- (shared by both editions) reads a window of up to 15 times as many rows
+-- (user_growth_small_scale()) once for its buckets and once for its halves
+-- instead of a read per bucket.  The module defines the setting.
 
 \echo Use "ALTER EXTENSION nezuko_analytics UPDATE TO '1.12'" to load this file. \quit
 
@@ -26,15 +26,16 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.small_window_rows() IS
-  'The setting nezuko_analytics.small_window_rows (default 20000): a window holding at most this many rows is read by one plain query instead of the reads built for long windows (window_is_small()); 0 reads every window those ways.';
+  'The setting nezuko_analytics.small_window_rows (default 20000): a window holding at most this many rows (get_user_growth: user_growth_small_scale() times as many) is read by plain queries instead of the reads built for long windows (window_is_small()); 0 reads every window those ways.';
 
-CREATE FUNCTION nezuko_analytics.window_is_small(bot name, log_table text, since timestamptz, until timestamptz)
+CREATE FUNCTION nezuko_analytics.window_is_small(bot name, log_table text, since timestamptz, until timestamptz,
+                                                 scale integer DEFAULT 1)
 RETURNS boolean
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    most constant integer := nezuko_analytics.small_window_rows();
+    most constant bigint := nezuko_analytics.small_window_rows()::bigint * greatest(coalesce(scale, 1), 1);
     n bigint;
 BEGIN
     IF most = 0 THEN
@@ -47,8 +48,16 @@ BEGIN
     RETURN n <= most;
 END;
 $$;
-COMMENT ON FUNCTION nezuko_analytics.window_is_small(name, text, timestamptz, timestamptz) IS
-  'Whether bot.log_table holds at most small_window_rows() rows in [since, until) (never when that is 0): counted through the time index, at most one row past the limit. Such a window is read by one plain query.';
+COMMENT ON FUNCTION nezuko_analytics.window_is_small(name, text, timestamptz, timestamptz, integer) IS
+  'Whether bot.log_table holds at most small_window_rows() times scale rows in [since, until) (never when the setting is 0): counted through the time index, at most one row past the limit. Such a window is read by plain queries; scale is how many times the limit a reader''s plain queries stay the faster way (get_user_growth: user_growth_small_scale()).';
+
+CREATE FUNCTION nezuko_analytics.user_growth_small_scale()
+RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT 15 $$;
+COMMENT ON FUNCTION nezuko_analytics.user_growth_small_scale() IS
+  'How many times small_window_rows() rows get_user_growth still reads by its plain queries (window_is_small()): they were the faster way up to about 300,000 rows of the benchmark''s data (docs/contracts.md), the reads in parallel beyond.';
 
 CREATE OR REPLACE FUNCTION nezuko_analytics.user_growth(since timestamptz, until timestamptz, middle timestamptz,
                                              unit text, period text, granularity text)
@@ -69,7 +78,7 @@ DECLARE
     reads text;
     result json;
 BEGIN
-    IF nezuko_analytics.window_is_small(bot, 'verification_log', since, until) THEN
+    IF nezuko_analytics.window_is_small(bot, 'verification_log', since, until, nezuko_analytics.user_growth_small_scale()) THEN
         -- A small window (window_is_small()): one read for the buckets and
         -- one for the halves and the whole, each distinct count a sort of
         -- the user ids alone.
