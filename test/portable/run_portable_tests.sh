@@ -197,10 +197,17 @@ done
 [[ -n "${NZ_PORTABLE_KEEP:-}" ]] && cp "$work"/calls_* "$NZ_PORTABLE_KEEP"/  # for a closer look
 # Both ways were taken: some windows of the calls hold more rows than the
 # default limit, some fewer; a limit that is no number is a clear error.
-check_eq "the calls' windows are small and large under the default small_window_rows; a bad setting is an error" "t|t|22023" \
+# With a scale (get_user_growth's), the 40,000 rows of the long window are
+# estimated under 15 times the limit, and over 15 times a limit of 100.
+check_eq "the calls' windows are small and large under the default small_window_rows, scaled too; a bad setting is an error" "t|t|t|f|22023" \
     "$(app -c "SELECT bool_or(nezuko_analytics.window_is_small(nezuko_analytics.bot_schema(), 'verification_log', at - interval '7 days', at)),
-                      bool_or(NOT nezuko_analytics.window_is_small(nezuko_analytics.bot_schema(), 'verification_log', at - interval '500 days', at + interval '10 days'))
+                      bool_or(NOT nezuko_analytics.window_is_small(nezuko_analytics.bot_schema(), 'verification_log', at - interval '500 days', at + interval '10 days')),
+                      bool_or(nezuko_analytics.window_is_small(nezuko_analytics.bot_schema(), 'verification_log', at - interval '500 days', at + interval '10 days',
+                                                               nezuko_analytics.user_growth_small_scale()))
                FROM nz_edition.anchor" \
+           -c "SET nezuko_analytics.small_window_rows = 100" \
+           -c "SELECT nezuko_analytics.window_is_small(nezuko_analytics.bot_schema(), 'verification_log', at - interval '500 days', at + interval '10 days',
+                                                       nezuko_analytics.user_growth_small_scale()) FROM nz_edition.anchor" \
            -c "SET nezuko_analytics.small_window_rows = 'lots'" \
            -c "DO \$\$BEGIN PERFORM nezuko_analytics.get_user_growth('7d'); EXCEPTION WHEN OTHERS THEN RAISE NOTICE '%', SQLSTATE; END\$\$" 2>&1 | sed 's/^NOTICE: *//' | paste -sd'|')"
 check_eq "the dashboard's windows hold rows (the comparison is not of empty documents)" "t" \
