@@ -317,73 +317,65 @@ DECLARE
     bot constant name := nezuko_analytics.bot_schema();
     offsets constant bigint[] := nezuko_analytics.window_tz_offsets(since, until, tz);
     -- each row placed in its local day by the zone's offsets (in time
-    -- slices, a long window): see local_shift_sql()
+    -- slices, a long window, or a small one): see local_shift_sql()
     shift constant text := nezuko_analytics.local_shift_sql(offsets);
-    days constant record := nezuko_analytics.window_days(bot, since, until, offsets);
-    -- a long window is read in time slices (window_slices())
-    bounds constant timestamptz[] := CASE WHEN days.local_days IS NULL
-                                          THEN nezuko_analytics.window_slices(bot, 'verification_log', since, until) END;
-    -- day by day (bounds $6, days $7), or in the time slices ($5)
-    day_bounds_param constant integer := CASE WHEN bounds IS NULL THEN 6 ELSE 5 END;
-    days_param constant integer := CASE WHEN bounds IS NULL THEN 7 END;
-    branches constant integer := coalesce(cardinality(days.local_days), cardinality(bounds) - 1);
+    -- a day's totals, in either form of the read
+    day_totals constant text := $s$count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified,
+                   count(*) FILTER (WHERE v.cached) AS cached,
+                   count(v.latency_ms) AS latency_count, sum(v.latency_ms) AS latency_sum, min(v.latency_ms) AS min_latency$s$;
+    bounds timestamptz[];
+    day_bounds timestamptz[];
+    local_days timestamptz[];
+    day_bounds_param integer;
+    days_param integer;
+    branches integer;
+    reads text;
 BEGIN
-    -- one read by local day, and one by local day and latency only when the
-    -- latencies are asked for; each one day by day ($6 and $7, see
-    -- window_days()) or, for a long window, slice by slice ($5, see
-    -- window_slices()), and the parts added up
-    RETURN QUERY EXECUTE format($q$
-        WITH days_ AS MATERIALIZED (
+    IF nezuko_analytics.window_is_small(bot, 'verification_log', since, until) THEN
+        -- A small window (window_is_small()): one read grouped by local
+        -- day, each day's p95 by percentile_cont over its rows; on few rows
+        -- a sort costs less than counting each latency value.
+        reads := format($r$
+        days_p95 AS (
+            SELECT date_bin('1 day', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_day, %3$s, %4$s AS p95
+            FROM %1$I.verification_log v
+            WHERE v."timestamp" >= $1 AND v."timestamp" < $2 AND v."timestamp" > '-infinity' AND v."timestamp" < 'infinity'
+            GROUP BY 1)$r$,
+            bot, shift, day_totals,
+            CASE WHEN with_latency THEN 'percentile_cont(0.95) WITHIN GROUP (ORDER BY v.latency_ms)' ELSE 'NULL::float8' END);
+    ELSE
+        -- One read by local day, and one by local day and latency only when
+        -- the latencies are asked for; each one day by day ($6 and $7, see
+        -- window_days()) or, for a long window, slice by slice ($5, see
+        -- window_slices()), and the parts added up.
+        SELECT w.bounds, w.local_days INTO day_bounds, local_days FROM nezuko_analytics.window_days(bot, since, until, offsets) w;
+        IF local_days IS NULL THEN
+            bounds := nezuko_analytics.window_slices(bot, 'verification_log', since, until);
+        END IF;
+        day_bounds_param := CASE WHEN bounds IS NULL THEN 6 ELSE 5 END;
+        days_param := CASE WHEN bounds IS NULL THEN 7 END;
+        branches := coalesce(cardinality(local_days), cardinality(bounds) - 1);
+        reads := format($r$
+        days_ AS MATERIALIZED (
             SELECT s.local_day, sum(s.n)::bigint AS n, sum(s.verified)::bigint AS verified, sum(s.cached)::bigint AS cached,
                    sum(s.latency_count)::bigint AS latency_count, sum(s.latency_sum)::bigint AS latency_sum,
                    min(s.min_latency) AS min_latency
             FROM (%1$s) s
             GROUP BY 1),
-        recent_ AS MATERIALIZED (%3$s),
-        latencies AS MATERIALIZED (SELECT l.* FROM (%2$s) l WHERE $4)  -- nothing is read when $4 is false
-        SELECT jsonb_build_object(
-            'days', coalesce((SELECT jsonb_agg(jsonb_build_object(
-                                         'date', to_char((d.local_day AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD'), 'count', d.n,
-                                         'verified', d.verified, 'cached', d.cached, 'latency_count', d.latency_count,
-                                         'latency_sum', coalesce(d.latency_sum, 0),
-                                         'p95', nezuko_analytics.percentile_of_counts(l.v, l.n, 0.95)) ORDER BY d.local_day)
-                              FROM days_ d
-                              LEFT JOIN (SELECT local_day, array_agg(latency_ms ORDER BY latency_ms) AS v,
-                                                array_agg(n ORDER BY latency_ms) AS n
-                                         FROM latencies GROUP BY local_day) l USING (local_day)), '[]'::jsonb),
-            'latency_count', coalesce((SELECT sum(latency_count) FROM days_), 0),
-            'latency_sum', coalesce((SELECT sum(latency_sum) FROM days_), 0),
-            'min_latency', (SELECT min(min_latency) FROM days_),
-            'recent', (SELECT to_jsonb(r) FROM recent_ r))$q$,
-        nezuko_analytics.day_read_sql(bot, shift,
-                                      $s$count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified,
-                   count(*) FILTER (WHERE v.cached) AS cached,
-                   count(v.latency_ms) AS latency_count, sum(v.latency_ms) AS latency_sum, min(v.latency_ms) AS min_latency$s$,
-                                      NULL, NULL, day_bounds_param, days_param, branches),
-        nezuko_analytics.day_read_sql(bot, shift, 'v.latency_ms, count(*) AS n', 'AND v.latency_ms IS NOT NULL', 'v.latency_ms',
-                                      day_bounds_param, days_param, branches),
-        nezuko_analytics.recent_totals_sql(bot, 3))
-        USING since, until, recent_since, with_latency, bounds, days.bounds, days.local_days;
-END;
-$$;
-COMMENT ON FUNCTION nezuko_analytics.day_summary_pass(timestamptz, timestamptz, text, timestamptz, boolean) IS
-  'The reads behind day_summary(), as one row (with min_latency, which day_summary() checks and drops).';
-
-CREATE FUNCTION nezuko_analytics.day_summary_small_pass(since timestamptz, until timestamptz, tz text, recent_since timestamptz,
-                                                        with_latency boolean)
-RETURNS SETOF jsonb
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    bot constant name := nezuko_analytics.bot_schema();
-    -- each row placed in its local day by the zone's offsets: see local_shift_sql()
-    shift constant text := nezuko_analytics.local_shift_sql(nezuko_analytics.window_tz_offsets(since, until, tz));
-BEGIN
-    -- one read of a small window (window_is_small()) grouped by local day,
-    -- each day's p95 by percentile_cont over its rows: on few rows a sort
-    -- costs less than counting each latency value (day_summary_pass())
+        latencies AS MATERIALIZED (SELECT l.* FROM (%2$s) l WHERE $4),  -- nothing is read when $4 is false
+        days_p95 AS (
+            SELECT d.*, nezuko_analytics.percentile_of_counts(l.v, l.n, 0.95) AS p95
+            FROM days_ d
+            LEFT JOIN (SELECT local_day, array_agg(latency_ms ORDER BY latency_ms) AS v, array_agg(n ORDER BY latency_ms) AS n
+                       FROM latencies GROUP BY local_day) l USING (local_day))$r$,
+            nezuko_analytics.day_read_sql(bot, shift, day_totals, NULL, NULL, day_bounds_param, days_param, branches),
+            nezuko_analytics.day_read_sql(bot, shift, 'v.latency_ms, count(*) AS n', 'AND v.latency_ms IS NOT NULL', 'v.latency_ms',
+                                          day_bounds_param, days_param, branches));
+    END IF;
+    -- the document, from the days (with their p95) either way
     RETURN QUERY EXECUTE format($q$
+        WITH recent_ AS MATERIALIZED (%1$s),
+        %2$s
         SELECT jsonb_build_object(
             'days', coalesce(jsonb_agg(jsonb_build_object(
                                  'date', to_char((d.local_day AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD'), 'count', d.n,
@@ -392,21 +384,14 @@ BEGIN
             'latency_count', coalesce(sum(d.latency_count), 0),
             'latency_sum', coalesce(sum(d.latency_sum), 0),
             'min_latency', min(d.min_latency),
-            'recent', (SELECT to_jsonb(r) FROM (%3$s) r))
-        FROM (SELECT date_bin('1 day', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_day, count(*) AS n,
-                     count(*) FILTER (WHERE v.status = 'verified') AS verified, count(*) FILTER (WHERE v.cached) AS cached,
-                     count(v.latency_ms) AS latency_count, sum(v.latency_ms) AS latency_sum, min(v.latency_ms) AS min_latency,
-                     %4$s AS p95
-              FROM %1$I.verification_log v
-              WHERE v."timestamp" >= $1 AND v."timestamp" < $2 AND v."timestamp" > '-infinity' AND v."timestamp" < 'infinity'
-              GROUP BY 1) d$q$,
-        bot, shift, nezuko_analytics.recent_totals_sql(bot, 3),
-        CASE WHEN with_latency THEN 'percentile_cont(0.95) WITHIN GROUP (ORDER BY v.latency_ms)' ELSE 'NULL::float8' END)
-        USING since, until, recent_since;
+            'recent', (SELECT to_jsonb(r) FROM recent_ r))
+        FROM days_p95 d$q$,
+        nezuko_analytics.recent_totals_sql(bot, 3), reads)
+        USING since, until, recent_since, with_latency, bounds, day_bounds, local_days;
 END;
 $$;
-COMMENT ON FUNCTION nezuko_analytics.day_summary_small_pass(timestamptz, timestamptz, text, timestamptz, boolean) IS
-  'day_summary_pass() for a small window (window_is_small()): the same row from one read grouped by local day, p95 by percentile_cont.';
+COMMENT ON FUNCTION nezuko_analytics.day_summary_pass(timestamptz, timestamptz, text, timestamptz, boolean) IS
+  'The reads behind day_summary(), as one row (with min_latency, which day_summary() checks and drops): a small window (window_is_small()) by one read grouped by local day, p95 by percentile_cont; a longer one by day (or time slice) with the latencies counted per value.';
 
 CREATE FUNCTION nezuko_analytics.day_summary(since timestamptz, until timestamptz, tz text, recent_since timestamptz,
                                              with_latency boolean)
@@ -417,11 +402,7 @@ AS $$
 DECLARE
     v jsonb;
 BEGIN
-    IF nezuko_analytics.window_is_small(nezuko_analytics.bot_schema(), 'verification_log', since, until) THEN
-        SELECT p INTO v FROM nezuko_analytics.day_summary_small_pass(since, until, tz, recent_since, coalesce(with_latency, true)) p;
-    ELSE
-        SELECT p INTO v FROM nezuko_analytics.day_summary_pass(since, until, tz, recent_since, coalesce(with_latency, true)) p;
-    END IF;
+    SELECT p INTO v FROM nezuko_analytics.day_summary_pass(since, until, tz, recent_since, coalesce(with_latency, true)) p;
     IF (v->>'min_latency')::integer < 0 THEN
         RAISE EXCEPTION 'latency must not be negative, got % ms', v->>'min_latency' USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -429,4 +410,4 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.day_summary(timestamptz, timestamptz, text, timestamptz, boolean) IS
-  'Engine of the trend contracts: of window_summary(), what they read by name: days (date, count, verified, cached, latency_count, latency_sum, p95; p95 only with_latency), the window''s latency_count and latency_sum, and recent (totals at or after recent_since); one read by local day, and one by day and latency only with_latency (a small window, window_is_small(): one read, day_summary_small_pass()).';
+  'Engine of the trend contracts: of window_summary(), what they read by name: days (date, count, verified, cached, latency_count, latency_sum, p95; p95 only with_latency), the window''s latency_count and latency_sum, and recent (totals at or after recent_since); one read by local day, and one by day and latency only with_latency (a small window, window_is_small(): one read).';
