@@ -120,7 +120,28 @@ DECLARE
     day_bounds_param integer;
     days_param integer;
     day_branches integer;
+    sample record;
+    top_ids bigint[];
+    top_ns bigint[];
+    top_verified bigint[];
 BEGIN
+    -- A long window that spans most of the table and whose top groups hold
+    -- a minority of its rows (by a sample: top_groups_by_index()) has them
+    -- read by the group index (window_top_groups.sql); otherwise, and in a
+    -- small window, one read of every row counts each group.  Each is a
+    -- query of its own, before the reads below.
+    IF NOT small THEN
+        sample := nezuko_analytics.window_group_sample(bot, since, until, top_groups);
+        IF nezuko_analytics.top_groups_by_index(sample.window_share, sample.top_share) THEN
+            SELECT coalesce(array_agg(t.group_id ORDER BY t.n DESC, t.group_id), '{}'),
+                   coalesce(array_agg(t.n ORDER BY t.n DESC, t.group_id), '{}')
+              INTO top_ids, top_ns
+            FROM nezuko_analytics.window_top_group_counts(bot, since, until, top_groups, sample.splits) t;
+            SELECT coalesce(array_agg(coalesce(v.verified, 0) ORDER BY o.i), '{}') INTO top_verified
+            FROM unnest(top_ids) WITH ORDINALITY o(group_id, i)
+            LEFT JOIN nezuko_analytics.window_top_group_verified(bot, top_ids, bounds) v USING (group_id);
+        END IF;
+    END IF;
     IF small THEN
         SELECT NULL::timestamptz[] AS bounds, NULL::timestamptz[] AS local_days INTO days;
     ELSE
@@ -134,7 +155,8 @@ BEGIN
     -- RETURN QUERY: its reads may run in parallel (EXECUTE ... INTO runs serially)
     RETURN QUERY EXECUTE format($q$
         -- four reads of the window: by local hour and by group in time
-        -- slices ($6, see window_slices()), the slices added up; by local
+        -- slices ($6, see window_slices()), the slices added up (the top
+        -- groups come as $9, $10, $11 instead when read above); by local
         -- day and latency, and the cached ones by local day (day_read_sql())
         WITH rows_ AS MATERIALIZED (  -- by local hour only: FILTERs cost less than more grouping keys
             SELECT s.local_hour, sum(s.n)::bigint AS n, sum(s.verified)::bigint AS verified,
@@ -143,10 +165,7 @@ BEGIN
             GROUP BY 1),
         recent_ AS MATERIALIZED (%4$s),
         latencies AS MATERIALIZED (%2$s),
-        groups_ AS MATERIALIZED (  -- a NULL group_id counts as group 0, as in the native edition
-            SELECT coalesce(s.group_id::bigint, 0) AS group_id, sum(s.n)::bigint AS n, sum(s.verified)::bigint AS verified
-            FROM (%5$s) s
-            GROUP BY 1 ORDER BY n DESC, group_id LIMIT $3),
+        groups_ AS MATERIALIZED (%5$s),
         cached_ AS MATERIALIZED (
             SELECT (c.local_day AT TIME ZONE 'UTC')::date AS day, sum(c.cached)::bigint AS cached FROM (%3$s) c GROUP BY 1),
         latency_days AS (SELECT (local_day AT TIME ZONE 'UTC')::date AS day, latency_ms, n FROM latencies),
@@ -201,12 +220,19 @@ BEGIN
         nezuko_analytics.day_read_sql(bot, shift, 'count(*) AS cached', 'AND v.cached', NULL,
                                       day_bounds_param, days_param, day_branches),
         nezuko_analytics.recent_totals_sql(bot, 4),
-        nezuko_analytics.slices_sql(format($s$
+        CASE WHEN top_ids IS NOT NULL  -- read above, by the group index
+             THEN 'SELECT t.group_id, t.n, t.verified FROM unnest($9::bigint[], $10::bigint[], $11::bigint[]) t(group_id, n, verified)'
+             -- a NULL group_id counts as group 0, as in the native edition
+             ELSE format($g$
+            SELECT coalesce(s.group_id::bigint, 0) AS group_id, sum(s.n)::bigint AS n, sum(s.verified)::bigint AS verified
+            FROM (%s) s
+            GROUP BY 1 ORDER BY n DESC, group_id LIMIT $3$g$,
+                         nezuko_analytics.slices_sql(format($s$
             SELECT v.group_id, count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified
             FROM %1$I.verification_log v WHERE {slice}
-            GROUP BY 1$s$, bot), 'v."timestamp"', 6, cardinality(bounds) - 1, true))
+            GROUP BY 1$s$, bot), 'v."timestamp"', 6, cardinality(bounds) - 1, true)) END)
         USING since, until, top_groups, recent_since, nezuko_analytics.default_latency_edges(), bounds,
-              days.bounds, days.local_days;
+              days.bounds, days.local_days, top_ids, top_ns, top_verified;
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.window_summary_pass(timestamptz, timestamptz, text, integer, timestamptz) IS

@@ -168,7 +168,7 @@ api_sql="SELECT p.proname || '(' || pg_get_function_arguments(p.oid) || ') -> ' 
                 || ' acl:' || coalesce(replace(replace(p.proacl::text, 'app_owner', 'OWNER'), 'postgres', 'OWNER'), 'default')
          FROM pg_proc p WHERE p.pronamespace = 'nezuko_analytics'::regnamespace AND p.prokind IN ('f', 'p')
          ORDER BY 1"
-native_only="latency_dist|latency_bucket_counts|hourly_status_counts|verification_summary|api_summary|native_|latency_read|time_led_index|has_time_latency_index|tz_offsets|^percentile\(|^percentiles\(|^count\(|^mean\(|^merge\(|checked_latency_edges|percentile_of_counts|local_shift_sql|recent_totals_sql|window_slice|slices_sql|day_read_sql|window_day|_pass\(|rollup|time_floor|time_ceil|use_rollups|quarter_hours|time_ranges_condition|_counts_raw"
+native_only="latency_dist|latency_bucket_counts|hourly_status_counts|verification_summary|api_summary|native_|latency_read|time_led_index|has_time_latency_index|tz_offsets|^percentile\(|^percentiles\(|^count\(|^mean\(|^merge\(|checked_latency_edges|percentile_of_counts|local_shift_sql|recent_totals_sql|window_slice|slices_sql|window_group_sample|window_top_group|top_groups_by_index|day_read_sql|window_day|_pass\(|rollup|time_floor|time_ceil|use_rollups|quarter_hours|time_ranges_condition|_counts_raw"
 sup -d nz_native -c "$api_sql" | grep -vE "$native_only" >"$work/api_native"
 app -c "$api_sql" | grep -vE "$native_only" >"$work/api_portable"
 check_eq "the shared API lists hold the functions ($(wc -l <"$work/api_native" | tr -d ' ') of them)" "t" "$( (( $(wc -l <"$work/api_native") > 60 )) && echo t)"
@@ -177,14 +177,17 @@ check_eq "the shared API is the same in both editions (signatures, defaults, res
 check_eq "every portable function has a COMMENT" "0" "$(app -c "SELECT count(*) FROM pg_proc p WHERE p.pronamespace = 'nezuko_analytics'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL")"
 
 # 4. Every shared call answers alike (results, and SQLSTATE and message of
-# errors), in the portable edition three times: with the default
+# errors), in the portable edition five times: with the default
 # nezuko_analytics.small_window_rows, with every window read by the reads
-# built for long windows (0), and with every window read as a small one.
+# built for long windows (0), with every window read as a small one, and
+# with every window long and its top groups read by the group index
+# (nezuko_analytics_sql.top_groups_by_index on), or never (off).
 sup -d nz_native -f test/portable/edition_calls.sql >"$work/calls_native" 2>"$work/calls_native.err"
 n_calls="$(wc -l <"$work/calls_native")"
 n_errors="$(grep -c ' => ERROR' "$work/calls_native")"
-for small in default 0 999999999; do
-    opts=""; [[ "$small" == default ]] || opts="-c nezuko_analytics.small_window_rows=$small"
+for small in default 0 999999999 0:on 0:off; do
+    opts=""; [[ "$small" == default ]] || opts="-c nezuko_analytics.small_window_rows=${small%%:*}"
+    [[ "$small" == *:* ]] && opts+=" -c nezuko_analytics_sql.top_groups_by_index=${small#*:}"
     PGOPTIONS="$opts" app -f test/portable/edition_calls.sql >"$work/calls_portable_$small" 2>"$work/calls_portable_$small.err"
     check_match "the differential calls ran in both databases (${n_calls} calls, ${n_errors} of them errors; small_window_rows $small)" "^[0-9]{3,}$" \
         "$( (( n_calls > 300 && n_errors > 15 )) && [[ ! -s "$work/calls_native.err" && ! -s "$work/calls_portable_$small.err" ]] && echo "$n_calls")"
@@ -210,6 +213,42 @@ check_eq "the calls' windows are small and large under the default small_window_
                                                        nezuko_analytics.user_growth_small_scale()) FROM nz_edition.anchor" \
            -c "SET nezuko_analytics.small_window_rows = 'lots'" \
            -c "DO \$\$BEGIN PERFORM nezuko_analytics.get_user_growth('7d'); EXCEPTION WHEN OTHERS THEN RAISE NOTICE '%', SQLSTATE; END\$\$" 2>&1 | sed 's/^NOTICE: *//' | paste -sd'|')"
+# The top groups by the group index (window_top_groups.sql): the sample's
+# cuts ascend and its shares are fractions; the index reads give the plain
+# count's top groups, ties and all, in windows long and short; auto takes
+# the index over most of the table but not over a week; a bad setting is a
+# clear error.  (The calls' data has 300 groups: the top 3 hold about 16 %
+# of the rows, the top 10 about 26 %.)
+check_eq "window_group_sample() cuts and shares; the top groups by the index equal a plain count; auto chooses; a bad setting is an error" \
+    "t|t|t|t|f|22023" \
+    "$(app -c "WITH w(since, until, top) AS (
+                    SELECT at - interval '500 days', at + interval '10 days', 3 FROM nz_edition.anchor
+                    UNION ALL SELECT at - interval '30 days', at, 10 FROM nz_edition.anchor
+                    UNION ALL SELECT at - interval '7 days', at - interval '1 day', 1000 FROM nz_edition.anchor
+                    UNION ALL SELECT '2300-01-01', '2300-02-01', 5),
+                    s AS (SELECT w.*, (nezuko_analytics.window_group_sample(nezuko_analytics.bot_schema(), w.since, w.until, w.top)).* FROM w),
+                    plain AS (SELECT w.since, coalesce(array_agg(ARRAY[t.group_id, t.n, t.verified] ORDER BY t.n DESC, t.group_id)
+                                                                FILTER (WHERE t.group_id IS NOT NULL), '{}') AS top
+                              FROM w LEFT JOIN LATERAL (
+                                  SELECT coalesce(v.group_id, 0) AS group_id, count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified
+                                  FROM public.verification_log v WHERE v.\"timestamp\" >= w.since AND v.\"timestamp\" < w.until AND isfinite(v.\"timestamp\")
+                                  GROUP BY 1 ORDER BY n DESC, 1 LIMIT w.top) t ON true GROUP BY w.since),
+                    by_index AS (SELECT s.since, coalesce(array_agg(ARRAY[c.group_id, c.n, coalesce(v.verified, 0)] ORDER BY c.n DESC, c.group_id)
+                                                                     FILTER (WHERE c.group_id IS NOT NULL), '{}') AS top
+                                 FROM s LEFT JOIN LATERAL nezuko_analytics.window_top_group_counts(nezuko_analytics.bot_schema(), s.since, s.until, s.top, s.splits) c ON true
+                                 LEFT JOIN LATERAL (SELECT x.verified FROM nezuko_analytics.window_top_group_verified(
+                                         nezuko_analytics.bot_schema(), ARRAY[c.group_id],
+                                         nezuko_analytics.window_slices(nezuko_analytics.bot_schema(), 'verification_log', s.since, s.until)) x) v ON true
+                                 GROUP BY s.since)
+               SELECT (SELECT bool_and(splits IS NULL OR (cardinality(splits) = nezuko_analytics.window_slice_count() - 1
+                                                          AND (SELECT bool_and(splits[i] <= splits[i + 1]) FROM generate_series(1, cardinality(splits) - 1) i)))
+                              AND bool_and(since > '2299-01-01' OR (top_share > 0 AND top_share <= 1 AND window_share > 0 AND window_share <= 1)) FROM s),
+                      (SELECT bool_and(p.top = b.top) AND count(*) = 4 AND sum(cardinality(p.top)) > 10 FROM plain p JOIN by_index b USING (since)),
+                      (SELECT nezuko_analytics.top_groups_by_index(window_share, top_share) FROM s WHERE top = 3),
+                      (SELECT bool_and(s.window_share IS NULL) FROM s WHERE since > '2299-01-01'),
+                      (SELECT nezuko_analytics.top_groups_by_index(window_share, top_share) FROM s WHERE top = 1000)" \
+           -c "SET nezuko_analytics_sql.top_groups_by_index = 'sometimes'" \
+           -c "DO \$\$BEGIN PERFORM nezuko_analytics.dashboard(now() - interval '400 days', now(), 'UTC'); EXCEPTION WHEN OTHERS THEN RAISE NOTICE '%', SQLSTATE; END\$\$" 2>&1 | sed 's/^NOTICE: *//' | paste -sd'|')"
 check_eq "the dashboard's windows hold rows (the comparison is not of empty documents)" "t" \
     "$(app -c "SELECT (nezuko_analytics.dashboard(at - interval '30 days', at, 'Asia/Kathmandu')->'totals'->>'verifications')::int > 5000 FROM nz_edition.anchor")"
 
@@ -286,13 +325,19 @@ SELECT nezuko_analytics.dashboard('-infinity', 'infinity', 'America/St_Johns')::
 SELECT nezuko_analytics.window_summary(at - interval '9 days', at - interval '2 hours', 'Europe/Berlin', 5, at - interval '3 days')::text FROM nz_edition.anchor;
 SELECT nezuko_analytics.day_summary(at - interval '20 days', at, 'Australia/Eucla', at - interval '1 day', true)::text FROM nz_edition.anchor;
 SELECT nezuko_analytics.api_window_summary(nezuko_analytics.bot_schema(), '-infinity', 'infinity')::text;"
-# (read as windows of any size: a small one is one slice, window_is_small())
-serial="$(app -c "SET max_parallel_workers_per_gather = 0" -c "SET nezuko_analytics.small_window_rows = 0" -c "$slice_calls" 2>&1)"
-parallel="$(sup -d nz_portable -c "SET nezuko_analytics.small_window_rows = 0" -c "LOAD 'auto_explain'" -c "SET auto_explain.log_min_duration = 0" -c "SET auto_explain.log_nested_statements = on" \
+# (read as windows of any size: a small one is one slice, window_is_small();
+# the parallel run reads the top groups by the group index, the serial one
+# by every row)
+serial="$(app -c "SET max_parallel_workers_per_gather = 0" -c "SET nezuko_analytics.small_window_rows = 0" \
+              -c "SET nezuko_analytics_sql.top_groups_by_index = off" -c "$slice_calls" 2>&1)"
+parallel="$(sup -d nz_portable -c "SET nezuko_analytics.small_window_rows = 0" -c "SET nezuko_analytics_sql.top_groups_by_index = on" -c "LOAD 'auto_explain'" -c "SET auto_explain.log_min_duration = 0" -c "SET auto_explain.log_nested_statements = on" \
                 -c "SET auto_explain.log_analyze = on" -c "SET client_min_messages = log" -c "SET parallel_setup_cost = 0" -c "SET parallel_tuple_cost = 0" \
                 -c "$slice_calls" 2>"$work/slice_plans")"
 check_eq "the parallel reads ran: Parallel Appends of the slices, with workers" "t" \
     "$( (( $(grep -c 'Parallel Append' "$work/slice_plans") >= 5 && $(grep -c 'Workers Launched: [1-9]' "$work/slice_plans") >= 5 )) && echo t)"
+check_eq "the top groups were read by the group index: its index-only ranges and its bitmaps" "t" \
+    "$( (( $(grep -c 'Index Only Scan using idx_verification_log_group_id_timestamp' "$work/slice_plans") >= 5 \
+           && $(grep -c 'Bitmap Index Scan on idx_verification_log_group_id_timestamp' "$work/slice_plans") >= 5 )) && echo t)"
 check_eq "the summaries are the same read in parallel and by one process (5 documents)" "5|t" \
     "$(printf '%s' "$parallel" | wc -l | awk '{print $1 + 1}')|$( [[ -n "$serial" && "$serial" == "$parallel" ]] && echo t)"
 
