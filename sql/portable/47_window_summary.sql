@@ -132,7 +132,8 @@ BEGIN
     -- query of its own, before the reads below.
     IF NOT small THEN
         sample := nezuko_analytics.window_group_sample(bot, since, until, top_groups);
-        IF nezuko_analytics.top_groups_by_index(sample.window_share, sample.top_share) THEN
+        IF nezuko_analytics.top_groups_by_index(sample.window_share, sample.top_share,
+                                                nezuko_analytics.has_group_time_index(bot)) THEN
             SELECT coalesce(array_agg(t.group_id ORDER BY t.n DESC, t.group_id), '{}'),
                    coalesce(array_agg(t.n ORDER BY t.n DESC, t.group_id), '{}')
               INTO top_ids, top_ns

@@ -6,7 +6,8 @@
 -- (window_top_group_counts(), window_top_group_verified()), instead of taking
 -- every row of the window from the heap to hash its group.  A sample of the
 -- window decides (window_group_sample(), top_groups_by_index(); the setting
--- nezuko_analytics_sql.top_groups_by_index: auto, on or off).
+-- nezuko_analytics_sql.top_groups_by_index: auto, on or off), where the table
+-- has the group index (has_group_time_index()).
 
 CREATE OR REPLACE FUNCTION nezuko_analytics.version()
 RETURNS text
@@ -14,7 +15,27 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT '1.13'::text $$;
 
-CREATE FUNCTION nezuko_analytics.top_groups_by_index(window_share float8, top_share float8)
+CREATE FUNCTION nezuko_analytics.has_group_time_index(bot name)
+RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- a plain valid btree whose keys start with group_id, then "timestamp"
+    -- (the schema's idx_verification_log_group_id_timestamp): the reads by
+    -- the index need both, in that order
+    SELECT EXISTS (
+        SELECT FROM pg_index i
+        JOIN pg_class x ON x.oid = i.indexrelid
+        JOIN pg_am a ON a.oid = x.relam
+        WHERE i.indrelid = format('%I.verification_log', bot)::regclass
+          AND i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL AND a.amname = 'btree' AND i.indnkeyatts >= 2
+          AND i.indkey[0] = (SELECT t.attnum FROM pg_attribute t WHERE t.attrelid = i.indrelid AND t.attname = 'group_id')
+          AND i.indkey[1] = (SELECT t.attnum FROM pg_attribute t WHERE t.attrelid = i.indrelid AND t.attname = 'timestamp'))
+$$;
+COMMENT ON FUNCTION nezuko_analytics.has_group_time_index(name) IS
+  'Whether bot.verification_log has a valid btree index (no predicate, no expression) whose keys start with group_id, then "timestamp", as the schema''s idx_verification_log_group_id_timestamp: what window_top_group_counts() and window_top_group_verified() read.';
+
+CREATE FUNCTION nezuko_analytics.top_groups_by_index(window_share float8, top_share float8, group_index boolean)
 RETURNS boolean
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -31,16 +52,18 @@ BEGIN
     IF window_share IS NULL OR setting = 'off' THEN
         RETURN false;  -- no rows, or never
     END IF;
-    -- The count by the group index reads every entry of the table (the time
-    -- is its second column), the read of every row only the window's; the
-    -- bitmap reads the top groups' rows.  Measured on the benchmark's data
-    -- (docs/benchmarks.md): 90 days of 120 with the top ten groups holding
-    -- 12 % of the rows, 14 % faster in all; 7 days of 120, twice as slow.
-    RETURN setting = 'on' OR (window_share >= 0.6 AND top_share <= 0.25);
+    -- Without the group index (group_index false) each read would scan the
+    -- table.  The count by the index reads every entry of the table (the
+    -- time is its second column), the read of every row only the window's;
+    -- the bitmap reads the top groups' rows.  Measured on the benchmark's
+    -- data (docs/benchmarks.md): 90 days of 120 with the top ten groups
+    -- holding 12 % of the rows, 14 % faster in all; 7 days of 120, twice as
+    -- slow.
+    RETURN setting = 'on' OR (group_index AND window_share >= 0.6 AND top_share <= 0.25);
 END;
 $$;
-COMMENT ON FUNCTION nezuko_analytics.top_groups_by_index(float8, float8) IS
-  'Whether the portable summaries read a long window''s top groups by the group index (window_top_group_counts(), window_top_group_verified()) rather than by one read of every row, by the setting nezuko_analytics_sql.top_groups_by_index: off never, on always (when the window has rows), auto (the default) when the window spans at least 0.6 of the table''s time (window_share) and its top groups hold at most a quarter of its rows (top_share), as window_group_sample() estimates them.';
+COMMENT ON FUNCTION nezuko_analytics.top_groups_by_index(float8, float8, boolean) IS
+  'Whether the portable summaries read a long window''s top groups by the group index (window_top_group_counts(), window_top_group_verified()) rather than by one read of every row, by the setting nezuko_analytics_sql.top_groups_by_index: off never, on always (when the window has rows), auto (the default) when bot.verification_log has that index (group_index, has_group_time_index()) and the window spans at least 0.6 of the table''s time (window_share) and its top groups hold at most a quarter of its rows (top_share), as window_group_sample() estimates them.';
 
 CREATE FUNCTION nezuko_analytics.window_group_sample(bot name, since timestamptz, until timestamptz, top integer,
                                                     OUT splits bigint[], OUT top_share float8, OUT window_share float8)
@@ -185,7 +208,8 @@ BEGIN
     -- query of its own, before the reads below.
     IF NOT small THEN
         sample := nezuko_analytics.window_group_sample(bot, since, until, top_groups);
-        IF nezuko_analytics.top_groups_by_index(sample.window_share, sample.top_share) THEN
+        IF nezuko_analytics.top_groups_by_index(sample.window_share, sample.top_share,
+                                                nezuko_analytics.has_group_time_index(bot)) THEN
             SELECT coalesce(array_agg(t.group_id ORDER BY t.n DESC, t.group_id), '{}'),
                    coalesce(array_agg(t.n ORDER BY t.n DESC, t.group_id), '{}')
               INTO top_ids, top_ns

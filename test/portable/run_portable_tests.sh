@@ -168,7 +168,7 @@ api_sql="SELECT p.proname || '(' || pg_get_function_arguments(p.oid) || ') -> ' 
                 || ' acl:' || coalesce(replace(replace(p.proacl::text, 'app_owner', 'OWNER'), 'postgres', 'OWNER'), 'default')
          FROM pg_proc p WHERE p.pronamespace = 'nezuko_analytics'::regnamespace AND p.prokind IN ('f', 'p')
          ORDER BY 1"
-native_only="latency_dist|latency_bucket_counts|hourly_status_counts|verification_summary|api_summary|native_|latency_read|time_led_index|has_time_latency_index|tz_offsets|^percentile\(|^percentiles\(|^count\(|^mean\(|^merge\(|checked_latency_edges|percentile_of_counts|local_shift_sql|recent_totals_sql|window_slice|slices_sql|window_group_sample|window_top_group|top_groups_by_index|day_read_sql|window_day|_pass\(|rollup|time_floor|time_ceil|use_rollups|quarter_hours|time_ranges_condition|_counts_raw"
+native_only="latency_dist|latency_bucket_counts|hourly_status_counts|verification_summary|api_summary|native_|latency_read|time_led_index|has_time_latency_index|tz_offsets|^percentile\(|^percentiles\(|^count\(|^mean\(|^merge\(|checked_latency_edges|percentile_of_counts|local_shift_sql|recent_totals_sql|window_slice|slices_sql|window_group_sample|window_top_group|top_groups_by_index|has_group_time_index|day_read_sql|window_day|_pass\(|rollup|time_floor|time_ceil|use_rollups|quarter_hours|time_ranges_condition|_counts_raw"
 sup -d nz_native -c "$api_sql" | grep -vE "$native_only" >"$work/api_native"
 app -c "$api_sql" | grep -vE "$native_only" >"$work/api_portable"
 check_eq "the shared API lists hold the functions ($(wc -l <"$work/api_native" | tr -d ' ') of them)" "t" "$( (( $(wc -l <"$work/api_native") > 60 )) && echo t)"
@@ -244,11 +244,23 @@ check_eq "window_group_sample() cuts and shares; the top groups by the index equ
                                                           AND (SELECT bool_and(splits[i] <= splits[i + 1]) FROM generate_series(1, cardinality(splits) - 1) i)))
                               AND bool_and(since > '2299-01-01' OR (top_share > 0 AND top_share <= 1 AND window_share > 0 AND window_share <= 1)) FROM s),
                       (SELECT bool_and(p.top = b.top) AND count(*) = 4 AND sum(cardinality(p.top)) > 10 FROM plain p JOIN by_index b USING (since)),
-                      (SELECT nezuko_analytics.top_groups_by_index(window_share, top_share) FROM s WHERE top = 3),
+                      (SELECT nezuko_analytics.top_groups_by_index(window_share, top_share, nezuko_analytics.has_group_time_index(nezuko_analytics.bot_schema())) FROM s WHERE top = 3),
                       (SELECT bool_and(s.window_share IS NULL) FROM s WHERE since > '2299-01-01'),
-                      (SELECT nezuko_analytics.top_groups_by_index(window_share, top_share) FROM s WHERE top = 1000)" \
+                      (SELECT nezuko_analytics.top_groups_by_index(window_share, top_share, nezuko_analytics.has_group_time_index(nezuko_analytics.bot_schema())) FROM s WHERE top = 1000)" \
            -c "SET nezuko_analytics_sql.top_groups_by_index = 'sometimes'" \
            -c "DO \$\$BEGIN PERFORM nezuko_analytics.dashboard(now() - interval '400 days', now(), 'UTC'); EXCEPTION WHEN OTHERS THEN RAISE NOTICE '%', SQLSTATE; END\$\$" 2>&1 | sed 's/^NOTICE: *//' | paste -sd'|')"
+check_eq "has_group_time_index(): the schema's index yes; time first, a predicate, the time only included: no; (group_id, timestamp, id): yes" \
+    "t|f|f|f|t" \
+    "$(app -c "SELECT nezuko_analytics.has_group_time_index(nezuko_analytics.bot_schema())" \
+           -c "BEGIN" -c "CREATE SCHEMA nz_no_index" -c "CREATE TABLE nz_no_index.verification_log (id bigint, group_id bigint, \"timestamp\" timestamptz)" \
+           -c "CREATE INDEX ON nz_no_index.verification_log (\"timestamp\", group_id)" \
+           -c "SELECT nezuko_analytics.has_group_time_index('nz_no_index')" \
+           -c "CREATE INDEX ON nz_no_index.verification_log (group_id, \"timestamp\") WHERE group_id < 0" \
+           -c "SELECT nezuko_analytics.has_group_time_index('nz_no_index')" \
+           -c "CREATE INDEX ON nz_no_index.verification_log (group_id) INCLUDE (\"timestamp\")" \
+           -c "SELECT nezuko_analytics.has_group_time_index('nz_no_index')" \
+           -c "CREATE INDEX ON nz_no_index.verification_log (group_id, \"timestamp\", id)" \
+           -c "SELECT nezuko_analytics.has_group_time_index('nz_no_index')" -c "ROLLBACK" | paste -sd'|')"
 check_eq "the dashboard's windows hold rows (the comparison is not of empty documents)" "t" \
     "$(app -c "SELECT (nezuko_analytics.dashboard(at - interval '30 days', at, 'Asia/Kathmandu')->'totals'->>'verifications')::int > 5000 FROM nz_edition.anchor")"
 
