@@ -121,6 +121,8 @@ DECLARE
     days_param integer;
     day_branches integer;
     sample record;
+    hours record;
+    hour_read text;
     top_ids bigint[];
     top_ns bigint[];
     top_verified bigint[];
@@ -153,12 +155,38 @@ BEGIN
     day_bounds_param := CASE WHEN days.local_days IS NULL THEN 6 ELSE 7 END;
     days_param := CASE WHEN days.local_days IS NOT NULL THEN 8 END;
     day_branches := coalesce(cardinality(days.local_days), cardinality(bounds) - 1);
+    -- The read by local hour: in a long window whose rows span at most
+    -- window_day_limit() days, hour by hour (window_local_bins(), bounds
+    -- $12, hours $13), window_slice_count() runs of consecutive hours, one
+    -- call of window_hour_counts() each (window_hour_counts.sql); otherwise
+    -- each row placed in its local hour by shift, slice by slice ($6).
+    IF small THEN
+        SELECT NULL::timestamptz[] AS bounds, NULL::timestamptz[] AS labels INTO hours;
+    ELSE
+        hours := nezuko_analytics.window_local_bins(bot, since, until, offsets, interval '1 hour');
+    END IF;
+    IF hours.labels IS NOT NULL THEN
+        SELECT string_agg(format('SELECT * FROM nezuko_analytics.window_hour_counts(%L, $12, $13, %s, %s)',
+                                 bot, 1 + (j - 1) * cardinality(hours.labels) / k, j * cardinality(hours.labels) / k),
+                          E'\n        UNION ALL ' ORDER BY j)
+          INTO hour_read
+        FROM (SELECT nezuko_analytics.window_slice_count() AS k) c, generate_series(1, c.k) j;
+    ELSE
+        hour_read := nezuko_analytics.slices_sql(format($s$
+            SELECT date_bin('1 hour', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_hour,
+                   count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified,
+                   count(*) FILTER (WHERE v.status = 'restricted') AS restricted,
+                   count(*) FILTER (WHERE v.status = 'error') AS error
+            FROM %1$I.verification_log v WHERE {slice}
+            GROUP BY 1$s$, bot, shift), 'v."timestamp"', 6, cardinality(bounds) - 1, true);
+    END IF;
     -- RETURN QUERY: its reads may run in parallel (EXECUTE ... INTO runs serially)
     RETURN QUERY EXECUTE format($q$
-        -- four reads of the window: by local hour and by group in time
-        -- slices ($6, see window_slices()), the slices added up (the top
-        -- groups come as $9, $10, $11 instead when read above); by local
-        -- day and latency, and the cached ones by local day (day_read_sql())
+        -- four reads of the window: by local hour (hour by hour, or in
+        -- time slices) and by group in time slices ($6, see
+        -- window_slices()), the slices added up (the top groups come as $9,
+        -- $10, $11 instead when read above); by local day and latency, and
+        -- the cached ones by local day (day_read_sql())
         WITH rows_ AS MATERIALIZED (  -- by local hour only: FILTERs cost less than more grouping keys
             SELECT s.local_hour, sum(s.n)::bigint AS n, sum(s.verified)::bigint AS verified,
                    sum(s.restricted)::bigint AS restricted, sum(s.error)::bigint AS error
@@ -209,13 +237,7 @@ BEGIN
                                                 array_agg(latency_ms ORDER BY latency_ms) AS v, array_agg(n ORDER BY latency_ms) AS n
                                          FROM latency_days GROUP BY day) l USING (day)), '[]'::jsonb),
             'recent', (SELECT to_jsonb(r) FROM recent_ r))$q$,
-        nezuko_analytics.slices_sql(format($s$
-            SELECT date_bin('1 hour', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_hour,
-                   count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified,
-                   count(*) FILTER (WHERE v.status = 'restricted') AS restricted,
-                   count(*) FILTER (WHERE v.status = 'error') AS error
-            FROM %1$I.verification_log v WHERE {slice}
-            GROUP BY 1$s$, bot, shift), 'v."timestamp"', 6, cardinality(bounds) - 1, true),
+        hour_read,
         nezuko_analytics.day_read_sql(bot, shift, 'v.latency_ms, count(*) AS n', 'AND v.latency_ms IS NOT NULL', 'v.latency_ms',
                                       day_bounds_param, days_param, day_branches),
         nezuko_analytics.day_read_sql(bot, shift, 'count(*) AS cached', 'AND v.cached', NULL,
@@ -233,7 +255,7 @@ BEGIN
             FROM %1$I.verification_log v WHERE {slice}
             GROUP BY 1$s$, bot), 'v."timestamp"', 6, cardinality(bounds) - 1, true)) END)
         USING since, until, top_groups, recent_since, nezuko_analytics.default_latency_edges(), bounds,
-              days.bounds, days.local_days, top_ids, top_ns, top_verified;
+              days.bounds, days.local_days, top_ids, top_ns, top_verified, hours.bounds, hours.labels;
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.window_summary_pass(timestamptz, timestamptz, text, integer, timestamptz) IS

@@ -168,7 +168,7 @@ api_sql="SELECT p.proname || '(' || pg_get_function_arguments(p.oid) || ') -> ' 
                 || ' acl:' || coalesce(replace(replace(p.proacl::text, 'app_owner', 'OWNER'), 'postgres', 'OWNER'), 'default')
          FROM pg_proc p WHERE p.pronamespace = 'nezuko_analytics'::regnamespace AND p.prokind IN ('f', 'p')
          ORDER BY 1"
-native_only="latency_dist|latency_bucket_counts|hourly_status_counts|verification_summary|api_summary|native_|latency_read|time_led_index|has_time_latency_index|tz_offsets|^percentile\(|^percentiles\(|^count\(|^mean\(|^merge\(|checked_latency_edges|percentile_of_counts|local_shift_sql|recent_totals_sql|window_slice|slices_sql|window_group_sample|window_top_group|top_groups_by_index|has_group_time_index|day_read_sql|window_day|_pass\(|rollup|time_floor|time_ceil|use_rollups|quarter_hours|time_ranges_condition|_counts_raw"
+native_only="latency_dist|latency_bucket_counts|hourly_status_counts|verification_summary|api_summary|native_|latency_read|time_led_index|has_time_latency_index|tz_offsets|^percentile\(|^percentiles\(|^count\(|^mean\(|^merge\(|checked_latency_edges|percentile_of_counts|local_shift_sql|recent_totals_sql|window_slice|slices_sql|window_group_sample|window_top_group|top_groups_by_index|has_group_time_index|day_read_sql|window_day|window_hour|window_local_bins|_pass\(|rollup|time_floor|time_ceil|use_rollups|quarter_hours|time_ranges_condition|_counts_raw"
 sup -d nz_native -c "$api_sql" | grep -vE "$native_only" >"$work/api_native"
 app -c "$api_sql" | grep -vE "$native_only" >"$work/api_portable"
 check_eq "the shared API lists hold the functions ($(wc -l <"$work/api_native" | tr -d ' ') of them)" "t" "$( (( $(wc -l <"$work/api_native") > 60 )) && echo t)"
@@ -305,6 +305,34 @@ check_eq "window_days() places every row of a window in its local day (3 zones, 
                       (SELECT d.bounds = ARRAY['2300-01-01', '2300-02-01']::timestamptz[] AND d.local_days = ARRAY[NULL]::timestamptz[]
                        FROM nezuko_analytics.window_days(nezuko_analytics.bot_schema(), '2300-01-01', '2300-02-01',
                                                          nezuko_analytics.window_tz_offsets('2300-01-01', '2300-02-01', 'UTC')) d)")"
+# The read by local hour takes the hours of window_local_bins() (a width of
+# 1 hour; window_hour_counts()): every row of a window falls in one bin whose
+# label is the row's local hour in the zone (on the hour), across a change of
+# offset too; all time is left to the time slices (NULL); a width other than
+# an hour or a day is an error.
+check_eq "window_local_bins() by the hour places every row of a window in its local hour (3 zones, a DST change; all time: NULL; a bad width: 22023)" \
+    "t|t|t|t|22023" \
+    "$(app -c "WITH w(since, until, tz) AS (
+                    VALUES ((SELECT at - interval '30 days' FROM nz_edition.anchor), (SELECT at FROM nz_edition.anchor), 'Asia/Kathmandu'),
+                           ((SELECT at - interval '40 days' FROM nz_edition.anchor), (SELECT at - interval '20 days' FROM nz_edition.anchor), 'America/New_York'),
+                           ((SELECT at - interval '10 days 7 hours' FROM nz_edition.anchor), (SELECT at + interval '3 days' FROM nz_edition.anchor), 'Australia/Eucla')),
+                    d AS (SELECT w.*, (nezuko_analytics.window_local_bins(nezuko_analytics.bot_schema(), w.since, w.until,
+                                                                          nezuko_analytics.window_tz_offsets(w.since, w.until, w.tz), '1 hour')).* FROM w),
+                    placed AS (SELECT d.tz, v.\"timestamp\" AS at,
+                                      (SELECT count(*) FROM generate_series(1, cardinality(d.bounds) - 1) j
+                                       WHERE v.\"timestamp\" >= d.bounds[j] AND v.\"timestamp\" < d.bounds[j + 1]
+                                         AND d.labels[j] AT TIME ZONE 'UTC' = date_trunc('hour', v.\"timestamp\" AT TIME ZONE d.tz)) AS hours
+                               FROM d JOIN public.verification_log v ON v.\"timestamp\" >= d.since AND v.\"timestamp\" < d.until
+                                                                    AND isfinite(v.\"timestamp\"))
+               SELECT (SELECT bool_and(bounds[1] = since AND bounds[cardinality(bounds)] = until AND cardinality(labels) = cardinality(bounds) - 1
+                                       AND cardinality(labels) > 24 * 10
+                                       AND (SELECT bool_and(bounds[i] < bounds[i + 1]) FROM generate_series(1, cardinality(bounds) - 1) i)) FROM d),
+                      (SELECT bool_and(hours = 1) AND count(*) > 1000 AND count(DISTINCT tz) = 3 FROM placed),
+                      (SELECT bool_and((SELECT bool_and(date_trunc('hour', x AT TIME ZONE 'UTC') = x AT TIME ZONE 'UTC') FROM unnest(labels) x)) FROM d),
+                      (SELECT (nezuko_analytics.window_local_bins(nezuko_analytics.bot_schema(), '-infinity', 'infinity',
+                                                                  nezuko_analytics.window_tz_offsets('-infinity', 'infinity', 'UTC'), '1 hour')).bounds IS NULL)" \
+           -c "DO \$\$BEGIN PERFORM nezuko_analytics.window_local_bins('public', now() - interval '1 day', now(), '{}', '15 minutes');
+               EXCEPTION WHEN OTHERS THEN RAISE NOTICE '%', SQLSTATE; END\$\$" 2>&1 | sed 's/^NOTICE: *//' | paste -sd'|')"
 # get_user_growth counts distinct users read by read (user_growth_bounds(),
 # shared by both editions): no bucket may have rows in two reads, and a read
 # that names its bucket holds that bucket's rows only, by date_trunc() in the
@@ -347,6 +375,8 @@ parallel="$(sup -d nz_portable -c "SET nezuko_analytics.small_window_rows = 0" -
                 -c "$slice_calls" 2>"$work/slice_plans")"
 check_eq "the parallel reads ran: Parallel Appends of the slices, with workers" "t" \
     "$( (( $(grep -c 'Parallel Append' "$work/slice_plans") >= 5 && $(grep -c 'Workers Launched: [1-9]' "$work/slice_plans") >= 5 )) && echo t)"
+check_eq "the local hours were read hour by hour: window_hour_counts() calls, six to a window" "t" \
+    "$( (( $(grep -c 'Function Scan on window_hour_counts' "$work/slice_plans") >= 12 )) && echo t)"
 check_eq "the top groups were read by the group index: its index-only ranges and its bitmaps" "t" \
     "$( (( $(grep -c 'Index Only Scan using idx_verification_log_group_id_timestamp' "$work/slice_plans") >= 5 \
            && $(grep -c 'Bitmap Index Scan on idx_verification_log_group_id_timestamp' "$work/slice_plans") >= 5 )) && echo t)"
