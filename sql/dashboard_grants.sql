@@ -29,26 +29,32 @@ FROM unnest(ARRAY['nezuko_analytics.apply_schema(name)', 'nezuko_analytics.rever
 -- Every function is SECURITY INVOKER; every SQL or PL/pgSQL function pins
 -- search_path, except prune(), which must COMMIT (a procedure with a SET
 -- clause cannot), pin_prune_settings(), which pins prune()'s path for it
--- (a SET clause would undo that at its exit), and percent() and round_ms(),
--- which the planner inlines only without one (their bodies name everything
--- by schema: checked below).
+-- (a SET clause would undo that at its exit), and percent(), round_ms() and
+-- get_members_chart_data(), which the planner inlines only without one
+-- (their bodies name everything by schema: checked below).
 SELECT count(*) AS security_definer_functions FROM pg_proc
 WHERE pronamespace = 'nezuko_analytics'::regnamespace AND prosecdef;
 SELECT p.oid::regprocedure AS without_pinned_search_path FROM pg_proc p
 WHERE p.pronamespace = 'nezuko_analytics'::regnamespace AND p.prolang IN (SELECT oid FROM pg_language WHERE lanname IN ('sql', 'plpgsql'))
   AND NOT coalesce(p.proconfig, '{}') @> ARRAY['search_path=pg_catalog, pg_temp'] ORDER BY 1;
--- percent() and round_ms() under a search_path that offers look-alikes of
--- what their bodies call: the same results, and inlined into a query.
+-- percent(), round_ms() and get_members_chart_data() under a search_path that
+-- offers look-alikes of what their bodies call: the same results, and inlined
+-- into a query.
+SELECT nezuko_analytics.get_members_chart_data()::text AS members_chart \gset
 CREATE SCHEMA lookalike;
+CREATE FUNCTION lookalike.members_chart(name, integer) RETURNS json LANGUAGE sql AS $$ SELECT '"look-alike"'::json $$;
+CREATE FUNCTION lookalike.bot_schema() RETURNS name LANGUAGE sql AS $$ SELECT 'lookalike'::name $$;
 CREATE FUNCTION lookalike.round(numeric, integer) RETURNS numeric LANGUAGE sql AS 'SELECT 666::numeric';
 CREATE FUNCTION lookalike.numeric_eq_int(numeric, integer) RETURNS boolean LANGUAGE sql AS 'SELECT true';
 CREATE OPERATOR lookalike.= (LEFTARG = numeric, RIGHTARG = integer, FUNCTION = lookalike.numeric_eq_int);
 SET search_path = lookalike, pg_catalog;
 SELECT nezuko_analytics.percent(1, 3) AS one_in_three, nezuko_analytics.percent(0, 0) AS of_none,
        nezuko_analytics.round_ms(1.005) AS rounded, nezuko_analytics.round_ms(NULL) AS of_null;
+SELECT nezuko_analytics.get_members_chart_data()::text = :'members_chart' AS same_members_chart;
 RESET search_path;
 EXPLAIN (VERBOSE, COSTS OFF)
 SELECT nezuko_analytics.percent(n, 7), nezuko_analytics.round_ms(n / 3.0) FROM generate_series(1, 2) n;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT nezuko_analytics.get_members_chart_data();
 DROP SCHEMA lookalike CASCADE;
 
 -- anon calls a contract with its own privileges: only what it may read.

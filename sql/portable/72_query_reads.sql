@@ -46,9 +46,9 @@ AS $$ SELECT * FROM nezuko_analytics.groups_status_query(bot) $$;
 COMMENT ON FUNCTION nezuko_analytics.groups_status_counts(name) IS
   'groups_status_query(): enabled, disabled and total protected groups.';
 
+-- No SET clause, so that it is inlined (see get_members_chart_data()).
 CREATE FUNCTION nezuko_analytics.members_chart(bot name, top integer)
 RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
 AS $$ SELECT nezuko_analytics.members_chart_query(bot, top) $$;
 COMMENT ON FUNCTION nezuko_analytics.members_chart(name, integer) IS
   'members_chart_query(): get_members_chart_data''s document.';

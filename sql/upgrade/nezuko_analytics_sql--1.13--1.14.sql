@@ -4,7 +4,9 @@
 -- grouping (window_hour_counts(), one call per run of hours, which parallel
 -- workers share), instead of each row computing its local hour for a hash
 -- table.  The hours are cut as the days are: window_days() is now
--- window_local_bins() with a width of 1 day.
+-- window_local_bins() with a width of 1 day.  get_members_chart_data() and
+-- members_chart() lose their SET clauses, so that the planner inlines them
+-- (their bodies name every function by schema).
 
 CREATE OR REPLACE FUNCTION nezuko_analytics.version()
 RETURNS text
@@ -284,3 +286,11 @@ BEGIN
               days.bounds, days.local_days, top_ids, top_ns, top_verified, hours.bounds, hours.labels;
 END;
 $$;
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.get_members_chart_data()
+RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
+AS $$ SELECT nezuko_analytics.members_chart(nezuko_analytics.bot_schema(), 10) $$;
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.members_chart(bot name, top integer)
+RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
+AS $$ SELECT nezuko_analytics.members_chart_query(bot, top) $$;
