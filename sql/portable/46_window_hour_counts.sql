@@ -12,6 +12,22 @@
 -- tells the planner that a call reads many rows; at the default cost of a
 -- function the planner would not start workers for a few calls.
 
+-- The three statuses a local hour is counted by, as a select list over
+-- verification_log aliased v: one source for the reads by hour
+-- (window_hour_counts(), window_summary_pass()'s read in time slices,
+-- hour_counts_pass()).
+CREATE FUNCTION nezuko_analytics.status_counts_sql()
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT $s$count(*) FILTER (WHERE v.status = 'verified') AS verified,
+                   count(*) FILTER (WHERE v.status = 'restricted') AS restricted,
+                   count(*) FILTER (WHERE v.status = 'error') AS error$s$
+$$;
+COMMENT ON FUNCTION nezuko_analytics.status_counts_sql() IS
+  'SQL select list of the verified, restricted and error rows of verification_log (aliased v), as the reads by local hour count them (window_hour_counts(), window_summary_pass(), hour_counts_pass()).';
+
 CREATE FUNCTION nezuko_analytics.window_hour_counts(bot name, bounds timestamptz[], local_hours timestamptz[],
                                                     first_hour integer, last_hour integer)
 RETURNS TABLE (local_hour timestamptz, n bigint, verified bigint, restricted bigint, error bigint)
@@ -27,13 +43,11 @@ BEGIN
         SELECT $2[k], c.n, c.verified, c.restricted, c.error
         FROM generate_series($3, $4) k
         CROSS JOIN LATERAL (
-            SELECT count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified,
-                   count(*) FILTER (WHERE v.status = 'restricted') AS restricted,
-                   count(*) FILTER (WHERE v.status = 'error') AS error
-            FROM %I.verification_log v
+            SELECT count(*) AS n, %2$s
+            FROM %1$I.verification_log v
             WHERE v."timestamp" >= $1[k] AND v."timestamp" < $1[k + 1]
               AND v."timestamp" > '-infinity' AND v."timestamp" < 'infinity'
-            HAVING count(*) > 0) c$q$, bot)
+            HAVING count(*) > 0) c$q$, bot, nezuko_analytics.status_counts_sql())
         USING bounds, local_hours, first_hour, last_hour;
 END;
 $$;

@@ -145,10 +145,14 @@ BEGIN
             LEFT JOIN nezuko_analytics.window_top_group_verified(bot, top_ids, bounds) v USING (group_id);
         END IF;
     END IF;
+    -- a long window's local days and hours (NULL past window_day_limit()
+    -- days); a small one is read in its one slice
     IF small THEN
         SELECT NULL::timestamptz[] AS bounds, NULL::timestamptz[] AS local_days INTO days;
+        SELECT NULL::timestamptz[] AS bounds, NULL::timestamptz[] AS labels INTO hours;
     ELSE
         days := nezuko_analytics.window_days(bot, since, until, offsets);
+        hours := nezuko_analytics.window_local_bins(bot, since, until, offsets, interval '1 hour');
     END IF;
     -- the reads by local day: day by day (bounds $7, days $8), or for a long
     -- or a small window (days NULL) in the time slices ($6)
@@ -160,11 +164,6 @@ BEGIN
     -- $12, hours $13), window_slice_count() runs of consecutive hours, one
     -- call of window_hour_counts() each (window_hour_counts.sql); otherwise
     -- each row placed in its local hour by shift, slice by slice ($6).
-    IF small THEN
-        SELECT NULL::timestamptz[] AS bounds, NULL::timestamptz[] AS labels INTO hours;
-    ELSE
-        hours := nezuko_analytics.window_local_bins(bot, since, until, offsets, interval '1 hour');
-    END IF;
     IF hours.labels IS NOT NULL THEN
         SELECT string_agg(format('SELECT * FROM nezuko_analytics.window_hour_counts(%L, $12, $13, %s, %s)',
                                  bot, 1 + (j - 1) * cardinality(hours.labels) / k, j * cardinality(hours.labels) / k),
@@ -174,11 +173,9 @@ BEGIN
     ELSE
         hour_read := nezuko_analytics.slices_sql(format($s$
             SELECT date_bin('1 hour', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_hour,
-                   count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified,
-                   count(*) FILTER (WHERE v.status = 'restricted') AS restricted,
-                   count(*) FILTER (WHERE v.status = 'error') AS error
+                   count(*) AS n, %3$s
             FROM %1$I.verification_log v WHERE {slice}
-            GROUP BY 1$s$, bot, shift), 'v."timestamp"', 6, cardinality(bounds) - 1, true);
+            GROUP BY 1$s$, bot, shift, nezuko_analytics.status_counts_sql()), 'v."timestamp"', 6, cardinality(bounds) - 1, true);
     END IF;
     -- RETURN QUERY: its reads may run in parallel (EXECUTE ... INTO runs serially)
     RETURN QUERY EXECUTE format($q$

@@ -14,15 +14,13 @@ BEGIN
         FROM generate_series(0, 23) h
         LEFT JOIN (SELECT date_part('hour', b.local_hour AT TIME ZONE 'UTC')::integer AS hour,
                           sum(b.verified) AS verified, sum(b.restricted) AS restricted, sum(b.error) AS error
-                   FROM (SELECT date_bin('1 hour', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_hour,
-                                count(*) FILTER (WHERE v.status = 'verified') AS verified,
-                                count(*) FILTER (WHERE v.status = 'restricted') AS restricted,
-                                count(*) FILTER (WHERE v.status = 'error') AS error
+                   FROM (SELECT date_bin('1 hour', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_hour, %3$s
                          FROM %1$I.verification_log v
                          WHERE v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp")
                          GROUP BY 1) b
                    GROUP BY 1) x ON x.hour = h$q$,
-        bot, nezuko_analytics.local_shift_sql(nezuko_analytics.window_tz_offsets(since, until, tz)))
+        bot, nezuko_analytics.local_shift_sql(nezuko_analytics.window_tz_offsets(since, until, tz)),
+        nezuko_analytics.status_counts_sql())
         USING since, until;
 END;
 $$;

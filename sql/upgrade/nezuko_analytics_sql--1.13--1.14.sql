@@ -6,7 +6,8 @@
 -- table.  The hours are cut as the days are: window_days() is now
 -- window_local_bins() with a width of 1 day.  get_members_chart_data() and
 -- members_chart() lose their SET clauses, so that the planner inlines them
--- (their bodies name every function by schema).
+-- (their bodies name every function by schema).  The reads by hour take
+-- their status list from one function (status_counts_sql()).
 
 CREATE OR REPLACE FUNCTION nezuko_analytics.version()
 RETURNS text
@@ -91,6 +92,18 @@ LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT b.bounds, b.labels FROM nezuko_analytics.window_local_bins(bot, since, until, offsets, interval '1 day') b $$;
 
+CREATE FUNCTION nezuko_analytics.status_counts_sql()
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT $s$count(*) FILTER (WHERE v.status = 'verified') AS verified,
+                   count(*) FILTER (WHERE v.status = 'restricted') AS restricted,
+                   count(*) FILTER (WHERE v.status = 'error') AS error$s$
+$$;
+COMMENT ON FUNCTION nezuko_analytics.status_counts_sql() IS
+  'SQL select list of the verified, restricted and error rows of verification_log (aliased v), as the reads by local hour count them (window_hour_counts(), window_summary_pass(), hour_counts_pass()).';
+
 CREATE FUNCTION nezuko_analytics.window_hour_counts(bot name, bounds timestamptz[], local_hours timestamptz[],
                                                     first_hour integer, last_hour integer)
 RETURNS TABLE (local_hour timestamptz, n bigint, verified bigint, restricted bigint, error bigint)
@@ -106,13 +119,11 @@ BEGIN
         SELECT $2[k], c.n, c.verified, c.restricted, c.error
         FROM generate_series($3, $4) k
         CROSS JOIN LATERAL (
-            SELECT count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified,
-                   count(*) FILTER (WHERE v.status = 'restricted') AS restricted,
-                   count(*) FILTER (WHERE v.status = 'error') AS error
-            FROM %I.verification_log v
+            SELECT count(*) AS n, %2$s
+            FROM %1$I.verification_log v
             WHERE v."timestamp" >= $1[k] AND v."timestamp" < $1[k + 1]
               AND v."timestamp" > '-infinity' AND v."timestamp" < 'infinity'
-            HAVING count(*) > 0) c$q$, bot)
+            HAVING count(*) > 0) c$q$, bot, nezuko_analytics.status_counts_sql())
         USING bounds, local_hours, first_hour, last_hour;
 END;
 $$;
@@ -173,10 +184,14 @@ BEGIN
             LEFT JOIN nezuko_analytics.window_top_group_verified(bot, top_ids, bounds) v USING (group_id);
         END IF;
     END IF;
+    -- a long window's local days and hours (NULL past window_day_limit()
+    -- days); a small one is read in its one slice
     IF small THEN
         SELECT NULL::timestamptz[] AS bounds, NULL::timestamptz[] AS local_days INTO days;
+        SELECT NULL::timestamptz[] AS bounds, NULL::timestamptz[] AS labels INTO hours;
     ELSE
         days := nezuko_analytics.window_days(bot, since, until, offsets);
+        hours := nezuko_analytics.window_local_bins(bot, since, until, offsets, interval '1 hour');
     END IF;
     -- the reads by local day: day by day (bounds $7, days $8), or for a long
     -- or a small window (days NULL) in the time slices ($6)
@@ -188,11 +203,6 @@ BEGIN
     -- $12, hours $13), window_slice_count() runs of consecutive hours, one
     -- call of window_hour_counts() each (window_hour_counts.sql); otherwise
     -- each row placed in its local hour by shift, slice by slice ($6).
-    IF small THEN
-        SELECT NULL::timestamptz[] AS bounds, NULL::timestamptz[] AS labels INTO hours;
-    ELSE
-        hours := nezuko_analytics.window_local_bins(bot, since, until, offsets, interval '1 hour');
-    END IF;
     IF hours.labels IS NOT NULL THEN
         SELECT string_agg(format('SELECT * FROM nezuko_analytics.window_hour_counts(%L, $12, $13, %s, %s)',
                                  bot, 1 + (j - 1) * cardinality(hours.labels) / k, j * cardinality(hours.labels) / k),
@@ -202,11 +212,9 @@ BEGIN
     ELSE
         hour_read := nezuko_analytics.slices_sql(format($s$
             SELECT date_bin('1 hour', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_hour,
-                   count(*) AS n, count(*) FILTER (WHERE v.status = 'verified') AS verified,
-                   count(*) FILTER (WHERE v.status = 'restricted') AS restricted,
-                   count(*) FILTER (WHERE v.status = 'error') AS error
+                   count(*) AS n, %3$s
             FROM %1$I.verification_log v WHERE {slice}
-            GROUP BY 1$s$, bot, shift), 'v."timestamp"', 6, cardinality(bounds) - 1, true);
+            GROUP BY 1$s$, bot, shift, nezuko_analytics.status_counts_sql()), 'v."timestamp"', 6, cardinality(bounds) - 1, true);
     END IF;
     -- RETURN QUERY: its reads may run in parallel (EXECUTE ... INTO runs serially)
     RETURN QUERY EXECUTE format($q$
@@ -294,3 +302,28 @@ AS $$ SELECT nezuko_analytics.members_chart(nezuko_analytics.bot_schema(), 10) $
 CREATE OR REPLACE FUNCTION nezuko_analytics.members_chart(bot name, top integer)
 RETURNS json LANGUAGE sql STABLE PARALLEL SAFE
 AS $$ SELECT nezuko_analytics.members_chart_query(bot, top) $$;
+
+-- the chart's read by hour takes the same status list (status_counts_sql())
+CREATE OR REPLACE FUNCTION nezuko_analytics.hour_counts_pass(bot name, since timestamptz, until timestamptz, tz text)
+RETURNS SETOF jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- RETURN QUERY: its read may run in parallel (EXECUTE ... INTO runs serially)
+    RETURN QUERY EXECUTE format($q$
+        SELECT jsonb_agg(jsonb_build_object('hour', h, 'verified', coalesce(x.verified, 0),
+                                            'restricted', coalesce(x.restricted, 0), 'error', coalesce(x.error, 0)) ORDER BY h)
+        FROM generate_series(0, 23) h
+        LEFT JOIN (SELECT date_part('hour', b.local_hour AT TIME ZONE 'UTC')::integer AS hour,
+                          sum(b.verified) AS verified, sum(b.restricted) AS restricted, sum(b.error) AS error
+                   FROM (SELECT date_bin('1 hour', %2$s, timestamptz '2000-01-01 00:00:00+00') AS local_hour, %3$s
+                         FROM %1$I.verification_log v
+                         WHERE v."timestamp" >= $1 AND v."timestamp" < $2 AND isfinite(v."timestamp")
+                         GROUP BY 1) b
+                   GROUP BY 1) x ON x.hour = h$q$,
+        bot, nezuko_analytics.local_shift_sql(nezuko_analytics.window_tz_offsets(since, until, tz)),
+        nezuko_analytics.status_counts_sql())
+        USING since, until;
+END;
+$$;
