@@ -32,6 +32,11 @@ public:
 
     void add(int64_t group_id, uint64_t total, uint64_t verified);
     void merge(const GroupCountTable& other);
+    // Empty again, its memory given back.
+    void release() {
+        std::pmr::vector<Slot>(slots_.get_allocator()).swap(slots_);
+        used_ = 0;
+    }
     std::size_t size() const { return used_; }
     // The counts by increasing id (replaces out's contents).
     void sorted(std::pmr::vector<GroupCount>& out) const;

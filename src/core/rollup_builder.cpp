@@ -12,7 +12,9 @@ RollupBuilder::Cell& RollupBuilder::cell(int64_t start, const char* method, std:
     // rows come mostly in time order: the last quarter hour's list first
     // (the map's nodes never move, so the pointer stays good)
     if (last_list_ == nullptr || last_start_ != start) {
-        last_list_ = &cells_.try_emplace(start).first->second;  // the vector takes the map's resource
+        auto [at, inserted] = cells_.try_emplace(start);  // the vector takes the map's resource
+        if (inserted) open_starts_.push_back(start);
+        last_list_ = &at->second;
         last_start_ = start;
     }
     auto& list = *last_list_;
@@ -29,8 +31,13 @@ RollupBuilder::Cell& RollupBuilder::cell(int64_t start, const char* method, std:
 
 void RollupBuilder::add_verification(int64_t t, VerificationStatus status, bool has_latency, int32_t latency_ms,
                                       bool cached, int64_t group_id) {
-    Cell& c = cell(quarter_hour_start(t), "", 0);
-    if (c.sealed()) unseal(c);
+    int64_t start = quarter_hour_start(t);
+    reached(start);
+    Cell& c = cell(start, "", 0);
+    if (c.sealed()) {
+        unseal(c);
+        open_starts_.push_back(start);
+    }
     c.groups.add(group_id, 1, status == VerificationStatus::verified ? 1 : 0);
     ++c.counts.total;
     if (status == VerificationStatus::verified) ++c.counts.verified;
@@ -106,6 +113,23 @@ void RollupBuilder::seal(Cell& c, const uint8_t* dist, std::size_t dist_len, con
     c.groups_len = static_cast<uint32_t>(groups_len);
     sealed_.insert(sealed_.end(), dist, dist + dist_len);
     sealed_.insert(sealed_.end(), groups, groups + groups_len);
+}
+
+void RollupBuilder::seal_behind(int64_t limit) {
+    while (open_from_ < open_starts_.size() && open_starts_[open_from_] <= limit) {
+        auto found = cells_.find(open_starts_[open_from_++]);
+        for (Cell& c : found->second) {
+            if (c.sealed() || c.latencies.size() < kSealFrom) continue;
+            finish(c, seal_dist_, seal_groups_, seal_scratch_);
+            seal(c, seal_dist_.data(), seal_dist_.size(), seal_groups_.data(), seal_groups_.size());
+            std::pmr::vector<int32_t>(mr_).swap(c.latencies);
+            c.groups.release();
+        }
+    }
+    if (open_from_ > 4096 && open_from_ * 2 > open_starts_.size()) {  // drop what was dealt with
+        open_starts_.erase(open_starts_.begin(), open_starts_.begin() + static_cast<std::ptrdiff_t>(open_from_));
+        open_from_ = 0;
+    }
 }
 
 void RollupBuilder::unseal(Cell& c) {
@@ -243,8 +267,13 @@ void RollupBuilder::merge_encoded(const uint8_t* data, std::size_t len) {
 
 void RollupBuilder::add_call(int64_t t, const char* method, std::size_t method_len, int success, bool has_latency,
                              int32_t latency_ms) {
-    Cell& c = cell(quarter_hour_start(t), method, method_len);
-    if (c.sealed()) unseal(c);
+    int64_t start = quarter_hour_start(t);
+    reached(start);
+    Cell& c = cell(start, method, method_len);
+    if (c.sealed()) {
+        unseal(c);
+        open_starts_.push_back(start);
+    }
     ++c.counts.total;
     if (success == 1) ++c.counts.ok;
     if (success == 0) ++c.counts.failures;

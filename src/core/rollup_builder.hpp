@@ -33,7 +33,8 @@ struct RollupCounts {
 
 class RollupBuilder {
 public:
-    explicit RollupBuilder(std::pmr::memory_resource* mr) : mr_(mr), cells_(mr), sealed_(mr) {}
+    explicit RollupBuilder(std::pmr::memory_resource* mr)
+        : mr_(mr), cells_(mr), sealed_(mr), open_starts_(mr), seal_dist_(mr), seal_groups_(mr), seal_scratch_(mr) {}
     RollupBuilder(const RollupBuilder&) = delete;
     RollupBuilder& operator=(const RollupBuilder&) = delete;
 
@@ -105,6 +106,20 @@ private:
     // encode() finishes a cell of at least this many latencies (a quarter
     // hour of verification_log: hundreds); smaller ones travel as values.
     static constexpr std::size_t kSealFrom = 64;
+    // Rows come mostly in time order (the bot writes them so): once the rows
+    // reach a quarter hour this far past a cell's, the cell is finished and
+    // sealed on the spot, while its values and table are still in the CPU's
+    // cache, and their memory is given back.  A late row opens it again.
+    static constexpr int64_t kSealBehind = 2 * kQuarterHourMicros;
+    // Seals the open cells of quarter hours up to `limit`.
+    void seal_behind(int64_t limit);
+    // Called with each row's quarter hour.
+    void reached(int64_t start) {
+        if (start > highest_start_) {
+            highest_start_ = start;
+            seal_behind(start - kSealBehind);
+        }
+    }
 
     std::pmr::memory_resource* mr_;
     // per quarter hour start: its cells (one per method; one for verification_log)
@@ -114,6 +129,14 @@ private:
     // the list of the quarter hour last looked up (cell())
     int64_t last_start_ = 0;
     std::pmr::vector<Cell>* last_list_ = nullptr;
+    // for seal_behind(): the quarter hours whose cells were opened, in that
+    // order (from open_from_ on, not dealt with yet), the latest quarter hour
+    // of a row, and what sealing reuses from one cell to the next
+    std::pmr::vector<int64_t> open_starts_;
+    std::size_t open_from_ = 0;
+    int64_t highest_start_ = INT64_MIN;
+    std::pmr::vector<uint8_t> seal_dist_, seal_groups_;
+    Scratch seal_scratch_;
 };
 
 template <typename F>

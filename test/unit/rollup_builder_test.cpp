@@ -102,6 +102,58 @@ TEST(RollupBuilder, CellsEqualTheirRowsQuarterHourByQuarterHour) {
     EXPECT_EQ(got, groups);
 }
 
+// Rows in time order, as the bot writes them, finish each quarter hour once
+// the rows are two past it (sealed on the spot); late rows open such a
+// quarter hour again.  The cells equal those of the same rows in a random
+// order.
+TEST(RollupBuilder, RowsInTimeOrderWithLateRowsEqualAnyOrder) {
+    const int64_t kSecond = 1000000LL;
+    std::mt19937_64 rng(23);
+    struct Row {
+        int64_t t;
+        nz::VerificationStatus status;
+        bool has_latency;
+        int32_t latency;
+        bool cached;
+        int64_t group;
+        std::string method;
+        int success;
+    };
+    std::vector<Row> rows, late;
+    const char* methods[] = {"getChatMember", "sendMessage", ""};
+    for (int i = 0; i < 60000; ++i) {
+        Row r{i * 7 * kSecond, static_cast<nz::VerificationStatus>(rng() % 4), rng() % 9 != 0,
+              static_cast<int32_t>(rng() % 3000), rng() % 3 == 0, static_cast<int64_t>(rng() % 50),
+              methods[rng() % 3], static_cast<int>(rng() % 3) - 1};
+        (rng() % 20 == 0 ? late : rows).push_back(r);
+    }
+    nz::RollupBuilder in_order(mr()), any_order(mr()), calls_in_order(mr()), calls_any_order(mr());
+    auto add = [](nz::RollupBuilder& v, nz::RollupBuilder& a, const Row& r) {
+        v.add_verification(r.t, r.status, r.has_latency, r.latency, r.cached, r.group);
+        a.add_call(r.t, r.method.data(), r.method.size(), r.success, r.has_latency, r.latency);
+    };
+    for (const Row& r : rows) add(in_order, calls_in_order, r);
+    for (const Row& r : late) add(in_order, calls_in_order, r);  // each opens a finished quarter hour again
+    std::vector<Row> shuffled(rows);
+    shuffled.insert(shuffled.end(), late.begin(), late.end());
+    std::shuffle(shuffled.begin(), shuffled.end(), rng);
+    for (const Row& r : shuffled) add(any_order, calls_any_order, r);
+    using Cell = std::tuple<int64_t, std::string, uint64_t, uint64_t, uint64_t, uint64_t, std::vector<uint8_t>, std::vector<uint8_t>>;
+    auto cells = [](const nz::RollupBuilder& b) {
+        std::vector<Cell> out;
+        b.for_each_quarter_hour([&](int64_t start, const std::pmr::string& method, const nz::RollupCounts& c,
+                                    const std::pmr::vector<uint8_t>& bytes, const std::pmr::vector<uint8_t>& groups) {
+            out.emplace_back(start, std::string(method), c.total, c.verified + 10 * c.ok, c.failures, c.latency_count,
+                             std::vector<uint8_t>(bytes.begin(), bytes.end()), std::vector<uint8_t>(groups.begin(), groups.end()));
+        });
+        std::sort(out.begin(), out.end());
+        return out;
+    };
+    EXPECT_EQ(cells(in_order).size(), std::size_t{60000 * 7 / 900 + 1});
+    EXPECT_EQ(cells(in_order), cells(any_order));
+    EXPECT_EQ(cells(calls_in_order), cells(calls_any_order));
+}
+
 }  // namespace
 
 namespace {
