@@ -283,6 +283,7 @@ REVOKE EXECUTE ON FUNCTION nezuko_analytics.refresh_rollup_source(text, timestam
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_materialize(text, timestamptz, timestamptz) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_days_rebuild(text, timestamptz[], timestamptz[], text[]) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_build(text, timestamptz, timestamptz) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_build_scan(name, text, timestamptz, timestamptz, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_invalidate() FROM PUBLIC;
 -- The installing role runs the rollups (as it runs retention): the API, and
 -- the tables they write.  The bot's writers need nothing: the trigger writes
@@ -293,4 +294,6 @@ GRANT EXECUTE ON FUNCTION nezuko_analytics.enable_rollups(interval, text[]), nez
       nezuko_analytics.refresh_rollups(interval), nezuko_analytics.refresh_rollup_source(text, timestamptz, boolean),
       nezuko_analytics.rollup_materialize(text, timestamptz, timestamptz),
       nezuko_analytics.rollup_days_rebuild(text, timestamptz[], timestamptz[], text[]),
-      nezuko_analytics.rollup_build(text, timestamptz, timestamptz), nezuko_analytics.rollup_invalidate() TO @extowner@;
+      nezuko_analytics.rollup_build(text, timestamptz, timestamptz),
+      nezuko_analytics.rollup_build_scan(name, text, timestamptz, timestamptz, boolean),
+      nezuko_analytics.rollup_invalidate() TO @extowner@;

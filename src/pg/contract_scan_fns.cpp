@@ -33,6 +33,8 @@ namespace {
 
 using nz::pg::close_bot_table;
 using nz::pg::column_of_type;
+using nz::pg::free_plain_text;
+using nz::pg::plain_text;
 using nz::pg::open_readable_bot_table;
 
 const char* schema_arg(FunctionCallInfo fcinfo) {
@@ -44,18 +46,6 @@ void require_args(FunctionCallInfo fcinfo, int count, const char* function_name)
         if (PG_ARGISNULL(i))
             ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
                             errmsg("%s: argument %d must not be NULL", function_name, i + 1)));
-}
-
-// The bytes of a text or varchar value; detoasted (a call) only when it is
-// compressed or stored out of line, which short values never are.  A visitor
-// runs in the scan's memory context: it hands a detoasted copy back to
-// free_plain_text() when done with it.
-inline text* plain_text(Datum d) {
-    auto* v = reinterpret_cast<struct varlena*>(DatumGetPointer(d));
-    return VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v) ? pg_detoast_datum_packed(v) : v;
-}
-inline void free_plain_text(text* t, Datum d) {
-    if (t != reinterpret_cast<text*>(DatumGetPointer(d))) pfree(t);
 }
 
 ArrayType* int8_array(const int64* values, int count) {

@@ -34,19 +34,23 @@ public:
         for (int i = 0; i < desc_->natts; ++i) nulls_[i] = true;
     }
 
-    // Sets field `name`; an ERROR when the declaration has no such field.
-    NamedRecord& set(const char* name, Datum value) {
+    // The place of field `name`; an ERROR when the declaration has no such field.
+    int field(const char* name) const {
         for (int i = 0; i < desc_->natts; ++i) {
             Form_pg_attribute att = TupleDescAttr(desc_, i);
-            if (!att->attisdropped && std::strcmp(NameStr(att->attname), name) == 0) {
-                values_[i] = value;
-                nulls_[i] = false;
-                return *this;
-            }
+            if (!att->attisdropped && std::strcmp(NameStr(att->attname), name) == 0) return i;
         }
         ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
                         errmsg("%s: %s \"%s\"", function_name_, missing_field_, name),
                         errhint("The module and the extension's SQL are of different versions: run ALTER EXTENSION nezuko_analytics UPDATE;")));
+    }
+
+    // Sets field `name` (or the field at a place field() gave).
+    NamedRecord& set(const char* name, Datum value) { return set(field(name), value); }
+    NamedRecord& set(int at, Datum value) {
+        values_[at] = value;
+        nulls_[at] = false;
+        return *this;
     }
 
     // The row; fields never set are NULL.

@@ -391,12 +391,12 @@ void read_window(const WindowScan& w) {
     index_close(r.index, AccessShareLock);
 }
 
-void scan_table(Relation rel, int ncols, const AttrNumber* cols, RowVisitor visit, void* acc) {
-    Assert(ncols <= kMaxScanColumns);
+namespace {
+
+void visit_all(TableScanDesc scan, Relation rel, int ncols, const AttrNumber* cols, RowVisitor visit, void* acc) {
     Datum values[kMaxScanColumns];
     bool isnull[kMaxScanColumns];
     TupleTableSlot* slot = table_slot_create(rel, nullptr);
-    TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, nullptr);
     int rows = 0;
     while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
         for (int c = 0; c < ncols; ++c) values[c] = slot_getattr(slot, cols[c], &isnull[c]);
@@ -405,6 +405,22 @@ void scan_table(Relation rel, int ncols, const AttrNumber* cols, RowVisitor visi
     }
     table_endscan(scan);
     ExecDropSingleTupleTableSlot(slot);
+}
+
+}  // namespace
+
+void scan_table(Relation rel, int ncols, const AttrNumber* cols, RowVisitor visit, void* acc) {
+    Assert(ncols <= kMaxScanColumns);
+    visit_all(table_beginscan(rel, GetActiveSnapshot(), 0, nullptr), rel, ncols, cols, visit, acc);
+}
+
+void scan_table_pages(Relation rel, BlockNumber first, BlockNumber count, int ncols, const AttrNumber* cols,
+                      RowVisitor visit, void* acc) {
+    Assert(ncols <= kMaxScanColumns);
+    // no synchronized start: the scan must begin where it is told
+    TableScanDesc scan = table_beginscan_strat(rel, GetActiveSnapshot(), 0, nullptr, true, false);
+    heap_setscanlimits(scan, first, count);
+    visit_all(scan, rel, ncols, cols, visit, acc);
 }
 
 }  // namespace nz::pg

@@ -25,6 +25,8 @@ extern "C" {
 #include "access/attnum.h"
 #include "catalog/pg_type.h"
 #include "datatype/timestamp.h"
+#include "fmgr.h"
+#include "storage/block.h"
 #include "utils/relcache.h"
 }
 
@@ -52,10 +54,25 @@ Oid leading_index(Relation rel, AttrNumber leading, int ncols, const AttrNumber*
 // hold millions: what it allocates for one row (a detoasted value) it frees.
 using RowVisitor = void (*)(void* acc, const Datum* values, const bool* isnull);
 
+// The bytes of a text or varchar value handed to a visitor; detoasted (a
+// call) only when it is compressed or stored out of line, which short values
+// never are.  The visitor hands a detoasted copy back to free_plain_text()
+// when done with it.
+inline text* plain_text(Datum d) {
+    auto* v = reinterpret_cast<struct varlena*>(DatumGetPointer(d));
+    return VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v) ? pg_detoast_datum_packed(v) : v;
+}
+inline void free_plain_text(text* t, Datum d) {
+    if (t != reinterpret_cast<text*>(DatumGetPointer(d))) pfree(t);
+}
+
 constexpr int kMaxScanColumns = 8;
 
 // Visits every row of rel visible to the active snapshot (a sequential scan).
 void scan_table(Relation rel, int ncols, const AttrNumber* cols, RowVisitor visit, void* acc);
+// The same for the pages [first, first + count) only.
+void scan_table_pages(Relation rel, BlockNumber first, BlockNumber count, int ncols, const AttrNumber* cols,
+                      RowVisitor visit, void* acc);
 
 // How to read `cols` of a window of rel: the table's "timestamp" column
 // (timestamptz), and the index to read them through, index-only when it holds

@@ -1,0 +1,119 @@
+-- The rollup build's own read (rollup_build_scan(), docs/rollups.md "The
+-- build"): the same quarter hours as the build aggregates, row for row, read
+-- by one process, by parallel workers of its own (whose runs of pages meet
+-- inside quarter hours), by the leader alone when no worker starts, and
+-- through the "timestamp" index; with late rows, which open a quarter hour
+-- the read had finished already.  rollup_build() takes the sequential scan
+-- for most of a table and the index for a small range, and the aggregates
+-- where the native path may not read (row-level security).  Bad input.
+\set SHOW_CONTEXT never
+CREATE EXTENSION nezuko_analytics;
+CREATE SCHEMA bs;
+SELECT count(*) > 0 AS applied FROM nezuko_analytics.apply_schema('bs');
+
+-- 40 days of rows in time order, then 3,000 late rows spread over them (on
+-- the table's last pages); NULL latencies, every status, 97 groups.  API
+-- calls of three methods, NULL success and latencies, and a late run.
+INSERT INTO bs.verification_log (user_id, group_id, status, latency_ms, cached, "timestamp")
+SELECT i, i % 97, (ARRAY['verified', 'restricted', 'error', 'pending'])[1 + i % 4],
+       CASE WHEN i % 11 = 0 THEN NULL ELSE (i * 37) % 900 END, i % 3 = 0,
+       timestamptz '2026-10-01 00:00:00+00' + i * interval '17 seconds'
+FROM generate_series(1, 200000) i;
+INSERT INTO bs.verification_log (user_id, group_id, status, latency_ms, cached, "timestamp")
+SELECT i, i % 5, 'verified', i % 300, false, timestamptz '2026-10-01 00:00:00+00' + (i * 7919 % 200000) * interval '17 seconds'
+FROM generate_series(1, 3000) i;
+INSERT INTO bs.api_call_log (method, success, latency_ms, "timestamp")
+SELECT (ARRAY['getChatMember', 'restrictChatMember', 'sendMessage'])[1 + i % 3],
+       CASE WHEN i % 7 = 0 THEN NULL ELSE i % 5 <> 0 END, CASE WHEN i % 13 = 0 THEN NULL ELSE (i * 29) % 700 END,
+       timestamptz '2026-10-01 00:00:00+00' + i * interval '23 seconds'
+FROM generate_series(1, 100000) i;
+INSERT INTO bs.api_call_log (method, success, latency_ms, "timestamp")
+SELECT 'getChat', true, i, timestamptz '2026-10-03 00:00:00+00' + i * interval '1 minute' FROM generate_series(1, 500) i;
+ANALYZE bs.verification_log, bs.api_call_log;
+
+-- The rows of rollup_build_scan() that the aggregates do not give, and the
+-- other way round (as text: equal distributions print alike), and how many.
+CREATE FUNCTION pg_temp.verification_differences(lo timestamptz, hi timestamptz, whole boolean,
+                                                 OUT quarter_hours bigint, OUT differences bigint)
+LANGUAGE sql AS $$
+    WITH native AS (SELECT x::text AS r FROM unnest((nezuko_analytics.rollup_build_scan('bs', 'verification_log', lo, hi, whole)).verification) x),
+         agg AS (SELECT x::text AS r
+                 FROM unnest((SELECT nezuko_analytics.verification_quarter_hours(v."timestamp", v.status::text, v.latency_ms, v.cached, v.group_id::bigint)
+                              FROM bs.verification_log v WHERE v."timestamp" >= lo AND v."timestamp" < hi)) x)
+    SELECT (SELECT count(*) FROM native),
+           (SELECT count(*) FROM ((SELECT r FROM native EXCEPT ALL SELECT r FROM agg) UNION ALL
+                                  (SELECT r FROM agg EXCEPT ALL SELECT r FROM native)) d)
+$$;
+CREATE FUNCTION pg_temp.api_differences(lo timestamptz, hi timestamptz, whole boolean,
+                                        OUT quarter_hours bigint, OUT differences bigint)
+LANGUAGE sql AS $$
+    WITH native AS (SELECT x::text AS r FROM unnest((nezuko_analytics.rollup_build_scan('bs', 'api_call_log', lo, hi, whole)).api) x),
+         agg AS (SELECT x::text AS r
+                 FROM unnest((SELECT nezuko_analytics.api_quarter_hours(a."timestamp", a.method::text, a.success, a.latency_ms)
+                              FROM bs.api_call_log a WHERE a."timestamp" >= lo AND a."timestamp" < hi)) x)
+    SELECT (SELECT count(*) FROM native),
+           (SELECT count(*) FROM ((SELECT r FROM native EXCEPT ALL SELECT r FROM agg) UNION ALL
+                                  (SELECT r FROM agg EXCEPT ALL SELECT r FROM native)) d)
+$$;
+
+-- One process (the table is under min_parallel_table_scan_size), all of
+-- it and a part off the quarter hours; then the same through the index.
+SELECT 'one process' AS read, * FROM pg_temp.verification_differences('2026-09-01', '2026-12-01', true)
+UNION ALL SELECT 'one process, a part', * FROM pg_temp.verification_differences('2026-10-10 07:05', '2026-10-20 13:20', true)
+UNION ALL SELECT 'index, a part', * FROM pg_temp.verification_differences('2026-10-10 07:05', '2026-10-20 13:20', false)
+UNION ALL SELECT 'index, empty', * FROM pg_temp.verification_differences('2027-10-10', '2027-10-20', false)
+UNION ALL SELECT 'api, one process', * FROM pg_temp.api_differences('2026-09-01', '2026-12-01', true)
+UNION ALL SELECT 'api, index, a part', * FROM pg_temp.api_differences('2026-10-02 22:50', '2026-10-04', false);
+
+-- Parallel workers: 2, then 4 (runs of pages that meet inside quarter
+-- hours, one holding the late rows); and none started (the leader alone).
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_maintenance_workers = 2;
+SET client_min_messages = debug1;
+SELECT (nezuko_analytics.rollup_build_scan('bs', 'verification_log', '2026-09-01', '2026-12-01', true)).verification IS NOT NULL AS read;
+SET max_parallel_maintenance_workers = 4;
+SELECT (nezuko_analytics.rollup_build_scan('bs', 'verification_log', '2026-09-01', '2026-12-01', true)).verification IS NOT NULL AS read;
+SET max_parallel_workers = 0;
+SELECT (nezuko_analytics.rollup_build_scan('bs', 'verification_log', '2026-09-01', '2026-12-01', true)).verification IS NOT NULL AS read;
+RESET client_min_messages;
+SELECT 'no worker started' AS read, * FROM pg_temp.verification_differences('2026-09-01', '2026-12-01', true);
+RESET max_parallel_workers;
+SELECT '4 workers' AS read, * FROM pg_temp.verification_differences('2026-09-01', '2026-12-01', true)
+UNION ALL SELECT '4 workers, a part', * FROM pg_temp.verification_differences('2026-10-10 07:05', '2026-10-20 13:20', true)
+UNION ALL SELECT 'api, 4 workers', * FROM pg_temp.api_differences('2026-09-01', '2026-12-01', true);
+SET max_parallel_maintenance_workers = 2;
+SELECT '2 workers' AS read, * FROM pg_temp.verification_differences('2026-09-01', '2026-12-01', true)
+UNION ALL SELECT 'api, 2 workers', * FROM pg_temp.api_differences('2026-09-01', '2026-12-01', true);
+
+-- rollup_build(): most of the table by the sequential scan, a small range
+-- through the index (the DEBUG lines say which).
+SET client_min_messages = debug1;
+SELECT cardinality(verification) > 0 AS built FROM nezuko_analytics.rollup_build('verification_log', '2026-09-01', '2026-12-01');
+SELECT cardinality(verification) AS quarter_hours FROM nezuko_analytics.rollup_build('verification_log', '2026-10-10 07:00', '2026-10-10 08:00');
+RESET client_min_messages;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_maintenance_workers;
+
+-- Where the native path may not read (row-level security): the record is
+-- NULL, and rollup_build() gives the aggregates' rows.
+CREATE ROLE bs_reader;
+GRANT USAGE ON SCHEMA bs, nezuko_analytics TO bs_reader;
+GRANT SELECT ON bs.verification_log, nezuko_analytics.schema_state TO bs_reader;
+GRANT EXECUTE ON FUNCTION nezuko_analytics.rollup_build_scan(name, text, timestamptz, timestamptz, boolean),
+      nezuko_analytics.rollup_build(text, timestamptz, timestamptz) TO bs_reader;
+ALTER TABLE bs.verification_log ENABLE ROW LEVEL SECURITY;
+CREATE POLICY everything ON bs.verification_log FOR SELECT TO bs_reader USING (true);
+SET ROLE bs_reader;
+SELECT nezuko_analytics.rollup_build_scan('bs', 'verification_log', '2026-09-01', '2026-12-01', true) IS NULL AS refused;
+SELECT cardinality(verification) AS quarter_hours FROM nezuko_analytics.rollup_build('verification_log', '2026-10-10 07:00', '2026-10-10 08:00');
+RESET ROLE;
+ALTER TABLE bs.verification_log DISABLE ROW LEVEL SECURITY;
+
+-- Bad input.
+SELECT nezuko_analytics.rollup_build_scan('bs', 'users', '2026-09-01', '2026-12-01', true);
+SELECT nezuko_analytics.rollup_build_scan('bs', NULL, '2026-09-01', '2026-12-01', true);
+SELECT nezuko_analytics.rollup_build_scan('nowhere', 'verification_log', '2026-09-01', '2026-12-01', true);
+
+DROP EXTENSION nezuko_analytics;
+DROP SCHEMA bs CASCADE;
+DROP ROLE bs_reader;

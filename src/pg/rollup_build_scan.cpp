@@ -1,0 +1,315 @@
+// The rollup build's own read of the raw rows (docs/rollups.md, "The build"):
+//   rollup_build_scan(bot, source, lo, hi, whole_table)
+//       -> (verification rollup_verifications[], api rollup_api_calls[])
+// reads the rows of bot.<source> with lo <= "timestamp" < hi without the
+// executor (window_scan.hpp) and folds each one straight into a
+// RollupBuilder: the same quarter hours as the build aggregates
+// (rollup_build_agg.cpp) give, without a function call per row and its
+// arguments.  whole_table: the range holds most of the table, which is read
+// in one sequential scan; otherwise the rows come through the table's
+// "timestamp" index.  The field of the other source is NULL.
+//
+// A whole-table read is parallel, as CREATE INDEX's is: up to
+// max_parallel_maintenance_workers workers (by the table's size, as the
+// planner counts them) each fold a run of the table's pages into a builder
+// of their own and send it, encoded (RollupBuilder::encode(), which
+// finishes its quarter hours), through a shared memory queue; the leader
+// merges them.  Each worker's pages are one run, not the blocks a parallel
+// sequential scan hands out in turn: the bot writes in time order, so a
+// quarter hour is then split between two workers only where their runs
+// meet, and the leader has almost nothing left to finish.
+//
+// The record is NULL when the native path may not read the table (see
+// open_readable_bot_table(): no SELECT privilege, row-level security,
+// SERIALIZABLE, ...) or a column has another type than the bot's schema
+// gives it; the SQL caller then runs the aggregates instead.
+#include <cstring>
+
+#include "../core/verification_status.hpp"
+#include "named_record.hpp"
+#include "pg_boundary.hpp"
+#include "rollup_build_rows.hpp"
+#include "window_scan.hpp"
+
+extern "C" {
+#include "access/parallel.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "optimizer/paths.h"
+#include "storage/bufmgr.h"
+#include "storage/proc.h"
+#include "storage/shm_mq.h"
+#include "storage/shm_toc.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+// The entry point of a parallel worker of the build (found by name).
+PGDLLEXPORT void nz_rollup_build_worker(dsm_segment* seg, shm_toc* toc);
+}
+
+namespace {
+
+constexpr const char* kName = "rollup_build_scan";
+
+// What every visited row is checked against, and where it goes.
+struct BuildScan {
+    nz::pg::RollupBuildState* state;
+    TimestampTz lo, hi;
+};
+
+// The row's time when it is in [lo, hi) (a sequential scan visits every
+// row; the window read only those of the window), else false.
+inline bool in_range(const BuildScan* b, Datum ts, bool ts_null, TimestampTz& t) {
+    if (ts_null) return false;
+    t = DatumGetTimestampTz(ts);
+    return !TIMESTAMP_NOT_FINITE(t) && t >= b->lo && t < b->hi;
+}
+
+// values: "timestamp", status, latency_ms, cached, group_id (as the
+// verification_quarter_hours aggregate takes them; NULL group as 0).
+void add_verification_row(void* acc, const Datum* values, const bool* isnull) {
+    auto* b = static_cast<BuildScan*>(acc);
+    TimestampTz t;
+    if (!in_range(b, values[0], isnull[0], t)) return;
+    nz::VerificationStatus status = nz::VerificationStatus::other;
+    if (!isnull[1]) {
+        text* s = nz::pg::plain_text(values[1]);
+        status = nz::classify_status(VARDATA_ANY(s), VARSIZE_ANY_EXHDR(s));
+        nz::pg::free_plain_text(s, values[1]);
+    }
+    bool has_latency = !isnull[2];
+    int32 latency = has_latency ? DatumGetInt32(values[2]) : 0;
+    bool cached = !isnull[3] && DatumGetBool(values[3]);
+    int64 group_id = isnull[4] ? 0 : DatumGetInt64(values[4]);
+    nz::pg::run_core(kName, [&] { b->state->builder.add_verification(t, status, has_latency, latency, cached, group_id); });
+}
+
+// values: "timestamp", method, success, latency_ms (as api_quarter_hours
+// takes them; NULL method as '', NULL success neither ok nor failed).
+void add_call_row(void* acc, const Datum* values, const bool* isnull) {
+    auto* b = static_cast<BuildScan*>(acc);
+    TimestampTz t;
+    if (!in_range(b, values[0], isnull[0], t)) return;
+    text* method = isnull[1] ? nullptr : nz::pg::plain_text(values[1]);
+    const char* name = method ? VARDATA_ANY(method) : "";
+    std::size_t len = method ? VARSIZE_ANY_EXHDR(method) : 0;
+    int success = isnull[2] ? -1 : (DatumGetBool(values[2]) ? 1 : 0);
+    bool has_latency = !isnull[3];
+    int32 latency = has_latency ? DatumGetInt32(values[3]) : 0;
+    // the method's bytes stay valid until freed below (the builder copies them)
+    nz::pg::run_core(kName, [&] { b->state->builder.add_call(t, name, len, success, has_latency, latency); });
+    if (method) nz::pg::free_plain_text(method, values[1]);
+}
+
+// The columns a source's rows are read with, in the visitor's order, and
+// which types they must have; false when one is missing or of another type.
+bool source_columns(Relation rel, bool verification, AttrNumber* cols, int& ncols) {
+    using nz::pg::column_of_type;
+    if (verification) {
+        cols[0] = column_of_type(rel, "timestamp", TIMESTAMPTZOID, InvalidOid);
+        cols[1] = column_of_type(rel, "status", VARCHAROID, TEXTOID);
+        cols[2] = column_of_type(rel, "latency_ms", INT4OID, InvalidOid);
+        cols[3] = column_of_type(rel, "cached", BOOLOID, InvalidOid);
+        cols[4] = column_of_type(rel, "group_id", INT8OID, InvalidOid);
+        ncols = 5;
+    } else {
+        cols[0] = column_of_type(rel, "timestamp", TIMESTAMPTZOID, InvalidOid);
+        cols[1] = column_of_type(rel, "method", VARCHAROID, TEXTOID);
+        cols[2] = column_of_type(rel, "success", BOOLOID, InvalidOid);
+        cols[3] = column_of_type(rel, "latency_ms", INT4OID, InvalidOid);
+        ncols = 4;
+    }
+    for (int c = 0; c < ncols; ++c)
+        if (cols[c] == InvalidAttrNumber) return false;
+    return true;
+}
+
+// ---- the parallel read of a whole table ---------------------------------
+
+// What the processes of a parallel read share: the table's pages [0, pages)
+// are cut into `parts` runs, and each process takes the next run left
+// (next_part) until none is.
+struct SharedBuild {
+    Oid relid;
+    bool verification;
+    int ncols;
+    AttrNumber cols[nz::pg::kMaxScanColumns];
+    TimestampTz lo, hi;
+    BlockNumber pages;
+    uint32 parts;
+    pg_atomic_uint32 next_part;
+};
+
+constexpr uint64 kKeyShared = UINT64CONST(0x6E7A726F6C6C0001);  // the keys of the shared memory's table of contents
+constexpr uint64 kKeyQueues = UINT64CONST(0x6E7A726F6C6C0002);
+constexpr Size kQueueSize = 4 * 1024 * 1024;  // each worker's queue to the leader (a larger message goes in parts)
+constexpr int kMaxWorkers = 32;
+
+nz::pg::RowVisitor visitor(bool verification) {
+    return verification ? add_verification_row : add_call_row;
+}
+
+// Reads the runs of pages left, one at a time, into b.
+void read_parts(Relation rel, SharedBuild* shared, BuildScan* b) {
+    for (uint32 part; (part = pg_atomic_fetch_add_u32(&shared->next_part, 1)) < shared->parts;) {
+        auto first = static_cast<BlockNumber>(uint64{shared->pages} * part / shared->parts);
+        auto end = static_cast<BlockNumber>(uint64{shared->pages} * (part + 1) / shared->parts);
+        nz::pg::scan_table_pages(rel, first, end - first, shared->ncols, shared->cols, visitor(shared->verification), b);
+    }
+}
+
+// How many workers read a table of this many pages: none below
+// min_parallel_table_scan_size, then one more each time the table is three
+// times larger (as the planner counts them), at most
+// max_parallel_maintenance_workers.
+int build_workers(Relation rel) {
+    if (IsInParallelMode() || max_parallel_maintenance_workers <= 0) return 0;
+    uint64 pages = RelationGetNumberOfBlocks(rel);
+    uint64 threshold = static_cast<uint64>(Max(min_parallel_table_scan_size, 1));
+    if (pages < threshold) return 0;
+    int workers = 1;
+    for (uint64 t = threshold * 3; pages >= t && workers < kMaxWorkers; t *= 3) ++workers;
+    return Min(workers, Min(max_parallel_maintenance_workers, kMaxWorkers));
+}
+
+// Every row of rel in [b->lo, b->hi) into b->state: the leader's part and
+// those of up to `workers` workers.
+void read_in_parallel(Relation rel, BuildScan* b, const SharedBuild& setup, int workers) {
+    EnterParallelMode();
+    ParallelContext* pcxt = CreateParallelContext("nezuko_analytics", "nz_rollup_build_worker", workers);
+    Size shared_size = sizeof(SharedBuild);
+    shm_toc_estimate_chunk(&pcxt->estimator, shared_size);
+    shm_toc_estimate_chunk(&pcxt->estimator, mul_size(kQueueSize, workers));
+    shm_toc_estimate_keys(&pcxt->estimator, 2);
+    InitializeParallelDSM(pcxt);
+    if (pcxt->seg == nullptr) {  // no dynamic shared memory to be had: alone
+        DestroyParallelContext(pcxt);
+        ExitParallelMode();
+        nz::pg::scan_table(rel, setup.ncols, setup.cols, visitor(setup.verification), b);
+        return;
+    }
+    auto* shared = static_cast<SharedBuild*>(shm_toc_allocate(pcxt->toc, shared_size));
+    *shared = setup;
+    shared->pages = RelationGetNumberOfBlocks(rel);
+    shared->parts = static_cast<uint32>(workers);
+    pg_atomic_init_u32(&shared->next_part, 0);
+    shm_toc_insert(pcxt->toc, kKeyShared, shared);
+    char* queues = static_cast<char*>(shm_toc_allocate(pcxt->toc, mul_size(kQueueSize, workers)));
+    shm_toc_insert(pcxt->toc, kKeyQueues, queues);
+    shm_mq_handle* from[kMaxWorkers];
+    for (int i = 0; i < workers; ++i) {
+        shm_mq* mq = shm_mq_create(queues + i * kQueueSize, kQueueSize);
+        shm_mq_set_receiver(mq, MyProc);
+        from[i] = shm_mq_attach(mq, pcxt->seg, nullptr);
+    }
+    LaunchParallelWorkers(pcxt);
+    // a worker that fails to start detaches its queue (the leader's read ends)
+    for (int i = 0; i < pcxt->nworkers_launched; ++i) shm_mq_set_handle(from[i], pcxt->worker[i].bgwhandle);
+    ereport(DEBUG1, (errmsg_internal("nezuko_analytics: %s with %d parallel workers", kName, pcxt->nworkers_launched)));
+    // The workers read with the leader's active snapshot (restored in each).
+    // The leader reads only when a worker did not start: otherwise it has
+    // the merging and the rows to itself, and the machine's cores go to the
+    // workers.
+    if (pcxt->nworkers_launched < workers) read_parts(rel, shared, b);
+    for (int i = 0; i < pcxt->nworkers_launched; ++i) {
+        Size len = 0;
+        void* data = nullptr;
+        if (shm_mq_receive(from[i], &len, &data, false) != SHM_MQ_SUCCESS) {
+            WaitForParallelWorkersToFinish(pcxt);  // raises the worker's own error, when it had one
+            ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+                            errmsg("%s: a parallel worker ended without sending its quarter hours", kName)));
+        }
+        nz::pg::run_core(kName, [&] { b->state->builder.merge_encoded(static_cast<const uint8_t*>(data), len); });
+    }
+    WaitForParallelWorkersToFinish(pcxt);
+    DestroyParallelContext(pcxt);
+    ExitParallelMode();
+}
+
+}  // namespace
+
+void nz_rollup_build_worker(dsm_segment* seg, shm_toc* toc) {
+    auto* shared = static_cast<SharedBuild*>(shm_toc_lookup(toc, kKeyShared, false));
+    auto* queues = static_cast<char*>(shm_toc_lookup(toc, kKeyQueues, false));
+    auto* mq = reinterpret_cast<shm_mq*>(queues + ParallelWorkerNumber * kQueueSize);
+    shm_mq_set_sender(mq, MyProc);
+    shm_mq_handle* to_leader = shm_mq_attach(mq, seg, nullptr);
+    Relation rel = table_open(shared->relid, AccessShareLock);
+    BuildScan b{nz::pg::new_rollup_build_state(CurrentMemoryContext), shared->lo, shared->hi};
+    read_parts(rel, shared, &b);
+    table_close(rel, AccessShareLock);
+    // the encoded builder, in the state's memory (never destroyed: freed with it)
+    const uint8_t* data = nullptr;
+    std::size_t len = 0;
+    nz::pg::run_core(kName, [&] {
+        auto* bytes = new (b.state->resource.allocate(sizeof(std::pmr::vector<uint8_t>), alignof(std::pmr::vector<uint8_t>)))
+            std::pmr::vector<uint8_t>(b.state->builder.encode());
+        data = bytes->data();
+        len = bytes->size();
+    });
+    if (shm_mq_send(to_leader, len, data, false, true) != SHM_MQ_SUCCESS)
+        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("%s: the leader stopped reading", kName)));
+}
+
+NZ_PG_FUNCTION(nz_rollup_build_scan) {
+    for (int i = 0; i < 5; ++i)
+        if (PG_ARGISNULL(i))
+            ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                            errmsg("%s: argument %d must not be NULL", kName, i + 1)));
+    const char* schema = NameStr(*PG_GETARG_NAME(0));
+    text* source_text = PG_GETARG_TEXT_PP(1);
+    const char* source = text_to_cstring(source_text);
+    bool verification = std::strcmp(source, "verification_log") == 0;
+    if (!verification && std::strcmp(source, "api_call_log") != 0)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("%s: source must be verification_log or api_call_log, got \"%s\"", kName, source)));
+    BuildScan b{nullptr, PG_GETARG_TIMESTAMPTZ(2), PG_GETARG_TIMESTAMPTZ(3)};
+    bool whole_table = PG_GETARG_BOOL(4);
+    nz::pg::NamedRecord result(fcinfo, kName);
+
+    Relation rel = nz::pg::open_readable_bot_table(schema, source);
+    if (rel == nullptr) PG_RETURN_NULL();
+    AttrNumber cols[nz::pg::kMaxScanColumns];
+    int ncols = 0;
+    if (!source_columns(rel, verification, cols, ncols)) {
+        nz::pg::close_bot_table(rel);
+        PG_RETURN_NULL();
+    }
+    // The builder's memory: its own context, deleted once the rows are made.
+    MemoryContext build_context = AllocSetContextCreate(CurrentMemoryContext, "nezuko_analytics rollup build",
+                                                        ALLOCSET_DEFAULT_SIZES);
+    b.state = nz::pg::new_rollup_build_state(build_context);
+    nz::pg::RowVisitor visit = visitor(verification);
+    nz::pg::WindowRead plan = nz::pg::plan_window_read(rel, ncols, cols);
+    if (whole_table || !OidIsValid(plan.index)) {
+        ereport(DEBUG1, (errmsg_internal("nezuko_analytics: %s of %s by a sequential scan", kName, source)));
+        int workers = build_workers(rel);
+        if (workers > 0) {
+            SharedBuild setup{};
+            setup.relid = RelationGetRelid(rel);
+            setup.verification = verification;
+            setup.ncols = ncols;
+            setup.lo = b.lo;
+            setup.hi = b.hi;
+            for (int c = 0; c < ncols; ++c) setup.cols[c] = cols[c];
+            read_in_parallel(rel, &b, setup, workers);
+        } else {
+            nz::pg::scan_table(rel, ncols, cols, visit, &b);
+        }
+    } else {
+        nz::pg::WindowScan scan(rel, plan, b.lo, b.hi);
+        for (int c = 0; c < ncols; ++c) scan.column(cols[c]);
+        nz::pg::read_window(scan.visiting(visit, &b, source));
+    }
+    nz::pg::close_bot_table(rel);
+    result.set(verification ? "verification" : "api",
+               verification ? nz::pg::verification_rollup_rows(b.state, kName) : nz::pg::api_rollup_rows(b.state, kName));
+    Datum row = result.datum();
+    MemoryContextDelete(build_context);
+    PG_RETURN_DATUM(row);
+}
