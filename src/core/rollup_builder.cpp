@@ -29,15 +29,23 @@ RollupBuilder::Cell& RollupBuilder::cell(int64_t start, const char* method, std:
     return list.back();
 }
 
-void RollupBuilder::add_verification(int64_t t, VerificationStatus status, bool has_latency, int32_t latency_ms,
-                                      bool cached, int64_t group_id) {
+RollupBuilder::Cell& RollupBuilder::row_cell(int64_t t, const char* method, std::size_t len) {
     int64_t start = quarter_hour_start(t);
-    reached(start);
-    Cell& c = cell(start, "", 0);
-    if (c.sealed()) {
+    if (start > highest_start_) {  // the rows moved on: finish the quarter hours left behind
+        highest_start_ = start;
+        seal_behind(start - kSealBehind);
+    }
+    Cell& c = cell(start, method, len);
+    if (c.sealed()) {  // a late row
         unseal(c);
         open_starts_.push_back(start);
     }
+    return c;
+}
+
+void RollupBuilder::add_verification(int64_t t, VerificationStatus status, bool has_latency, int32_t latency_ms,
+                                      bool cached, int64_t group_id) {
+    Cell& c = row_cell(t, "", 0);
     c.groups.add(group_id, 1, status == VerificationStatus::verified ? 1 : 0);
     ++c.counts.total;
     if (status == VerificationStatus::verified) ++c.counts.verified;
@@ -267,13 +275,7 @@ void RollupBuilder::merge_encoded(const uint8_t* data, std::size_t len) {
 
 void RollupBuilder::add_call(int64_t t, const char* method, std::size_t method_len, int success, bool has_latency,
                              int32_t latency_ms) {
-    int64_t start = quarter_hour_start(t);
-    reached(start);
-    Cell& c = cell(start, method, method_len);
-    if (c.sealed()) {
-        unseal(c);
-        open_starts_.push_back(start);
-    }
+    Cell& c = row_cell(t, method, method_len);
     ++c.counts.total;
     if (success == 1) ++c.counts.ok;
     if (success == 0) ++c.counts.failures;

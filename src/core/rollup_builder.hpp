@@ -113,13 +113,9 @@ private:
     static constexpr int64_t kSealBehind = 2 * kQuarterHourMicros;
     // Seals the open cells of quarter hours up to `limit`.
     void seal_behind(int64_t limit);
-    // Called with each row's quarter hour.
-    void reached(int64_t start) {
-        if (start > highest_start_) {
-            highest_start_ = start;
-            seal_behind(start - kSealBehind);
-        }
-    }
+    // The open cell of a row at time t (and method): cell(), after sealing
+    // what the rows left behind, and opened again for a late row.
+    Cell& row_cell(int64_t t, const char* method, std::size_t len);
 
     std::pmr::memory_resource* mr_;
     // per quarter hour start: its cells (one per method; one for verification_log)
