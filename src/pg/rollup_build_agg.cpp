@@ -7,9 +7,6 @@
 // a finite time are skipped (the callers read finite windows).  The state
 // holds every latency until the end (4 bytes each); combine, serialize and
 // deserialize let parallel workers build parts (rollup_build_combine() etc.).
-#include <cstring>
-#include <new>
-
 #include "api_call_row_args.hpp"
 #include "pg_aggregate.hpp"
 #include "pg_boundary.hpp"
@@ -17,15 +14,7 @@
 #include "verification_row_args.hpp"
 
 extern "C" {
-#include "access/htup_details.h"
-#include "catalog/namespace.h"
-#include "catalog/pg_type.h"
-#include "funcapi.h"
-#include "utils/array.h"
-#include "utils/builtins.h"
-#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
-#include "utils/typcache.h"
 }
 
 namespace {

@@ -25,10 +25,11 @@
 // gives it; the SQL caller then runs the aggregates instead.
 #include <cstring>
 
-#include "../core/verification_status.hpp"
+#include "api_call_row_args.hpp"
 #include "named_record.hpp"
 #include "pg_boundary.hpp"
 #include "rollup_build_rows.hpp"
+#include "verification_row_args.hpp"
 #include "window_scan.hpp"
 
 extern "C" {
@@ -62,48 +63,34 @@ struct BuildScan {
     TimestampTz lo, hi;
 };
 
-// The row's time when it is in [lo, hi) (a sequential scan visits every
-// row; the window read only those of the window), else false.
-inline bool in_range(const BuildScan* b, Datum ts, bool ts_null, TimestampTz& t) {
-    if (ts_null) return false;
-    t = DatumGetTimestampTz(ts);
-    return !TIMESTAMP_NOT_FINITE(t) && t >= b->lo && t < b->hi;
+// Whether a finite time is in [lo, hi) (a sequential scan visits every row;
+// the window read only those of the window).
+inline bool in_range(const BuildScan* b, TimestampTz t) {
+    return t >= b->lo && t < b->hi;
 }
 
-// values: "timestamp", status, latency_ms, cached, group_id (as the
-// verification_quarter_hours aggregate takes them; NULL group as 0).
+// values: "timestamp", status, latency_ms, cached, group_id, read as the
+// verification_quarter_hours aggregate reads its arguments.
 void add_verification_row(void* acc, const Datum* values, const bool* isnull) {
     auto* b = static_cast<BuildScan*>(acc);
-    TimestampTz t;
-    if (!in_range(b, values[0], isnull[0], t)) return;
-    nz::VerificationStatus status = nz::VerificationStatus::other;
-    if (!isnull[1]) {
-        text* s = nz::pg::plain_text(values[1]);
-        status = nz::classify_status(VARDATA_ANY(s), VARSIZE_ANY_EXHDR(s));
-        nz::pg::free_plain_text(s, values[1]);
-    }
-    bool has_latency = !isnull[2];
-    int32 latency = has_latency ? DatumGetInt32(values[2]) : 0;
-    bool cached = !isnull[3] && DatumGetBool(values[3]);
-    int64 group_id = isnull[4] ? 0 : DatumGetInt64(values[4]);
-    nz::pg::run_core(kName, [&] { b->state->builder.add_verification(t, status, has_latency, latency, cached, group_id); });
+    nz::pg::VerificationRowArgs r = nz::pg::verification_row([&](int i) { return NullableDatum{values[i], isnull[i]}; });
+    if (!r.counted || !in_range(b, r.ts)) return;
+    nz::pg::run_core(kName, [&] {
+        b->state->builder.add_verification(r.ts, r.status, r.has_latency, r.latency, r.cached, r.group_id);
+    });
 }
 
-// values: "timestamp", method, success, latency_ms (as api_quarter_hours
-// takes them; NULL method as '', NULL success neither ok nor failed).
+// values: "timestamp", method, success, latency_ms, read as api_quarter_hours
+// reads its arguments (rows without a finite time skipped, as there).
 void add_call_row(void* acc, const Datum* values, const bool* isnull) {
     auto* b = static_cast<BuildScan*>(acc);
-    TimestampTz t;
-    if (!in_range(b, values[0], isnull[0], t)) return;
-    text* method = isnull[1] ? nullptr : nz::pg::plain_text(values[1]);
-    const char* name = method ? VARDATA_ANY(method) : "";
-    std::size_t len = method ? VARSIZE_ANY_EXHDR(method) : 0;
-    int success = isnull[2] ? -1 : (DatumGetBool(values[2]) ? 1 : 0);
-    bool has_latency = !isnull[3];
-    int32 latency = has_latency ? DatumGetInt32(values[3]) : 0;
+    if (isnull[0]) return;
+    TimestampTz t = DatumGetTimestampTz(values[0]);
+    if (TIMESTAMP_NOT_FINITE(t) || !in_range(b, t)) return;
+    nz::pg::ApiCallRowArgs r = nz::pg::api_call_row([&](int i) { return NullableDatum{values[1 + i], isnull[1 + i]}; });
     // the method's bytes stay valid until freed below (the builder copies them)
-    nz::pg::run_core(kName, [&] { b->state->builder.add_call(t, name, len, success, has_latency, latency); });
-    if (method) nz::pg::free_plain_text(method, values[1]);
+    nz::pg::run_core(kName, [&] { b->state->builder.add_call(t, r.method, r.method_len, r.success, r.has_latency, r.latency); });
+    if (r.method_text) nz::pg::free_plain_text(r.method_text, values[1]);
 }
 
 // The columns a source's rows are read with, in the visitor's order, and

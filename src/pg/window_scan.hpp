@@ -20,12 +20,12 @@
 #pragma once
 
 #include "pg_boundary.hpp"
+#include "plain_text.hpp"
 
 extern "C" {
 #include "access/attnum.h"
 #include "catalog/pg_type.h"
 #include "datatype/timestamp.h"
-#include "fmgr.h"
 #include "storage/block.h"
 #include "utils/relcache.h"
 }
@@ -51,20 +51,9 @@ Oid leading_index(Relation rel, AttrNumber leading, int ncols, const AttrNumber*
 // Called once per visible row with values[i], isnull[i] of cols[i]; the
 // values point into a buffer or index page and are valid for the call only.
 // It runs in the scan's memory context, once per row of a window that may
-// hold millions: what it allocates for one row (a detoasted value) it frees.
+// hold millions: what it allocates for one row (a detoasted value, see
+// plain_text.hpp) it frees.
 using RowVisitor = void (*)(void* acc, const Datum* values, const bool* isnull);
-
-// The bytes of a text or varchar value handed to a visitor; detoasted (a
-// call) only when it is compressed or stored out of line, which short values
-// never are.  The visitor hands a detoasted copy back to free_plain_text()
-// when done with it.
-inline text* plain_text(Datum d) {
-    auto* v = reinterpret_cast<struct varlena*>(DatumGetPointer(d));
-    return VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v) ? pg_detoast_datum_packed(v) : v;
-}
-inline void free_plain_text(text* t, Datum d) {
-    if (t != reinterpret_cast<text*>(DatumGetPointer(d))) pfree(t);
-}
 
 constexpr int kMaxScanColumns = 8;
 
