@@ -43,7 +43,7 @@ public:
         if (n > r_.remaining())
             throw CoreError(ErrorKind::corrupt_value, std::string("aggregate state is truncated (in ") + what + ")");
         const uint8_t* p = data_ + (len_ - r_.remaining());
-        for (uint64_t i = 0; i < n; ++i) r_.byte(what);
+        r_.skip(static_cast<std::size_t>(n), what);
         *len = static_cast<std::size_t>(n);
         return p;
     }

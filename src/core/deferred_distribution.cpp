@@ -4,7 +4,7 @@ namespace nz {
 
 LatencyDistribution& DeferredDistribution::built() {
     if (deferred_) {
-        dist_.merge(EncodedDistribution(bytes_.data(), bytes_.size()));
+        dist_.merge(EncodedDistribution::trusted(bytes_.data(), bytes_.size()));  // checked by merge()
         bytes_.clear();
         deferred_ = false;
     }
@@ -12,30 +12,36 @@ LatencyDistribution& DeferredDistribution::built() {
 }
 
 void DeferredDistribution::merge(const uint8_t* data, std::size_t len) {
-    EncodedDistribution e(data, len);
     if (!deferred_ && dist_.count() == 0 && dist_.distinct() == 0) {
+        EncodedDistribution e(data, len);
         bytes_.assign(data, data + len);
         deferred_ = true;
         count_ = e.count();
         sum_ = e.sum();
         return;
     }
-    built().merge(e);
+    built().merge_encoded(data, len);
 }
 
 void DeferredDistribution::merge(const DeferredDistribution& other) {
-    if (other.deferred_)
-        merge(other.bytes_.data(), other.bytes_.size());
-    else
+    if (!other.deferred_) {
         built().merge(other.dist_);
+    } else if (!deferred_ && dist_.count() == 0 && dist_.distinct() == 0) {  // its bytes, checked when they came
+        bytes_.assign(other.bytes_.begin(), other.bytes_.end());
+        deferred_ = true;
+        count_ = other.count_;
+        sum_ = other.sum_;
+    } else {
+        built().merge(EncodedDistribution::trusted(other.bytes_.data(), other.bytes_.size()));
+    }
 }
 
 bool DeferredDistribution::percentile(double p, double* out) const {
-    if (deferred_) return EncodedDistribution(bytes_.data(), bytes_.size()).percentile(p, out);
+    if (deferred_) return EncodedDistribution::trusted(bytes_.data(), bytes_.size()).percentile(p, out);
     if (dist_.count() == 0) return false;
     std::pmr::vector<uint8_t> buf(bytes_.get_allocator());
     encode(buf);
-    return EncodedDistribution(buf.data(), buf.size()).percentile(p, out);
+    return EncodedDistribution::trusted(buf.data(), buf.size()).percentile(p, out);
 }
 
 void DeferredDistribution::encode(std::pmr::vector<uint8_t>& out) const {

@@ -20,14 +20,17 @@ uint64_t magnitude(int32_t v) { return v < 0 ? static_cast<uint64_t>(-static_cas
     throw CoreError(ErrorKind::corrupt_value, "invalid latency_dist value: " + what);
 }
 
-void add_checked(uint64_t& total, uint64_t n) {
-    if (__builtin_add_overflow(total, n, &total))
-        throw CoreError(ErrorKind::out_of_range, "latency_dist count overflows 64 bits");
+[[noreturn, gnu::noinline, gnu::cold]] void overflow(const char* what) {
+    throw CoreError(ErrorKind::out_of_range, std::string("latency_dist ") + what + " overflows 64 bits");
 }
 
-void add_checked(int64_t& total, int64_t n) {
-    if (__builtin_add_overflow(total, n, &total))
-        throw CoreError(ErrorKind::out_of_range, "latency_dist sum of latencies overflows 64 bits");
+// Inlined: they run for every value and every merged key.
+[[gnu::always_inline]] inline void add_checked(uint64_t& total, uint64_t n) {
+    if (__builtin_add_overflow(total, n, &total)) overflow("count");
+}
+
+[[gnu::always_inline]] inline void add_checked(int64_t& total, int64_t n) {
+    if (__builtin_add_overflow(total, n, &total)) overflow("sum of latencies");
 }
 
 }  // namespace
@@ -48,25 +51,40 @@ int64_t key_span(int32_t key) {
 
 // ---------------------------------------------------------------- encoded view
 
-EncodedDistribution::EncodedDistribution(const uint8_t* data, std::size_t len) {
-    ByteReader r(data, len);
+namespace {
+
+// The header of the binary form: format, number of keys, count and sum
+// (checked against the bytes that follow); r is left at the first key.
+struct Header {
+    std::size_t n_keys;
+    uint64_t count;
+    int64_t sum;
+};
+
+Header read_header(ByteReader& r) {
     uint8_t format = r.byte("format");
     if (format != kDistributionFormat)
         corrupt("unknown format " + std::to_string(format) + " (expected " + std::to_string(kDistributionFormat) + ")");
     uint64_t n_keys = r.varint("number of keys");
-    count_ = r.varint("count");
-    sum_ = zigzag_decode(r.varint("sum"));
+    Header h{0, r.varint("count"), zigzag_decode(r.varint("sum"))};
     // Each key/count pair takes at least two bytes.
     if (n_keys > r.remaining() / 2)
         corrupt("it claims " + std::to_string(n_keys) + " keys but only " + std::to_string(r.remaining()) +
                 " bytes follow");
-    n_keys_ = static_cast<std::size_t>(n_keys);
-    body_ = data + (len - r.remaining());
+    h.n_keys = static_cast<std::size_t>(n_keys);
+    return h;
+}
 
+// Every key/count pair after the header, checked (strictly increasing
+// stored keys, counts >= 1 that add up to the count, a sum the keys allow),
+// each handed to visit(key, count) as soon as it is read: one pass for
+// checking and for merging.
+template <typename Visit>
+void check_keys(ByteReader& r, const Header& h, Visit&& visit) {
     uint64_t seen = 0;
     __int128 low = 0, high = 0;  // bounds of the true sum given the keys
     int64_t key = 0;
-    for (std::size_t i = 0; i < n_keys_; ++i) {
+    for (std::size_t i = 0; i < h.n_keys; ++i) {
         uint64_t k = r.varint("key");
         if (i == 0) {
             key = zigzag_decode(k);
@@ -82,22 +100,47 @@ EncodedDistribution::EncodedDistribution(const uint8_t* data, std::size_t len) {
         if (key > -kExactLimit && key < kExactLimit) {  // an exact key (nearly all): it is its own value
             low += static_cast<__int128>(key) * static_cast<__int128>(c);
             high += static_cast<__int128>(key) * static_cast<__int128>(c);
-            continue;
+        } else {
+            int32_t k32 = static_cast<int32_t>(key);
+            if (quantize_latency(k32) != k32) corrupt("key " + std::to_string(key) + " is not a stored key");
+            int64_t span = key_span(k32);
+            __int128 lo_v = key >= 0 ? key : key - span + 1;
+            __int128 hi_v = key >= 0 ? key + span - 1 : key;
+            low += lo_v * static_cast<__int128>(c);
+            high += hi_v * static_cast<__int128>(c);
         }
-        int32_t k32 = static_cast<int32_t>(key);
-        if (quantize_latency(k32) != k32) corrupt("key " + std::to_string(key) + " is not a stored key");
-        int64_t span = key_span(k32);
-        __int128 lo_v = key >= 0 ? key : key - span + 1;
-        __int128 hi_v = key >= 0 ? key + span - 1 : key;
-        low += lo_v * static_cast<__int128>(c);
-        high += hi_v * static_cast<__int128>(c);
+        visit(static_cast<int32_t>(key), c);
     }
     if (!r.at_end()) corrupt(std::to_string(r.remaining()) + " bytes follow the last key");
-    if (seen != count_)
-        corrupt("count is " + std::to_string(count_) + " but the keys count " + std::to_string(seen) + " values");
-    if (static_cast<__int128>(sum_) < low || static_cast<__int128>(sum_) > high)
-        corrupt("sum " + std::to_string(sum_) + " does not match the keys");
-    body_len_ = len - static_cast<std::size_t>(body_ - data);
+    if (seen != h.count)
+        corrupt("count is " + std::to_string(h.count) + " but the keys count " + std::to_string(seen) + " values");
+    if (static_cast<__int128>(h.sum) < low || static_cast<__int128>(h.sum) > high)
+        corrupt("sum " + std::to_string(h.sum) + " does not match the keys");
+}
+
+}  // namespace
+
+EncodedDistribution::EncodedDistribution(const uint8_t* data, std::size_t len) {
+    ByteReader r(data, len);
+    Header h = read_header(r);
+    n_keys_ = h.n_keys;
+    count_ = h.count;
+    sum_ = h.sum;
+    body_ = data + (len - r.remaining());
+    body_len_ = r.remaining();
+    check_keys(r, h, [](int32_t, uint64_t) {});
+}
+
+EncodedDistribution EncodedDistribution::trusted(const uint8_t* data, std::size_t len) {
+    EncodedDistribution d;
+    ByteReader r(data, len);
+    Header h = read_header(r);  // cheap, and still bounds the keys by the bytes
+    d.n_keys_ = h.n_keys;
+    d.count_ = h.count;
+    d.sum_ = h.sum;
+    d.body_ = data + (len - r.remaining());
+    d.body_len_ = r.remaining();
+    return d;
 }
 
 bool EncodedDistribution::percentile(double p, double* out) const {
@@ -176,17 +219,15 @@ void LatencyDistribution::make_dense() {
     old.swap(slots_);
     used_ = 0;
     log2_capacity_ = 0;
-    uint64_t count = count_;
     for (const Slot& s : old) {
         if (s.count == 0) continue;
         if (s.key >= 0 && s.key < kDenseLimit) {
             dense_[static_cast<std::size_t>(s.key)] = s.count;
             ++dense_used_;
         } else {
-            add_sparse(s.key, s.count);
+            insert_sparse(s.key, s.count);
         }
     }
-    count_ = count;  // add_sparse counted the moved keys again
 }
 
 void LatencyDistribution::add_key(int32_t key, uint64_t n) {
@@ -207,7 +248,34 @@ void LatencyDistribution::add_key(int32_t key, uint64_t n) {
     add_sparse(key, n);
 }
 
+uint64_t LatencyDistribution::begin_merge(uint64_t n) {
+    uint64_t total = count_;
+    add_checked(total, n);
+    dense_for(total);
+    return total;
+}
+
+void LatencyDistribution::dense_for(uint64_t total) {
+    if (dense_.empty() && total >= kDenseAfter) make_dense();
+}
+
+void LatencyDistribution::add_merged_key(int32_t key, uint64_t n) {
+    // begin_merge() checked the new count: no key's count can overflow
+    if (!dense_.empty() && key >= 0 && key < kDenseLimit) {
+        uint64_t& c = dense_[static_cast<std::size_t>(key)];
+        dense_used_ += c == 0;
+        c += n;
+        return;
+    }
+    insert_sparse(key, n);
+}
+
 void LatencyDistribution::add_sparse(int32_t key, uint64_t n) {
+    insert_sparse(key, n);
+    add_checked(count_, n);
+}
+
+void LatencyDistribution::insert_sparse(int32_t key, uint64_t n) {
     if ((used_ + 1) * 2 > slots_.size()) grow();
     std::size_t mask = slots_.size() - 1;
     std::size_t i = home(key);
@@ -225,7 +293,6 @@ void LatencyDistribution::add_sparse(int32_t key, uint64_t n) {
         }
         i = (i + 1) & mask;
     }
-    add_checked(count_, n);
 }
 
 void LatencyDistribution::add(int32_t value) {
@@ -235,17 +302,37 @@ void LatencyDistribution::add(int32_t value) {
 
 void LatencyDistribution::merge(const LatencyDistribution& other) {
     add_checked(sum_, other.sum_);
+    uint64_t total = begin_merge(other.count_);
     for (std::size_t k = 0; k < other.dense_.size(); ++k)
-        if (other.dense_[k] != 0) add_key(static_cast<int32_t>(k), other.dense_[k]);
+        if (other.dense_[k] != 0) add_merged_key(static_cast<int32_t>(k), other.dense_[k]);
     for (const Slot& s : other.slots_)
-        if (s.count != 0) add_key(s.key, s.count);
+        if (s.count != 0) add_merged_key(s.key, s.count);
+    count_ = total;
 }
 
 void LatencyDistribution::add_sum(int64_t v) { add_checked(sum_, v); }
 
 void LatencyDistribution::merge(const EncodedDistribution& other) {
     add_checked(sum_, other.sum());
-    other.for_each([this](int32_t key, uint64_t c) { add_key(key, c); });
+    uint64_t total = begin_merge(other.count());
+    other.for_each([this](int32_t key, uint64_t c) { add_merged_key(key, c); });
+    count_ = total;
+}
+
+void LatencyDistribution::merge_encoded(const uint8_t* data, std::size_t len) {
+    ByteReader r(data, len);
+    Header h = read_header(r);
+    uint64_t total = 0;
+    int64_t sum = 0;
+    if (__builtin_add_overflow(count_, h.count, &total) || __builtin_add_overflow(sum_, h.sum, &sum)) {
+        // the errors in merge()'s order: malformed bytes first, then the overflow
+        merge(EncodedDistribution(data, len));
+        return;
+    }
+    dense_for(total);
+    check_keys(r, h, [this](int32_t key, uint64_t c) { add_merged_key(key, c); });
+    count_ = total;
+    sum_ = sum;
 }
 
 std::size_t LatencyDistribution::prepare_encoding() const {

@@ -41,6 +41,10 @@ public:
     // Checks every field; throws CoreError(corrupt_value) on malformed,
     // truncated or inconsistent input.
     EncodedDistribution(const uint8_t* data, std::size_t len);
+    // A view of bytes checked before (by the constructor, or by
+    // LatencyDistribution::merge_encoded()) or written by
+    // LatencyDistribution::encode_to(): only the header is read again.
+    static EncodedDistribution trusted(const uint8_t* data, std::size_t len);
 
     uint64_t count() const { return count_; }
     int64_t sum() const { return sum_; }
@@ -57,8 +61,10 @@ public:
     bool mean(double* out) const;
 
 private:
-    const uint8_t* body_;      // first key/count pair
-    std::size_t body_len_;
+    EncodedDistribution() = default;
+
+    const uint8_t* body_ = nullptr;  // first key/count pair
+    std::size_t body_len_ = 0;
     std::size_t n_keys_ = 0;
     uint64_t count_ = 0;
     int64_t sum_ = 0;
@@ -75,6 +81,12 @@ public:
     // distributions in turn).
     void clear();
     void merge(const EncodedDistribution& other);
+    // merge(EncodedDistribution(data, len)) in one pass over the bytes: each
+    // key is added as soon as it is checked.  On malformed bytes it throws
+    // CoreError(corrupt_value) as the view's constructor does, this
+    // distribution then partly merged (the error ends the statement, and the
+    // distribution with it).
+    void merge_encoded(const uint8_t* data, std::size_t len);
     // merge(other) into this and into also with one decoding of other;
     // visit(key, count) sees each key before it is added, in increasing order
     // (so a visit that refuses the first, lowest key changes nothing).
@@ -99,6 +111,15 @@ private:
     void add_key(int32_t key, uint64_t n);
     void add_sum(int64_t v);
     void add_sparse(int32_t key, uint64_t n);
+    // a key into the hash table, its count not added to count_
+    void insert_sparse(int32_t key, uint64_t n);
+    // A merge of n values: the new count, checked once (no key's count can
+    // then overflow), and the flat array made when it will be needed; then
+    // add_merged_key() for each key, and count_ set to that count.
+    uint64_t begin_merge(uint64_t n);
+    // the flat array made if a distribution of total values has it
+    void dense_for(uint64_t total);
+    void add_merged_key(int32_t key, uint64_t n);
     void make_dense();
     void grow();
     std::size_t home(int32_t key) const;
@@ -119,11 +140,15 @@ private:
 
 template <typename Visit>
 void LatencyDistribution::merge_into_both(const EncodedDistribution& other, LatencyDistribution& also, Visit&& visit) {
+    uint64_t total = begin_merge(other.count());
+    uint64_t also_total = also.begin_merge(other.count());
     other.for_each([&](int32_t key, uint64_t c) {
         visit(key, c);
-        add_key(key, c);
-        also.add_key(key, c);
+        add_merged_key(key, c);
+        also.add_merged_key(key, c);
     });
+    count_ = total;
+    also.count_ = also_total;
     add_sum(other.sum());
     also.add_sum(other.sum());
 }

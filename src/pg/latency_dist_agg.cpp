@@ -11,7 +11,7 @@ namespace {
 void merge_value(nz::pg::DistState* state, struct varlena* value) {
     const auto* data = reinterpret_cast<const uint8_t*>(VARDATA_ANY(value));
     std::size_t len = VARSIZE_ANY_EXHDR(value);
-    nz::pg::run_core("latency_dist", [&] { state->dist.merge(nz::EncodedDistribution(data, len)); });
+    nz::pg::run_core("latency_dist", [&] { state->dist.merge_encoded(data, len); });
 }
 
 }  // namespace

@@ -241,6 +241,111 @@ TEST(EncodedDistribution, MutatedValuesAreRejectedOrConsistent) {
     EXPECT_GT(rejected, 15000);
 }
 
+// merge_encoded() checks and merges in one pass: the same result as
+// merging the checked view, and the same refusals.
+TEST(LatencyDistribution, MergeEncodedEqualsMergeOfTheCheckedView) {
+    for (std::size_t before : {std::size_t{0}, std::size_t{3}, std::size_t{255}, std::size_t{2000}}) {
+        for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{254}, std::size_t{300}, std::size_t{9000}}) {
+            auto old_values = skewed_latencies(before, 17);
+            auto new_values = skewed_latencies(n, 19);
+            new_values.push_back(-7);
+            new_values.push_back(5000000);
+            nz::LatencyDistribution by_view(std::pmr::new_delete_resource()), fused(std::pmr::new_delete_resource()),
+                source(std::pmr::new_delete_resource());
+            for (int32_t v : old_values) {
+                by_view.add(v);
+                fused.add(v);
+            }
+            for (int32_t v : new_values) source.add(v);
+            auto bytes = encode(source);
+            by_view.merge(nz::EncodedDistribution(bytes.data(), bytes.size()));
+            fused.merge_encoded(bytes.data(), bytes.size());
+            EXPECT_EQ(encode(fused), encode(by_view)) << before << " " << n;
+            // both equal one distribution of every value
+            nz::LatencyDistribution all(std::pmr::new_delete_resource());
+            for (int32_t v : old_values) all.add(v);
+            for (int32_t v : new_values) all.add(v);
+            EXPECT_EQ(encode(fused), encode(all)) << before << " " << n;
+            EXPECT_EQ(fused.count(), all.count());
+            EXPECT_EQ(fused.sum(), all.sum());
+            EXPECT_EQ(fused.distinct(), all.distinct()) << before << " " << n;
+            EXPECT_EQ(by_view.distinct(), all.distinct()) << before << " " << n;
+            // and after the merge it goes on as any distribution
+            fused.add(42);
+            by_view.add(42);
+            EXPECT_EQ(encode(fused), encode(by_view));
+        }
+    }
+}
+
+TEST(LatencyDistribution, MergeEncodedRefusesWhatTheViewRefuses) {
+    nz::LatencyDistribution d(std::pmr::new_delete_resource());
+    for (int32_t v : skewed_latencies(300, 5)) d.add(v);
+    const auto good = encode(d);
+    std::mt19937 rng(43);
+    int rejected = 0;
+    for (int round = 0; round < 20000; ++round) {
+        auto bytes = good;
+        std::size_t at = rng() % bytes.size();
+        if (rng() % 2) bytes[at] = static_cast<uint8_t>(rng());
+        else bytes.erase(bytes.begin() + static_cast<long>(at));
+        bool view_ok = true;
+        try {
+            nz::EncodedDistribution e(bytes.data(), bytes.size());
+        } catch (const nz::CoreError& e) {
+            view_ok = false;
+        }
+        nz::LatencyDistribution into(std::pmr::new_delete_resource());
+        try {
+            into.merge_encoded(bytes.data(), bytes.size());
+            ASSERT_TRUE(view_ok) << "merge_encoded accepted what the view refuses, round " << round;
+            nz::LatencyDistribution by_view(std::pmr::new_delete_resource());
+            by_view.merge(nz::EncodedDistribution(bytes.data(), bytes.size()));
+            EXPECT_EQ(encode(into), encode(by_view));
+        } catch (const nz::CoreError& e) {
+            ASSERT_FALSE(view_ok) << "merge_encoded refused what the view accepts, round " << round;
+            EXPECT_EQ(e.kind(), nz::ErrorKind::corrupt_value);
+            ++rejected;
+        }
+    }
+    EXPECT_GT(rejected, 5000);
+}
+
+TEST(LatencyDistribution, MergedCountOverflowIsAnError) {
+    // 2^62 values of 0, merged four times: the fourth counts 2^64
+    auto quarter = nz::parse_distribution("count=4611686018427387904 sum=0 values=0:4611686018427387904");
+    for (bool fused : {false, true}) {
+        nz::LatencyDistribution d(std::pmr::new_delete_resource());
+        for (int i = 0; i < 3; ++i) d.merge_encoded(quarter.data(), quarter.size());
+        try {
+            if (fused) d.merge_encoded(quarter.data(), quarter.size());
+            else d.merge(nz::EncodedDistribution(quarter.data(), quarter.size()));
+            FAIL() << "no overflow error";
+        } catch (const nz::CoreError& e) {
+            EXPECT_EQ(e.kind(), nz::ErrorKind::out_of_range);
+        }
+        EXPECT_EQ(d.count(), 3 * (uint64_t{1} << 62));  // the refused merge counted nothing
+    }
+}
+
+TEST(EncodedDistribution, TrustedViewReadsAsTheCheckedOne) {
+    nz::LatencyDistribution d(std::pmr::new_delete_resource());
+    auto values = skewed_latencies(4000, 23);
+    for (int32_t v : values) d.add(v);
+    auto bytes = encode(d);
+    nz::EncodedDistribution checked(bytes.data(), bytes.size());
+    auto trusted = nz::EncodedDistribution::trusted(bytes.data(), bytes.size());
+    EXPECT_EQ(trusted.count(), checked.count());
+    EXPECT_EQ(trusted.sum(), checked.sum());
+    EXPECT_EQ(trusted.distinct(), checked.distinct());
+    for (double p : {0.0, 0.5, 0.95, 0.99, 1.0}) {
+        double a = 0, b = 0;
+        ASSERT_TRUE(checked.percentile(p, &a));
+        ASSERT_TRUE(trusted.percentile(p, &b));
+        EXPECT_EQ(a, b) << p;
+    }
+}
+
 TEST(EncodedDistribution, InconsistentFieldsAreRejected) {
     // count says 3 but the keys count 2
     EXPECT_THROW(nz::parse_distribution("count=3 sum=30 values=10:1,20:1"), nz::CoreError);
