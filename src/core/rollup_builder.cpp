@@ -183,18 +183,12 @@ std::pmr::vector<uint8_t> RollupBuilder::encode() const {
                                c.counts.ok, c.counts.failures, c.counts.latency_count})
                 w.u(v);
             w.s(c.counts.latency_sum);
-            // a small cell (an API method's quarter hour: about ten calls)
-            // travels as its values, which cost the leader less than finished bytes
-            bool finished = c.sealed() || c.latencies.size() >= kSealFrom;
-            w.u(finished ? 1 : 0);
-            if (finished) {
-                finish(c, dist, groups, scratch);
-                w.raw(dist.data(), dist.size());
-            } else {
-                w.u(c.latencies.size());
-                for (int32_t v : c.latencies) w.s(v);
-                encode_groups(c, groups, scratch.groups);
-            }
+            // every cell finished here, in the worker: the leader, whose
+            // part runs alone, only copies the cells no other part has (a
+            // quarter hour of API calls, about ten calls a method, cost the
+            // leader 0.4 s for 182,000 cells as values, 0.25 s finished)
+            finish(c, dist, groups, scratch);
+            w.raw(dist.data(), dist.size());
             w.raw(groups.data(), groups.size());
         }
     }
@@ -223,51 +217,26 @@ void RollupBuilder::merge_encoded(const uint8_t* data, std::size_t len) {
         add.failures = count(r.u("failures"), "failures");
         add.latency_count = count(r.u("latency_count"), "latency_count");
         add.latency_sum = r.s("latency_sum");
-        uint64_t sealed = r.u("sealed");
-        if (sealed > 1) throw CoreError(ErrorKind::corrupt_value, "rollup state: bad cell form");
-        auto check_latencies = [&](uint64_t n, int64_t sum) {
-            if (n != add.latency_count || sum != add.latency_sum)
-                throw CoreError(ErrorKind::corrupt_value, "rollup state: the latencies do not match their count");
-        };
-        auto read_groups = [&](std::size_t* len) {
-            const uint8_t* groups = r.raw("groups", len);
-            if (*len != 0) {
-                EncodedGroupCounts g(groups, *len);
-                if (g.total() != add.total || g.verified() != add.verified)
-                    throw CoreError(ErrorKind::corrupt_value, "rollup state: the group counts do not add up to the rows");
-            }
-            return groups;
-        };
-        Cell& c = cell(start, reinterpret_cast<const char*>(method), method_len);
+        std::size_t dist_len = 0;
+        const uint8_t* dist = r.raw("latencies", &dist_len);
+        EncodedDistribution d(dist, dist_len);  // checked whole
+        if (d.count() != add.latency_count || d.sum() != add.latency_sum)
+            throw CoreError(ErrorKind::corrupt_value, "rollup state: the latencies do not match their count");
         std::size_t groups_len = 0;
-        if (sealed) {
-            std::size_t dist_len = 0;
-            const uint8_t* dist = r.raw("latencies", &dist_len);
-            EncodedDistribution d(dist, dist_len);  // checked whole
-            check_latencies(d.count(), d.sum());
-            const uint8_t* groups = read_groups(&groups_len);
-            if (fresh(c)) {  // taken over as it is
-                c.counts = add;
-                seal(c, dist, dist_len, groups, groups_len);
-                continue;
-            }
-            if (c.sealed()) unseal(c);
-            open_into(c, dist, dist_len, groups, groups_len);
-        } else {
-            if (c.sealed()) unseal(c);
-            uint64_t n_values = count(r.u("latencies"), "latency count");
-            if (n_values > r.remaining()) throw CoreError(ErrorKind::corrupt_value, "rollup state: bad latency count");
-            int64_t sum = 0;
-            for (uint64_t k = 0; k < n_values; ++k) {
-                int64_t v = r.s("latency");
-                if (v < INT32_MIN || v > INT32_MAX) throw CoreError(ErrorKind::corrupt_value, "rollup state: bad latency");
-                sum += v;
-                c.latencies.push_back(static_cast<int32_t>(v));
-            }
-            check_latencies(n_values, sum);
-            const uint8_t* groups = read_groups(&groups_len);
-            add_groups(c, groups, groups_len);
+        const uint8_t* groups = r.raw("groups", &groups_len);
+        if (groups_len != 0) {
+            EncodedGroupCounts g(groups, groups_len);
+            if (g.total() != add.total || g.verified() != add.verified)
+                throw CoreError(ErrorKind::corrupt_value, "rollup state: the group counts do not add up to the rows");
         }
+        Cell& c = cell(start, reinterpret_cast<const char*>(method), method_len);
+        if (fresh(c)) {  // taken over as it is
+            c.counts = add;
+            seal(c, dist, dist_len, groups, groups_len);
+            continue;
+        }
+        if (c.sealed()) unseal(c);
+        open_into(c, dist, dist_len, groups, groups_len);
         add_counts(c.counts, add);
     }
     if (!r.at_end()) throw CoreError(ErrorKind::corrupt_value, "rollup state: trailing bytes");

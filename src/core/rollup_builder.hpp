@@ -54,7 +54,7 @@ public:
 
     // Parallel query: merge another builder in, and the binary form that
     // workers pass (merge_encoded() checks every field).  A worker's
-    // encode() finishes its cells (the latency_dist and group counts'
+    // encode() finishes every cell (the latency_dist and group counts'
     // bytes, as for_each_quarter_hour() gives them), so that the leader,
     // whose final step runs alone, only copies the cells that no other
     // part has; a table read in time order splits few quarter hours.
@@ -103,8 +103,9 @@ private:
     static void open_into(Cell& c, const uint8_t* dist, std::size_t dist_len, const uint8_t* groups, std::size_t groups_len);
     // A sealed cell made open, before anything is added to it.
     void unseal(Cell& c);
-    // encode() finishes a cell of at least this many latencies (a quarter
-    // hour of verification_log: hundreds); smaller ones travel as values.
+    // seal_behind() finishes a cell of at least this many latencies (a
+    // quarter hour of verification_log: hundreds); a smaller one stays open
+    // until encode() or for_each_quarter_hour() finishes it.
     static constexpr std::size_t kSealFrom = 64;
     // Rows come mostly in time order (the bot writes them so): once the rows
     // reach a quarter hour this far past a cell's, the cell is finished and
