@@ -121,10 +121,11 @@ void VerificationSummary::add_quarter_hour(const QuarterHourCounts& c, const Enc
     Day& d = day(local.day);
     // one decoding: the buckets, the window's and the day's distributions
     // (a negative key is the lowest: refused before anything is added)
+    AscendingBuckets buckets(kDefaultBucketEdges, kDefaultBucketEdgeCount);  // the keys come in increasing order
     latency_.merge_into_both(latencies, d.latency.built(), [&](int32_t key, uint64_t n) {
         if (key < 0)
             throw CoreError(ErrorKind::invalid_argument, "latency must not be negative, got " + std::to_string(key) + " ms");
-        buckets_[bucket_index(kDefaultBucketEdges, kDefaultBucketEdgeCount, key)] += n;
+        buckets_[buckets.index(key)] += n;
     });
     total_ += c.total;
     by_status_[static_cast<int>(VerificationStatus::verified)] += c.verified;

@@ -63,7 +63,8 @@ bool bucket_counts_of(const EncodedDistribution& dist, const int32_t* edges, std
             exact = false;
     });
     if (!exact) return false;
-    dist.for_each([&](int32_t key, uint64_t c) { counts[bucket_index(edges, n, key)] += c; });
+    AscendingBuckets buckets(edges, n);
+    dist.for_each([&](int32_t key, uint64_t c) { counts[buckets.index(key)] += c; });
     return true;
 }
 

@@ -27,6 +27,24 @@ void validate_bucket_edges(const int32_t* edges, std::size_t n);
 // (invalid_argument) for a negative latency.
 std::size_t bucket_index(const int32_t* edges, std::size_t n, int32_t latency_ms);
 
+// bucket_index() for latencies given in increasing order (the keys of a
+// distribution): each call moves on from the last bucket instead of
+// searching every edge.
+class AscendingBuckets {
+public:
+    AscendingBuckets(const int32_t* edges, std::size_t n) : edges_(edges), n_(n) {}
+    std::size_t index(int32_t latency_ms) {
+        if (latency_ms < 0) return bucket_index(edges_, n_, latency_ms);  // its error
+        while (at_ < n_ && edges_[at_] <= latency_ms) ++at_;
+        return at_;
+    }
+
+private:
+    const int32_t* edges_;
+    std::size_t n_;
+    std::size_t at_ = 0;
+};
+
 // The counts of a distribution's values in each bucket (counts[0..n], added
 // to); false, with counts unchanged, when a value is negative or a stored
 // key stands for values on both sides of an edge (|v| >= 2^20 ms, where keys

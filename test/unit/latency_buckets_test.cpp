@@ -60,6 +60,22 @@ TEST(LatencyBuckets, BadEdgesAreRejected) {
 
 TEST(LatencyBuckets, NegativeLatencyIsAnError) {
     EXPECT_THROW(nz::bucket_index(kDefault, 4, -1), nz::CoreError);
+    nz::AscendingBuckets buckets(kDefault, 4);
+    EXPECT_THROW(buckets.index(-1), nz::CoreError);
+}
+
+// The cursor over increasing latencies finds every bucket as the search
+// does: on the edges, between them, past the last, with repeats and gaps.
+TEST(LatencyBuckets, AscendingCursorEqualsTheSearch) {
+    const int32_t edges[] = {1, 2, 50, 100, 200, 500, 10000};
+    for (int32_t step : {1, 3, 7, 49, 151, 2000}) {
+        nz::AscendingBuckets buckets(edges, 7);
+        for (int32_t v = 0; v < 30000; v += step) {
+            EXPECT_EQ(buckets.index(v), nz::bucket_index(edges, 7, v)) << v;
+            EXPECT_EQ(buckets.index(v), nz::bucket_index(edges, 7, v)) << "again " << v;
+        }
+        EXPECT_EQ(buckets.index(INT32_MAX), 7u);
+    }
 }
 
 }  // namespace
