@@ -194,6 +194,19 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.rollup_local_days(timestamptz[], timestamptz[], text, timestamptz, timestamptz) IS
   'The local days of zone (date, and [starts_at, ends_at) in UTC: local midnight to the next) that meet a range [los[i], his[i]) cut to [lo, hi). Used by rollup_days_rebuild().';
 
+-- The zones whose local days rollup_days keeps for source: each zone kept
+-- for verification_log (the dashboard reads its days in the caller's zone),
+-- UTC alone for api_call_log (the calls have no local time: its readers
+-- take the UTC days for a window in any zone).
+CREATE FUNCTION nezuko_analytics.rollup_day_zones(source text, zones text[])
+RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN source = 'api_call_log' THEN ARRAY(SELECT z FROM unnest(zones) z WHERE z = 'UTC') ELSE zones END
+$$;
+COMMENT ON FUNCTION nezuko_analytics.rollup_day_zones(text, text[]) IS
+  'The zones of zones (rollup_zone() names) whose local days rollup_days keeps for source: all of them for verification_log, UTC alone for api_call_log, whose readers take the UTC days in every zone. Used by rollup_days_rebuild().';
+
 -- The local days of each zone that meet the ranges [los[i], his[i]) made
 -- again from the quarter hours: every such day of rollup_days deleted, and
 -- made again where all its quarter hours are materialized.
@@ -215,7 +228,7 @@ BEGIN
     IF NOT FOUND THEN
         RETURN 0;
     END IF;
-    FOREACH z IN ARRAY zones LOOP
+    FOREACH z IN ARRAY nezuko_analytics.rollup_day_zones(source, zones) LOOP
         -- the complete days touched (a refresh of the current quarter hour
         -- touches only the current day, which is still filling: nothing)
         SELECT coalesce(array_agg(t.day ORDER BY t.day), '{}'), coalesce(array_agg(t.starts_at ORDER BY t.day), '{}'),
@@ -254,7 +267,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.rollup_days_rebuild(text, timestamptz[], timestamptz[], text[]) IS
-  'Makes again, for each zone of zones, the local days of rollup_days that meet the ranges [los[i], his[i]) of source: deletes them, and inserts those whose quarter hours are all materialized (inside [built_from, watermark)) and hold rows (and no negative latency, which the summary refuses), each the summary state of its quarter hours in its zone; returns how many it made. Called after the quarter hours change (refresh_rollup_source(), enable_rollups()).';
+  'Makes again, for each zone of zones that source keeps days of (rollup_day_zones()), the local days of rollup_days that meet the ranges [los[i], his[i]) of source: deletes them, and inserts those whose quarter hours are all materialized (inside [built_from, watermark)) and hold rows (and no negative latency, which the summary refuses), each the summary state of its quarter hours in its zone; returns how many it made. Called after the quarter hours change (refresh_rollup_source(), enable_rollups()).';
 
 -- The pending quarter hours of source that can be computed again, as
 -- maximal runs [lo, hi): not frozen, below the watermark (later ones are

@@ -180,11 +180,13 @@ BEGIN
             -- other zones: days of the ones gone deleted, of the new ones made
             CONTINUE WHEN time_zones IS NULL OR st.time_zones = zones;
             UPDATE nezuko_analytics.rollup_state s SET time_zones = zones WHERE s.source = src;
+            -- (api_call_log keeps the UTC days whatever the zones)
+            CONTINUE WHEN nezuko_analytics.rollup_day_zones(src, zones) = nezuko_analytics.rollup_day_zones(src, st.time_zones);
             DELETE FROM nezuko_analytics.rollup_days d WHERE d.source = src AND d.time_zone <> ALL (zones);
             added := ARRAY(SELECT z FROM unnest(zones) z WHERE z <> ALL (st.time_zones));
             n := nezuko_analytics.rollup_days_rebuild(src, ARRAY[st.built_from], ARRAY[st.watermark], added);
             RETURN NEXT format('rollups of %s now keep the local days of %s (%s days made)', src,
-                               array_to_string(zones, ', '), n);
+                               array_to_string(nezuko_analytics.rollup_day_zones(src, zones), ', '), n);
             CONTINUE;
         END IF;
         EXECUTE format('SELECT min("timestamp") FROM %s WHERE "timestamp" > ''-infinity''', target) INTO oldest;
@@ -194,7 +196,7 @@ BEGIN
         DELETE FROM nezuko_analytics.rollup_pending p WHERE p.source = src;
         n := nezuko_analytics.refresh_rollup_source(src, 'infinity', true);
         RETURN NEXT format('built rollups of %s: %s quarter hours from %s, local days of %s', src, n, oldest,
-                           array_to_string(zones, ', '));
+                           array_to_string(nezuko_analytics.rollup_day_zones(src, zones), ', '));
     END LOOP;
     -- statistics of what the build wrote, before autovacuum comes: without
     -- them the readers' first plans guess the rollup tables' sizes
@@ -213,7 +215,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.enable_rollups(keep interval, time_zones text[]) IS
-  'Turns rollups on for verification_log and api_call_log: puts the invalidation triggers on both (statement level, transition tables), builds the quarter-hour rollups from the existing rows in one scan per chunk of whole days (about 20 million rows; NOTICEs report progress) and the local days of UTC and of time_zones (default: the session''s TimeZone) from them, and schedules pg_cron job nezuko_analytics_rollups every minute where pg_cron is installed (else a NOTICE says how). Rollups keep keep (default 400 days) of history, past the raw rows'' retention. Idempotent: a second call changes only keep and, when given, the time zones. Run it as the tables'' owner; it holds a lock that makes the bot''s writes wait until it commits.';
+  'Turns rollups on for verification_log and api_call_log: puts the invalidation triggers on both (statement level, transition tables), builds the quarter-hour rollups from the existing rows in one scan per chunk of whole days (about 20 million rows; NOTICEs report progress) and the local days of UTC and of time_zones (default: the session''s TimeZone; api_call_log''s in UTC only) from them, and schedules pg_cron job nezuko_analytics_rollups every minute where pg_cron is installed (else a NOTICE says how). Rollups keep keep (default 400 days) of history, past the raw rows'' retention. Idempotent: a second call changes only keep and, when given, the time zones. Run it as the tables'' owner; it holds a lock that makes the bot''s writes wait until it commits.';
 
 CREATE FUNCTION nezuko_analytics.disable_rollups()
 RETURNS SETOF text LANGUAGE plpgsql VOLATILE
@@ -267,14 +269,14 @@ AS $$
            CASE s.source
                WHEN 'verification_log' THEN pg_total_relation_size('nezuko_analytics.rollup_verifications')
                ELSE pg_total_relation_size('nezuko_analytics.rollup_api_calls') END,
-           s.time_zones, d.days, d.bytes
+           nezuko_analytics.rollup_day_zones(s.source, s.time_zones), d.days, d.bytes
     FROM nezuko_analytics.rollup_state s
     CROSS JOIN LATERAL (SELECT count(*) AS days, coalesce(sum(pg_column_size(x.*)), 0)::bigint AS bytes
                         FROM nezuko_analytics.rollup_days x WHERE x.source = s.source) d
     ORDER BY s.source
 $$;
 COMMENT ON FUNCTION nezuko_analytics.rollup_status() IS
-  'Per table with rollups: keep, the materialized range [materialized_from, watermark) (later quarter hours are read raw), frozen_before (older quarter hours are never computed again: history kept past the raw rows), how many distinct quarter hours are pending (-infinity after a TRUNCATE counts as one), the last refresh (when, milliseconds, quarter hours computed), the quarter-hour rollups'' rows and bytes, and the time zones whose local days are kept with their rows and bytes (stored size).';
+  'Per table with rollups: keep, the materialized range [materialized_from, watermark) (later quarter hours are read raw), frozen_before (older quarter hours are never computed again: history kept past the raw rows), how many distinct quarter hours are pending (-infinity after a TRUNCATE counts as one), the last refresh (when, milliseconds, quarter hours computed), the quarter-hour rollups'' rows and bytes, and the time zones whose local days are kept (rollup_day_zones(): UTC alone for api_call_log) with their rows and bytes (stored size).';
 
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.enable_rollups(interval, text[]) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.disable_rollups() FROM PUBLIC;
