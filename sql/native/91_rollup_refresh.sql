@@ -124,12 +124,18 @@ BEGIN
     -- million rows): one sequential scan.  A small part (a refresh): its
     -- rows through the "timestamp" index, whose first and last entries
     -- tell the table's span.  (A row at +-infinity leaves no finite span:
-    -- read through the index.)
+    -- read through the index.)  A range of a day at most (a refresh's
+    -- minutes, its late quarter hours) goes through the index without
+    -- asking: the question cost a refresh more than its read.
     IF nezuko_analytics.time_led_index(bot, source, '{}') IS NOT NULL THEN
-        EXECUTE format('SELECT min(t."timestamp"), max(t."timestamp") FROM %I.%I t', bot, source) INTO first_at, last_at;
-        whole := first_at IS NULL
-                 OR (isfinite(first_at) AND isfinite(last_at)
-                     AND (least(hi, last_at) - greatest(lo, first_at)) * 2 >= last_at - first_at);
+        IF hi - lo <= interval '1 day' THEN
+            whole := false;
+        ELSE
+            EXECUTE format('SELECT min(t."timestamp"), max(t."timestamp") FROM %I.%I t', bot, source) INTO first_at, last_at;
+            whole := first_at IS NULL
+                     OR (isfinite(first_at) AND isfinite(last_at)
+                         AND (least(hi, last_at) - greatest(lo, first_at)) * 2 >= last_at - first_at);
+        END IF;
     END IF;
     SELECT * INTO native FROM nezuko_analytics.rollup_build_scan(bot, source, lo, hi, whole);
     IF (source = 'verification_log' AND native.verification IS NOT NULL) OR (source = 'api_call_log' AND native.api IS NOT NULL) THEN
@@ -150,7 +156,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.rollup_build(text, timestamptz, timestamptz) IS
-  'The rollup rows of source''s raw rows in [lo, hi) from one read: rollup_build_scan() (a sequential scan, with its own parallel workers, when the range holds at least half of the table''s time span; else through the "timestamp" index), or, where the native path may not read the table, the aggregates verification_quarter_hours / api_quarter_hours (parallel where the planner likes). Used by rollup_materialize().';
+  'The rollup rows of source''s raw rows in [lo, hi) from one read: rollup_build_scan() (a sequential scan, with its own parallel workers, when the range is longer than a day and holds at least half of the table''s time span; else through the "timestamp" index), or, where the native path may not read the table, the aggregates verification_quarter_hours / api_quarter_hours (parallel where the planner likes). Used by rollup_materialize().';
 
 -- The quarter-hour rollups of source's raw rows in [lo, hi) (quarter-hour
 -- edges), each row replaced: those of the range deleted, the new ones
@@ -335,11 +341,15 @@ BEGIN
     -- 3. New quarter hours, from the watermark up to the current one (which is
     -- still filling), in chunks of whole days until the deadline: as many
     -- days as hold about 20 million rows by the table's statistics (the build
-    -- keeps 4 bytes per latency until a chunk ends), at least one.
-    SELECT greatest(1, least(3660, floor(2e7 / greatest(1, c.reltuples
-                                                            / greatest(1, extract(epoch FROM target - st.built_from) / 86400)))))::integer
-      INTO chunk_days
-    FROM pg_class c WHERE c.oid = nezuko_analytics.rollup_source_table(source);
+    -- keeps 4 bytes per latency until a chunk ends), at least one.  (Asked
+    -- only when there are new quarter hours: most refreshes of a minute
+    -- have none.)
+    IF st.watermark < target THEN
+        SELECT greatest(1, least(3660, floor(2e7 / greatest(1, c.reltuples
+                                                                / greatest(1, extract(epoch FROM target - st.built_from) / 86400)))))::integer
+          INTO chunk_days
+        FROM pg_class c WHERE c.oid = nezuko_analytics.rollup_source_table(source);
+    END IF;
     WHILE st.watermark < target LOOP
         EXIT WHEN n > 0 AND clock_timestamp() >= deadline;
         -- past a stretch without rows in one step (a row in 4713 BC must not

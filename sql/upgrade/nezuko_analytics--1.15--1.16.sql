@@ -4,8 +4,12 @@
 -- its days of other zones were made by every build and refresh and never
 -- read.  rollup_day_zones() says which zones each table keeps;
 -- rollup_days_rebuild(), enable_rollups() and rollup_status() follow it, and
--- the days nobody reads go.  (The faster build and readers of 1.16 are in
--- the module: no SQL.)
+-- the days nobody reads go.  rollup_build() reads a range of a day at most
+-- (a refresh's minutes) through the index without asking the table's span,
+-- and refresh_rollup_source() asks the chunk size only when there are new
+-- quarter hours: a refresh starts in a new session, where each question is
+-- planned afresh.
+-- (The faster build and readers of 1.16 are in the module: no SQL.)
 
 \echo Use "ALTER EXTENSION nezuko_analytics UPDATE TO '1.16'" to load this file. \quit
 
@@ -183,6 +187,149 @@ AS $$
 $$;
 COMMENT ON FUNCTION nezuko_analytics.rollup_status() IS
   'Per table with rollups: keep, the materialized range [materialized_from, watermark) (later quarter hours are read raw), frozen_before (older quarter hours are never computed again: history kept past the raw rows), how many distinct quarter hours are pending (-infinity after a TRUNCATE counts as one), the last refresh (when, milliseconds, quarter hours computed), the quarter-hour rollups'' rows and bytes, and the time zones whose local days are kept (rollup_day_zones(): UTC alone for api_call_log) with their rows and bytes (stored size).';
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.rollup_build(source text, lo timestamptz, hi timestamptz)
+RETURNS TABLE (verification nezuko_analytics.rollup_verifications[], api nezuko_analytics.rollup_api_calls[])
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bot name := nezuko_analytics.bot_schema();
+    first_at timestamptz;
+    last_at timestamptz;
+    whole boolean := true;
+    native record;
+BEGIN
+    -- Most of the table in range (the first build, one chunk up to 20
+    -- million rows): one sequential scan.  A small part (a refresh): its
+    -- rows through the "timestamp" index, whose first and last entries
+    -- tell the table's span.  (A row at +-infinity leaves no finite span:
+    -- read through the index.)  A range of a day at most (a refresh's
+    -- minutes, its late quarter hours) goes through the index without
+    -- asking: the question cost a refresh more than its read.
+    IF nezuko_analytics.time_led_index(bot, source, '{}') IS NOT NULL THEN
+        IF hi - lo <= interval '1 day' THEN
+            whole := false;
+        ELSE
+            EXECUTE format('SELECT min(t."timestamp"), max(t."timestamp") FROM %I.%I t', bot, source) INTO first_at, last_at;
+            whole := first_at IS NULL
+                     OR (isfinite(first_at) AND isfinite(last_at)
+                         AND (least(hi, last_at) - greatest(lo, first_at)) * 2 >= last_at - first_at);
+        END IF;
+    END IF;
+    SELECT * INTO native FROM nezuko_analytics.rollup_build_scan(bot, source, lo, hi, whole);
+    IF (source = 'verification_log' AND native.verification IS NOT NULL) OR (source = 'api_call_log' AND native.api IS NOT NULL) THEN
+        RETURN QUERY SELECT native.verification, native.api;
+    ELSIF source = 'verification_log' THEN
+        RETURN QUERY EXECUTE format(
+            'SELECT nezuko_analytics.verification_quarter_hours(v."timestamp", v.status::text, v.latency_ms, v.cached,'
+            ' v.group_id::bigint), NULL::nezuko_analytics.rollup_api_calls[]'
+            ' FROM %I.verification_log v WHERE v."timestamp" >= $1 AND v."timestamp" < $2', bot)
+            USING lo, hi;
+    ELSE
+        RETURN QUERY EXECUTE format(
+            'SELECT NULL::nezuko_analytics.rollup_verifications[],'
+            ' nezuko_analytics.api_quarter_hours(a."timestamp", a.method::text, a.success, a.latency_ms)'
+            ' FROM %I.api_call_log a WHERE a."timestamp" >= $1 AND a."timestamp" < $2', bot)
+            USING lo, hi;
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.rollup_build(text, timestamptz, timestamptz) IS
+  'The rollup rows of source''s raw rows in [lo, hi) from one read: rollup_build_scan() (a sequential scan, with its own parallel workers, when the range is longer than a day and holds at least half of the table''s time span; else through the "timestamp" index), or, where the native path may not read the table, the aggregates verification_quarter_hours / api_quarter_hours (parallel where the planner likes). Used by rollup_materialize().';
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.refresh_rollup_source(source text, deadline timestamptz, report boolean)
+RETURNS bigint LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    st nezuko_analytics.rollup_state;
+    horizon timestamptz;
+    target timestamptz := nezuko_analytics.time_floor(now(), interval '15 minutes');
+    seen tid[];
+    buckets timestamptz[];
+    run record;
+    changed_lo timestamptz[] := '{}';  -- the ranges of quarter hours computed, for their local days
+    changed_hi timestamptz[] := '{}';
+    chunk_days integer;
+    chunk_end timestamptz;
+    n bigint := 0;
+BEGIN
+    SELECT * INTO st FROM nezuko_analytics.rollup_state s WHERE s.source = refresh_rollup_source.source FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN 0;
+    END IF;
+    -- Frozen from here on: it only moves forward (a longer retention later
+    -- does not bring pruned raw rows back).
+    horizon := greatest(st.frozen_before, nezuko_analytics.rollup_raw_horizon(source));
+    -- 1. The pending rows seen now.  Every later read takes a newer snapshot
+    -- (READ COMMITTED), so it sees the raw rows these rows stand for.
+    SELECT array_agg(p.ctid), array_agg(DISTINCT p.bucket) INTO seen, buckets
+    FROM nezuko_analytics.rollup_pending p WHERE p.source = refresh_rollup_source.source;
+    -- 2. Pending quarter hours below the watermark: computed again.
+    FOR run IN SELECT * FROM nezuko_analytics.rollup_pending_runs(buckets, horizon, st.built_from, st.watermark) LOOP
+        PERFORM nezuko_analytics.rollup_materialize(source, run.lo, run.hi);  -- each of its quarter hours replaced
+        changed_lo := changed_lo || run.lo;
+        changed_hi := changed_hi || run.hi;
+        st.built_from := least(st.built_from, run.lo);
+        n := n + ((extract(epoch FROM run.hi - run.lo) / 900)::bigint);
+    END LOOP;
+    -- 3. New quarter hours, from the watermark up to the current one (which is
+    -- still filling), in chunks of whole days until the deadline: as many
+    -- days as hold about 20 million rows by the table's statistics (the build
+    -- keeps 4 bytes per latency until a chunk ends), at least one.  (Asked
+    -- only when there are new quarter hours: most refreshes of a minute
+    -- have none.)
+    IF st.watermark < target THEN
+        SELECT greatest(1, least(3660, floor(2e7 / greatest(1, c.reltuples
+                                                                / greatest(1, extract(epoch FROM target - st.built_from) / 86400)))))::integer
+          INTO chunk_days
+        FROM pg_class c WHERE c.oid = nezuko_analytics.rollup_source_table(source);
+    END IF;
+    WHILE st.watermark < target LOOP
+        EXIT WHEN n > 0 AND clock_timestamp() >= deadline;
+        -- past a stretch without rows in one step (a row in 4713 BC must not
+        -- cost a chunk per day since)
+        EXECUTE format('SELECT min(t."timestamp") FROM %s t WHERE t."timestamp" >= $1 AND t."timestamp" < $2',
+                       nezuko_analytics.rollup_source_table(source))
+            INTO chunk_end USING st.watermark, target;
+        st.watermark := coalesce(nezuko_analytics.time_floor(chunk_end, interval '15 minutes'), target);
+        CONTINUE WHEN st.watermark >= target;
+        chunk_end := least(target, nezuko_analytics.time_floor(st.watermark, interval '24 hours') + chunk_days * interval '24 hours');
+        PERFORM nezuko_analytics.rollup_materialize(source, st.watermark, chunk_end);
+        changed_lo := changed_lo || st.watermark;
+        changed_hi := changed_hi || chunk_end;
+        n := n + ((extract(epoch FROM chunk_end - st.watermark) / 900)::bigint);
+        IF report THEN
+            RAISE NOTICE 'nezuko_analytics: rollups of % materialized up to %', source, chunk_end;
+        END IF;
+        st.watermark := chunk_end;
+    END LOOP;
+    -- 4. The pending rows seen in step 1 that are dealt with: computed again,
+    -- now below the watermark, or frozen.  Later ones stay until the
+    -- watermark passes them.
+    DELETE FROM nezuko_analytics.rollup_pending p WHERE p.ctid = ANY (seen) AND p.bucket < st.watermark;
+    -- 5. Rollups older than keep go (and with them the start of the history).
+    IF source = 'verification_log' THEN
+        DELETE FROM nezuko_analytics.rollup_verifications r WHERE r.bucket < now() - st.keep;
+    ELSE
+        DELETE FROM nezuko_analytics.rollup_api_calls r WHERE r.bucket < now() - st.keep;
+    END IF;
+    UPDATE nezuko_analytics.rollup_state s
+       SET built_from = greatest(st.built_from, least(st.watermark, nezuko_analytics.time_ceil(now() - st.keep, interval '15 minutes'))),
+           watermark = st.watermark, frozen_before = horizon
+     WHERE s.source = refresh_rollup_source.source
+    RETURNING * INTO st;
+    -- 6. The local days: those that start before the rollups go, those whose
+    -- quarter hours were computed are made again (complete ones only).
+    DELETE FROM nezuko_analytics.rollup_days d
+    WHERE d.source = refresh_rollup_source.source AND (d.starts_at < st.built_from OR d.time_zone <> ALL (st.time_zones));
+    PERFORM nezuko_analytics.rollup_days_rebuild(source, changed_lo, changed_hi, st.time_zones);
+    RETURN n;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.refresh_rollup_source(text, timestamptz, boolean) IS
+  'One refresh of source''s rollups: computes again its pending quarter hours below the watermark unless frozen, materializes new quarter hours in chunks of whole days (about 20 million rows each) up to the current one (stopping at deadline after the first), deletes the pending rows it dealt with and the rollups older than keep, and makes again the local days (rollup_days) of the quarter hours it computed; returns how many quarter hours it computed. NOTICEs of progress when report.';
 
 -- the days of api_call_log that no reader takes
 DELETE FROM nezuko_analytics.rollup_days d WHERE d.source = 'api_call_log' AND d.time_zone <> 'UTC';
