@@ -72,15 +72,6 @@ public:
 private:
     [[gnu::noinline]] uint64_t varint_long(const char* what) {
         uint64_t v = 0;
-        if (end_ - p_ >= 10) {  // the longest varint fits: no end check per byte
-            for (int shift = 0; shift < 64; shift += 7) {
-                uint8_t b = *p_++;
-                if (shift == 63 && (b & 0x7e)) bad(kind_, what, " overflows 64 bits");
-                v |= static_cast<uint64_t>(b & 0x7f) << shift;
-                if (!(b & 0x80)) return v;
-            }
-            bad(kind_, what, " is longer than 10 bytes");
-        }
         for (int shift = 0; shift < 64; shift += 7) {
             uint8_t b = byte(what);
             if (shift == 63 && (b & 0x7e)) bad(kind_, what, " overflows 64 bits");
