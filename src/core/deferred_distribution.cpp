@@ -11,29 +11,31 @@ LatencyDistribution& DeferredDistribution::built() {
     return dist_;
 }
 
+bool DeferredDistribution::empty() const { return !deferred_ && dist_.count() == 0 && dist_.distinct() == 0; }
+
+void DeferredDistribution::keep(const uint8_t* data, std::size_t len, uint64_t count, int64_t sum) {
+    bytes_.assign(data, data + len);
+    deferred_ = true;
+    count_ = count;
+    sum_ = sum;
+}
+
 void DeferredDistribution::merge(const uint8_t* data, std::size_t len) {
-    if (!deferred_ && dist_.count() == 0 && dist_.distinct() == 0) {
+    if (empty()) {
         EncodedDistribution e(data, len);
-        bytes_.assign(data, data + len);
-        deferred_ = true;
-        count_ = e.count();
-        sum_ = e.sum();
+        keep(data, len, e.count(), e.sum());
         return;
     }
     built().merge_encoded(data, len);
 }
 
 void DeferredDistribution::merge(const DeferredDistribution& other) {
-    if (!other.deferred_) {
+    if (!other.deferred_)
         built().merge(other.dist_);
-    } else if (!deferred_ && dist_.count() == 0 && dist_.distinct() == 0) {  // its bytes, checked when they came
-        bytes_.assign(other.bytes_.begin(), other.bytes_.end());
-        deferred_ = true;
-        count_ = other.count_;
-        sum_ = other.sum_;
-    } else {
+    else if (empty())  // its bytes, checked when they came
+        keep(other.bytes_.data(), other.bytes_.size(), other.count_, other.sum_);
+    else
         built().merge(EncodedDistribution::trusted(other.bytes_.data(), other.bytes_.size()));
-    }
 }
 
 bool DeferredDistribution::percentile(double p, double* out) const {

@@ -33,6 +33,11 @@ public:
     void encode(std::pmr::vector<uint8_t>& out) const;
 
 private:
+    // Nothing added yet: the next encoded distribution is kept as bytes.
+    bool empty() const;
+    // Keeps these bytes (checked before) as the whole distribution.
+    void keep(const uint8_t* data, std::size_t len, uint64_t count, int64_t sum);
+
     LatencyDistribution dist_;
     std::pmr::vector<uint8_t> bytes_;
     bool deferred_ = false;
