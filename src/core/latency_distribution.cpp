@@ -231,21 +231,12 @@ void LatencyDistribution::make_dense() {
 }
 
 void LatencyDistribution::add_key(int32_t key, uint64_t n) {
-    if (key >= 0 && key < kDenseLimit) {
-        if (dense_.empty()) {
-            if (count_ < kDenseAfter) {
-                add_sparse(key, n);
-                return;
-            }
-            make_dense();
-        }
-        uint64_t& c = dense_[static_cast<std::size_t>(key)];
-        if (c == 0) ++dense_used_;
-        add_checked(c, n);
-        add_checked(count_, n);
-        return;
-    }
-    add_sparse(key, n);
+    uint64_t total = count_;
+    add_checked(total, n);  // then no key's count can overflow
+    // the flat array once a small key comes to a distribution of kDenseAfter values
+    if (dense_.empty() && count_ >= kDenseAfter && key >= 0 && key < kDenseLimit) make_dense();
+    add_merged_key(key, n);
+    count_ = total;
 }
 
 uint64_t LatencyDistribution::begin_merge(uint64_t n) {
@@ -260,7 +251,8 @@ void LatencyDistribution::dense_for(uint64_t total) {
 }
 
 void LatencyDistribution::add_merged_key(int32_t key, uint64_t n) {
-    // begin_merge() checked the new count: no key's count can overflow
+    // the caller checked the new count (begin_merge(), add_key()): no key's
+    // count can overflow
     if (!dense_.empty() && key >= 0 && key < kDenseLimit) {
         uint64_t& c = dense_[static_cast<std::size_t>(key)];
         dense_used_ += c == 0;
@@ -268,11 +260,6 @@ void LatencyDistribution::add_merged_key(int32_t key, uint64_t n) {
         return;
     }
     insert_sparse(key, n);
-}
-
-void LatencyDistribution::add_sparse(int32_t key, uint64_t n) {
-    insert_sparse(key, n);
-    add_checked(count_, n);
 }
 
 void LatencyDistribution::insert_sparse(int32_t key, uint64_t n) {

@@ -110,7 +110,6 @@ private:
     };
     void add_key(int32_t key, uint64_t n);
     void add_sum(int64_t v);
-    void add_sparse(int32_t key, uint64_t n);
     // a key into the hash table, its count not added to count_
     void insert_sparse(int32_t key, uint64_t n);
     // A merge of n values: the new count, checked once (no key's count can
