@@ -328,6 +328,24 @@ TEST(LatencyDistribution, MergedCountOverflowIsAnError) {
     }
 }
 
+TEST(LatencyDistribution, AddedCountOverflowIsAnError) {
+    // 2^64 - 1 values of 0; one more value counts 2^64
+    auto quarter = nz::parse_distribution("count=4611686018427387904 sum=0 values=0:4611686018427387904");
+    auto rest = nz::parse_distribution("count=4611686018427387903 sum=0 values=0:4611686018427387903");
+    for (int32_t v : {0, 5, 3000, -2}) {  // the flat array, the hash table, a negative key
+        nz::LatencyDistribution d(std::pmr::new_delete_resource());
+        for (int i = 0; i < 3; ++i) d.merge_encoded(quarter.data(), quarter.size());
+        d.merge_encoded(rest.data(), rest.size());
+        try {
+            d.add(v);
+            FAIL() << "no overflow error for " << v;
+        } catch (const nz::CoreError& e) {
+            EXPECT_EQ(e.kind(), nz::ErrorKind::out_of_range);
+        }
+        EXPECT_EQ(d.count(), UINT64_MAX);  // the refused value counted nothing
+    }
+}
+
 TEST(EncodedDistribution, TrustedViewReadsAsTheCheckedOne) {
     nz::LatencyDistribution d(std::pmr::new_delete_resource());
     auto values = skewed_latencies(4000, 23);
