@@ -36,8 +36,24 @@ echo "Data: $vrows verification_log rows, $arows api_call_log rows, 120 days, 2,
 echo
 
 # The build, against one sequential scan of the table (serial and parallel).
+# A scan repeated in one session is the fastest it gets; the build always
+# starts in a new session, whose process (and each parallel worker) maps
+# the pages of shared_buffers it touches for the first time: on a virtual
+# machine that costs as much as the scan itself.  So both are measured: the
+# median of repeated scans in one session, and of scans each in a new
+# session, timed inside it.
 serial_scan="$(q -c "SET max_parallel_workers_per_gather = 0" -c "SELECT round(nz_bench.median_ms('SELECT count(*), sum(latency_ms) FROM verification_log', $runs)::numeric, 1)" | tail -1)"
 parallel_scan="$(time_ms "SELECT count(*), sum(latency_ms) FROM verification_log")"
+new_session_ms() {  # new_session_ms WORKERS: the median of $runs scans, each in a new session
+    local times=() i
+    for i in $(seq 1 "$runs"); do
+        times+=("$(q -c "SET max_parallel_workers_per_gather = $1" -c "BEGIN" -c "SELECT count(*), sum(latency_ms) FROM verification_log" \
+                     -c "SELECT round(extract(epoch FROM clock_timestamp() - now()) * 1000)" -c "COMMIT" | tail -1)")
+    done
+    printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'
+}
+serial_new="$(new_session_ms 0)"
+parallel_new="$(new_session_ms 2)"
 # The quarter hours of verification_log alone, written and rolled back
 # (rollup_materialize() over every quarter hour of its rows).
 span="$(q -c "SELECT format('%L, %L', nezuko_analytics.time_floor(min(\"timestamp\"), interval '15 minutes'),
@@ -51,12 +67,12 @@ t0="$(date +%s%N)"
 q -c "SET client_min_messages = warning" \
   -c "SELECT count(*) FROM nezuko_analytics.enable_rollups(time_zones => ARRAY['Asia/Kolkata', current_setting('TimeZone')])" >/dev/null
 build_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-echo "**Build** (enable_rollups(): both tables, triggers, 120 days of quarter hours, and the local days of UTC, Asia/Kolkata and the session's zone, which is UTC's when it is one of UTC's names) against one scan of verification_log (\`count(*), sum(latency_ms)\`), and the quarter hours of verification_log alone (\`rollup_materialize()\` over all its rows, written and rolled back)."
+echo "**Build** (enable_rollups(): both tables, triggers, 120 days of quarter hours, and the local days of UTC, Asia/Kolkata and the session's zone, which is UTC's when it is one of UTC's names) against one scan of verification_log (\`count(*), sum(latency_ms)\`), and the quarter hours of verification_log alone (\`rollup_materialize()\` over all its rows, written and rolled back). The scans: the median of $runs repeated in one session (its process has mapped shared_buffers already), and of $runs each in a new session (as the build runs: its process and workers map the pages they touch first)."
 echo
-echo "| what | ms | serial scan ms | parallel scan ms | / serial scan |"
-echo "|---|---:|---:|---:|---:|"
-echo "| enable_rollups() | $build_ms | $serial_scan | $parallel_scan | $(ratio "$build_ms" "$serial_scan")x |"
-echo "| verification_log's quarter hours | $vqh_ms | $serial_scan | $parallel_scan | $(ratio "$vqh_ms" "$serial_scan")x |"
+echo "| what | ms | serial scan ms, one session | / it | serial scan ms, new sessions | / it | parallel scan ms, one session / new sessions |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+echo "| enable_rollups() | $build_ms | $serial_scan | $(ratio "$build_ms" "$serial_scan")x | $serial_new | $(ratio "$build_ms" "$serial_new")x | $parallel_scan / $parallel_new |"
+echo "| verification_log's quarter hours | $vqh_ms | $serial_scan | $(ratio "$vqh_ms" "$serial_scan")x | $serial_new | $(ratio "$vqh_ms" "$serial_new")x | $parallel_scan / $parallel_new |"
 echo
 
 # the readers are timed as a dashboard sees them minutes later: after
