@@ -5,18 +5,21 @@
 # copies of one loaded database on one server, one per edition.  Prints
 # Markdown tables of medians and ratios.  Not part of the test suite.
 #   bash test/bench/run_portable_bench.sh [VERIFICATION_ROWS] [API_ROWS]
-# Defaults: 10,000,000 verification rows and 2,000,000 API calls over 120 days.
+# Defaults: 10,000,000 verification rows and 2,000,000 API calls over 120 days;
+# BENCH_PARALLEL_WORKERS (2) is the server's max_parallel_workers_per_gather
+# (0: every side in one process, as the reference's SELECT INTOs always are).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$here"
 vrows="${1:-10000000}"
 arows="${2:-2000000}"
 runs="${BENCH_RUNS:-3}"
+workers="${BENCH_PARALLEL_WORKERS:-2}"
 
 source test/bench/bench_setup.sh
 bash scripts/install-pgtle.sh
 make -s portable >/dev/null
-bench_start 54333 postgres 'max_parallel_workers_per_gather = 2' "shared_preload_libraries = 'pg_cron,pg_tle'"
+bench_start 54333 postgres "max_parallel_workers_per_gather = $workers" "shared_preload_libraries = 'pg_cron,pg_tle'"
 q() { psql -qXAt -v ON_ERROR_STOP=1 "$@"; }
 
 # One loaded database, copied once per edition (DROP EXTENSION keeps the rows).
@@ -42,7 +45,7 @@ w7="'$anchor'::timestamptz - interval '7 days', '$anchor'::timestamptz"
 w90="'$anchor'::timestamptz - interval '90 days', '$anchor'::timestamptz"
 where90="\"timestamp\" >= '$anchor'::timestamptz - interval '90 days' AND \"timestamp\" < '$anchor'::timestamptz"
 
-echo "Data: $vrows verification_log rows, $arows api_call_log rows, 120 days, 2,000 groups; $(nproc) cores; PostgreSQL $(q -d nz_native -c 'SHOW server_version'), shared_buffers 4GB, max_parallel_workers_per_gather 2, jit off; pg_tle $(q -d nz_portable -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tle'"); median of $runs runs after a warm-up where not timed in turn. The native edition and the portable one each in a copy of the same database."
+echo "Data: $vrows verification_log rows, $arows api_call_log rows, 120 days, 2,000 groups; $(nproc) cores; PostgreSQL $(q -d nz_native -c 'SHOW server_version'), shared_buffers 4GB, max_parallel_workers_per_gather $workers, jit off; pg_tle $(q -d nz_portable -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tle'"); median of $runs runs after a warm-up where not timed in turn. The native edition and the portable one each in a copy of the same database."
 echo
 echo "**Each contract**: the portable edition against the reference written like the bot's original PL/pgSQL (in the same database), and the native edition. Periods 7d, or 90d where the contract takes one. The portable one and the reference are timed in turn, one call each per round for 5 rounds (median of each); a contract whose reference takes under 2 ms over 200 calls in one statement per round for 15 rounds, reported per call."
 echo
