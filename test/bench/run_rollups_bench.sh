@@ -31,6 +31,7 @@ q -c "VACUUM ANALYZE" >/dev/null
 
 time_ms() { q -c "SELECT round(nz_bench.median_ms(\$q\$$1\$q\$, $runs)::numeric, 1)"; }
 ratio() { q -c "SELECT round($1 / nullif($2, 0), 1)"; }
+median_of() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
 echo "Data: $vrows verification_log rows, $arows api_call_log rows, 120 days, 2,000 groups; $(nproc) cores; PostgreSQL $(q -c 'SHOW server_version'), shared_buffers 4GB, max_parallel_workers_per_gather 2, jit off; median of $runs runs after a warm-up."
 echo
@@ -50,7 +51,7 @@ new_session_ms() {  # new_session_ms WORKERS: the median of $runs scans, each in
         times+=("$(q -c "SET max_parallel_workers_per_gather = $1" -c "BEGIN" -c "SELECT count(*), sum(latency_ms) FROM verification_log" \
                      -c "SELECT round(extract(epoch FROM clock_timestamp() - now()) * 1000)" -c "COMMIT" | tail -1)")
     done
-    printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'
+    median_of "${times[@]}"
 }
 serial_new="$(new_session_ms 0)"
 parallel_new="$(new_session_ms 2)"
@@ -120,7 +121,7 @@ for r in 1 2 3; do
           SELECT 'getChatMember', true, 30 + g % 50, now() - g * interval '300 milliseconds' FROM generate_series(1, 200) g" >/dev/null
     refreshes+=("$(q -c "SELECT nezuko_analytics.refresh_rollups()" -c "SELECT round(max(last_refresh_ms)::numeric, 1) FROM nezuko_analytics.rollup_status()" | tail -1)")
 done
-refresh="$(printf '%s\n' "${refreshes[@]}" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')"
+refresh="$(median_of "${refreshes[@]}")"
 q -c "INSERT INTO verification_log (user_id, group_id, status, latency_ms, \"timestamp\") VALUES (1, 1, 'error', 90, now() - interval '3 days')" >/dev/null
 late="$(q -c "SELECT nezuko_analytics.refresh_rollups()" -c "SELECT round(max(last_refresh_ms)::numeric, 1) FROM nezuko_analytics.rollup_status()" | tail -1)"
 echo "**Refresh** after a minute of traffic (300 verifications, 5 of them up to an hour late, and 200 API calls), each in a new session as pg_cron runs it: median $refresh ms of three (${refreshes[*]} ms). After one row 3 days late: $late ms (its quarter hour is read again, and its local days made again)."
@@ -145,7 +146,6 @@ pgbench_round() {  # pgbench_round MODE ROUND -> tps; keeps the latency log as $
     echo "$tps"
 }
 p99_of() { cat "$work"/lat."$1".* | sort -n | awk '{a[NR] = $1} END {print a[int(NR * 0.99)] / 1000}'; }
-median_of() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 tps_off=(); tps_on=(); ratios=()
 for r in $(seq 1 "$rounds"); do
     # as the pg_cron job does every minute: the pending marks of the last round go
