@@ -234,7 +234,7 @@ void LatencyDistribution::add_key(int32_t key, uint64_t n) {
     uint64_t total = count_;
     add_checked(total, n);  // then no key's count can overflow
     // the flat array once a small key comes to a distribution of kDenseAfter values
-    if (dense_.empty() && count_ >= kDenseAfter && key >= 0 && key < kDenseLimit) make_dense();
+    if (key >= 0 && key < kDenseLimit) dense_for(count_);
     add_merged_key(key, n);
     count_ = total;
 }
