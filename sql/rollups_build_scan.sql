@@ -91,36 +91,33 @@ UNION ALL SELECT 'api, 2 workers', * FROM pg_temp.api_differences('2026-09-01', 
 SET client_min_messages = debug1;
 SELECT cardinality(verification) > 0 AS built FROM nezuko_analytics.rollup_build('verification_log', '2026-09-01', '2026-12-01');
 SELECT cardinality(verification) AS quarter_hours FROM nezuko_analytics.rollup_build('verification_log', '2026-10-10 07:00', '2026-10-10 08:00');
--- Its two ways, which rollup_materialize() calls itself: the native read
--- (a record) and the aggregates give the same rows (in order of their
--- quarter hours; the methods of one quarter hour in the order the rows came).
+-- Its two ways: its own read (here) and the aggregates it falls back to give
+-- the same rows (in order of their quarter hours; the methods of one quarter
+-- hour in the order the rows came).
 SELECT n.verification::text = a.verification::text AS native_equals_aggregates, cardinality(n.verification) AS quarter_hours
-FROM nezuko_analytics.rollup_build_native('verification_log', '2026-09-01', '2026-12-01') n,
+FROM nezuko_analytics.rollup_build('verification_log', '2026-09-01', '2026-12-01') n,
      nezuko_analytics.rollup_build_aggregates('verification_log', '2026-09-01', '2026-12-01') a;
 SELECT ARRAY(SELECT x::text FROM unnest(n.api) x ORDER BY 1) = ARRAY(SELECT x::text FROM unnest(a.api) x ORDER BY 1)
        AS native_equals_aggregates, cardinality(n.api) AS quarter_hours
-FROM nezuko_analytics.rollup_build_native('api_call_log', '2026-10-02', '2026-10-04') n,
+FROM nezuko_analytics.rollup_build('api_call_log', '2026-10-02', '2026-10-04') n,
      nezuko_analytics.rollup_build_aggregates('api_call_log', '2026-10-02', '2026-10-04') a;
 RESET client_min_messages;
 RESET min_parallel_table_scan_size;
 RESET max_parallel_maintenance_workers;
 
 -- Where the native path may not read (row-level security): the record is
--- NULL, rollup_build_native() gives NULL fields, and rollup_build() gives
--- the aggregates' rows (rollup_build_aggregates()).
+-- NULL, and rollup_build() gives the aggregates' rows
+-- (rollup_build_aggregates()).
 CREATE ROLE bs_reader;
 GRANT USAGE ON SCHEMA bs, nezuko_analytics TO bs_reader;
 GRANT SELECT ON bs.verification_log, nezuko_analytics.schema_state TO bs_reader;
 GRANT EXECUTE ON FUNCTION nezuko_analytics.rollup_build_scan(name, text, timestamptz, timestamptz, boolean),
       nezuko_analytics.rollup_build(text, timestamptz, timestamptz),
-      nezuko_analytics.rollup_build_native(text, timestamptz, timestamptz),
       nezuko_analytics.rollup_build_aggregates(text, timestamptz, timestamptz) TO bs_reader;
 ALTER TABLE bs.verification_log ENABLE ROW LEVEL SECURITY;
 CREATE POLICY everything ON bs.verification_log FOR SELECT TO bs_reader USING (true);
 SET ROLE bs_reader;
 SELECT nezuko_analytics.rollup_build_scan('bs', 'verification_log', '2026-09-01', '2026-12-01', true) IS NULL AS refused;
-SELECT n.verification IS NULL AND n.api IS NULL AS native_refused
-FROM nezuko_analytics.rollup_build_native('verification_log', '2026-10-10 07:00', '2026-10-10 08:00') n;
 SELECT cardinality(verification) AS quarter_hours FROM nezuko_analytics.rollup_build('verification_log', '2026-10-10 07:00', '2026-10-10 08:00');
 RESET ROLE;
 ALTER TABLE bs.verification_log DISABLE ROW LEVEL SECURITY;

@@ -285,7 +285,6 @@ REVOKE EXECUTE ON FUNCTION nezuko_analytics.refresh_rollup_source(text, timestam
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_materialize(text, timestamptz, timestamptz) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_days_rebuild(text, timestamptz[], timestamptz[], text[]) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_build(text, timestamptz, timestamptz) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_build_native(text, timestamptz, timestamptz) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_build_aggregates(text, timestamptz, timestamptz) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_build_scan(name, text, timestamptz, timestamptz, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_invalidate() FROM PUBLIC;
@@ -299,7 +298,6 @@ GRANT EXECUTE ON FUNCTION nezuko_analytics.enable_rollups(interval, text[]), nez
       nezuko_analytics.rollup_materialize(text, timestamptz, timestamptz),
       nezuko_analytics.rollup_days_rebuild(text, timestamptz[], timestamptz[], text[]),
       nezuko_analytics.rollup_build(text, timestamptz, timestamptz),
-      nezuko_analytics.rollup_build_native(text, timestamptz, timestamptz),
       nezuko_analytics.rollup_build_aggregates(text, timestamptz, timestamptz),
       nezuko_analytics.rollup_build_scan(name, text, timestamptz, timestamptz, boolean),
       nezuko_analytics.rollup_invalidate() TO @extowner@;
