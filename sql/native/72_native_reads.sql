@@ -89,6 +89,13 @@ $$;
 COMMENT ON FUNCTION nezuko_analytics.verification_counts_raw(name, timestamptz, timestamptz, timestamptz, boolean, boolean, boolean) IS
   'native_verification_counts(), or the same record from one query when the native path may not read the table.';
 
+CREATE FUNCTION nezuko_analytics.verified_count(bot name, since timestamptz, until timestamptz)
+RETURNS bigint LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT c.verified FROM nezuko_analytics.verification_counts(bot, since, until, 'infinity', true, false, false) c $$;
+COMMENT ON FUNCTION nezuko_analytics.verified_count(name, timestamptz, timestamptz) IS
+  'The rows of bot.verification_log in [since, until) whose status is verified: verification_counts() (the rollups, a native read of the status column, or its query).';
+
 CREATE FUNCTION nezuko_analytics.api_counts(bot name, since timestamptz, until timestamptz,
     OUT methods text[], OUT calls bigint[], OUT ok bigint[])
 RETURNS record LANGUAGE plpgsql STABLE PARALLEL SAFE

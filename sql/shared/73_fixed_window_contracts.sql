@@ -90,21 +90,27 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     bot name := nezuko_analytics.bot_schema();
+    since timestamptz := now() - interval '7 days';
     c record;
+    verified bigint;
     g record;
     channels bigint;
 BEGIN
-    c := nezuko_analytics.verification_counts(bot, now() - interval '7 days', 'infinity', current_date, true, true, false);
+    -- The verified rows apart from the rest: a read of one status (by an
+    -- index condition where an index holds it) costs less than counting
+    -- every status, and the cached rows come from their own index.
+    c := nezuko_analytics.verification_counts(bot, since, 'infinity', current_date, false, true, false);
+    verified := nezuko_analytics.verified_count(bot, since, 'infinity');
     g := nezuko_analytics.groups_status_counts(bot);
     EXECUTE format('SELECT count(*) FROM %I.enforced_channels', bot) INTO channels;
     RETURN json_build_object('total_groups', g.enabled, 'total_channels', channels,
                              'verifications_today', c.today_count, 'verifications_week', c.total,
-                             'success_rate', nezuko_analytics.percent(c.verified, c.total),
+                             'success_rate', nezuko_analytics.percent(verified, c.total),
                              'cache_hit_rate', nezuko_analytics.percent(c.cached, c.total));
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.get_dashboard_stats() IS
-  'Contract get_dashboard_stats: {total_groups (enabled), total_channels, verifications_today (since current_date), verifications_week, success_rate, cache_hit_rate} over 7 days; statuses and cache hits read natively, from the "timestamp"-led indexes that hold them when there are such.';
+  'Contract get_dashboard_stats: {total_groups (enabled), total_channels, verifications_today (since current_date), verifications_week, success_rate, cache_hit_rate} over 7 days; the week''s, today''s and cached rows from verification_counts(), the verified ones from verified_count(), each read natively in the native edition.';
 
 CREATE FUNCTION nezuko_analytics.get_api_calls_distribution()
 RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE

@@ -41,7 +41,14 @@ BEGIN
             ('UTC', format('SELECT * FROM nezuko_analytics.latency_histogram(%s, ''{10,1000}'', ''api_call_log'')', w)),
             ('UTC', format('SELECT * FROM nezuko_analytics.latency_histogram(%s, ''[0:2]={1,7,5000}'')', w)),
             ('UTC', format('SELECT nezuko_analytics.get_latency_distribution(%s) AS v', w)),
-            ('UTC', format('SELECT nezuko_analytics.get_analytics_overview(%s) AS v', w));
+            ('UTC', format('SELECT nezuko_analytics.get_analytics_overview(%s) AS v', w)),
+            -- the fixed-window counts themselves: "today" before, inside and
+            -- after the window, every column or those get_dashboard_stats() asks for
+            ('UTC', format('SELECT d AS today, c.* FROM unnest(ARRAY[%s - interval ''3 days'', %s - interval ''25 hours'', ''-infinity'', ''infinity'']::timestamptz[]) d,'
+                           ' nezuko_analytics.verification_counts(nezuko_analytics.bot_schema(), %s, d, true, true, true) c', a, a, w)),
+            ('UTC', format('SELECT d AS today, c.* FROM unnest(ARRAY[%s - interval ''3 days'', %s - interval ''25 hours'', ''-infinity'', ''infinity'']::timestamptz[]) d,'
+                           ' nezuko_analytics.verification_counts(nezuko_analytics.bot_schema(), %s, d, false, true, false) c', a, a, w)),
+            ('UTC', format('SELECT nezuko_analytics.verified_count(nezuko_analytics.bot_schema(), %s) AS v', w));
         FOREACH z IN ARRAY zones LOOP
             INSERT INTO calls (tz, q) VALUES
                 (z, format('SELECT * FROM nezuko_analytics.hourly_activity(%s, %L)', w, z)),

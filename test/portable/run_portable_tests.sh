@@ -383,6 +383,23 @@ check_eq "the top groups were read by the group index: its index-only ranges and
 check_eq "the summaries are the same read in parallel and by one process (5 documents)" "5|t" \
     "$(printf '%s' "$parallel" | wc -l | awk '{print $1 + 1}')|$( [[ -n "$serial" && "$serial" == "$parallel" ]] && echo t)"
 
+# The fixed-window counts run in one process (their SET clause), even where
+# the planner is told parallel workers cost nothing; the count over a window
+# of any length still plans them.  (auto_explain logs each nested plan; the
+# bot's schema is given as a name, since bot_schema()'s own small query would
+# plan workers here too.)
+workers_planned() {
+    sup -d nz_portable -c "LOAD 'auto_explain'" -c "SET auto_explain.log_min_duration = 0" \
+        -c "SET auto_explain.log_nested_statements = on" -c "SET client_min_messages = log" \
+        -c "SET parallel_setup_cost = 0" -c "SET parallel_tuple_cost = 0" -c "SET min_parallel_table_scan_size = 0" \
+        -c "SET min_parallel_index_scan_size = 0" -c "$1" 2>&1 >/dev/null | grep -c 'Workers Planned: [1-9]'
+}
+check_eq "the fixed-window counts plan no parallel workers (verification, API, groups); the any-length count does" "0|0|0|t" \
+    "$(workers_planned "SELECT * FROM nezuko_analytics.verification_counts('public', '-infinity', 'infinity', 'infinity', true, true, true)")|$(
+       workers_planned "SELECT * FROM nezuko_analytics.api_counts('public', '-infinity', 'infinity')")|$(
+       workers_planned "SELECT * FROM nezuko_analytics.group_counts('public', '-infinity', 'infinity', 10)")|$(
+       (( $(workers_planned "SELECT * FROM nezuko_analytics.verification_counts_scan('public', '-infinity', 'infinity', 'infinity', true, true, true)") >= 1 )) && echo t)"
+
 # 5. The period contracts against the plain-SQL reference, in one snapshot.
 # (The reference, like the bot's originals, has no upper bound and so counts
 # a row stamped 'infinity'; the contracts read "timestamp" < 'infinity'.  That
