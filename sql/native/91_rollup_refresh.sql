@@ -11,30 +11,13 @@ AS $$ SELECT timestamptz '2000-01-01 00:00:00+00' $$;
 COMMENT ON FUNCTION nezuko_analytics.rollup_origin() IS
   'The origin of the rollups'' quarter hours and days (date_bin''s third argument): 2000-01-01 00:00 UTC, PostgreSQL''s own epoch.';
 
-CREATE FUNCTION nezuko_analytics.rollup_raw_horizon(source text)
-RETURNS timestamptz LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT coalesce(max(r.cutoff), '-infinity') FROM nezuko_analytics.retention_runs r
-    WHERE r.table_name = rollup_raw_horizon.source
-$$;
-COMMENT ON FUNCTION nezuko_analytics.rollup_raw_horizon(text) IS
-  'The time before which prune() has deleted, or is deleting, raw rows of source: the latest cutoff of its runs (logged before its first batch commits); -infinity before any. Each refresh moves rollup_state.frozen_before up to it: rollup buckets that start before that are never computed again.';
-
 CREATE FUNCTION nezuko_analytics.time_floor(t timestamptz, stride interval)
-RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$ SELECT CASE WHEN isfinite(t) THEN date_bin(stride, t, nezuko_analytics.rollup_origin()) ELSE t END $$;
+RETURNS timestamptz LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_time_floor';
 COMMENT ON FUNCTION nezuko_analytics.time_floor(timestamptz, interval) IS
-  'The start of the quarter hour (stride 15 minutes) or UTC day (24 hours) that holds t; t itself when infinite. (Strides in hours and minutes: adding a day to a timestamptz follows the session''s time zone.)';
+  'The start of the quarter hour (stride 15 minutes) or UTC day (24 hours) that holds t (date_bin(stride, t, rollup_origin())); t itself when infinite. (Strides in hours and minutes: adding a day to a timestamptz follows the session''s time zone.)';
 
 CREATE FUNCTION nezuko_analytics.time_ceil(t timestamptz, stride interval)
-RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT CASE WHEN nezuko_analytics.time_floor(t, stride) = t THEN t
-                ELSE nezuko_analytics.time_floor(t, stride) + stride END
-$$;
+RETURNS timestamptz LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_time_ceil';
 COMMENT ON FUNCTION nezuko_analytics.time_ceil(timestamptz, interval) IS
   'The first start of a quarter hour (stride 15 minutes) or UTC day (24 hours) at or after t; t itself when infinite.';
 
@@ -155,15 +138,15 @@ BEGIN
     -- read through the index.)  A range of a day at most (a refresh's
     -- minutes, its late quarter hours) goes through the index without
     -- asking: the question cost a refresh more than its read.
-    IF nezuko_analytics.time_led_index(bot, source, '{}') IS NOT NULL THEN
-        IF hi - lo <= interval '1 day' THEN
-            whole := false;
-        ELSE
-            EXECUTE format('SELECT min(t."timestamp"), max(t."timestamp") FROM %I.%I t', bot, source) INTO first_at, last_at;
-            whole := first_at IS NULL
-                     OR (isfinite(first_at) AND isfinite(last_at)
-                         AND (least(hi, last_at) - greatest(lo, first_at)) * 2 >= last_at - first_at);
-        END IF;
+    -- (Without such an index rollup_build_scan() reads the table whole
+    -- whatever it is told.)
+    IF hi - lo <= interval '1 day' THEN
+        whole := false;
+    ELSIF nezuko_analytics.time_led_index(bot, source, '{}') IS NOT NULL THEN
+        EXECUTE format('SELECT min(t."timestamp"), max(t."timestamp") FROM %I.%I t', bot, source) INTO first_at, last_at;
+        whole := first_at IS NULL
+                 OR (isfinite(first_at) AND isfinite(last_at)
+                     AND (least(hi, last_at) - greatest(lo, first_at)) * 2 >= last_at - first_at);
     END IF;
     SELECT * INTO verification, api FROM nezuko_analytics.rollup_build_scan(bot, source, lo, hi, whole);
     IF verification IS NULL AND api IS NULL THEN  -- the native read may not read the table
@@ -292,31 +275,17 @@ COMMENT ON FUNCTION nezuko_analytics.rollup_days_rebuild(text, timestamptz[], ti
   'Makes again, for each zone of zones that source keeps days of (rollup_day_zones()), the local days of rollup_days that meet the ranges [los[i], his[i]) of source: deletes them, and inserts those whose quarter hours are all materialized (inside [built_from, watermark)) and hold rows (and no negative latency, which the summary refuses), each the summary state of its quarter hours in its zone; returns how many it made. Called after the quarter hours change (refresh_rollup_source(), enable_rollups()).';
 
 -- The pending quarter hours of source that can be computed again, as
--- maximal runs [lo, hi): not frozen, below the watermark (later ones are
--- materialized when the watermark passes them).  A TRUNCATE (-infinity)
--- makes every such quarter hour pending.
+-- maximal runs [los[i], his[i]): not frozen, below the watermark (later ones
+-- are materialized when the watermark passes them).  A TRUNCATE (-infinity)
+-- makes every such quarter hour pending.  In C (src/core/pending_runs.cpp):
+-- the refresh runs in a new session every minute, where a SQL function's
+-- query is parsed and planned at each call.
 CREATE FUNCTION nezuko_analytics.rollup_pending_runs(buckets timestamptz[], horizon timestamptz,
-                                                     built_from timestamptz, watermark timestamptz)
-RETURNS TABLE (lo timestamptz, hi timestamptz)
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    WITH everything AS (  -- after a TRUNCATE: one run from the horizon (rounded up) to the watermark
-        SELECT greatest(built_from, nezuko_analytics.time_ceil(horizon, interval '15 minutes')) AS lo, watermark AS hi
-        WHERE '-infinity' = ANY (buckets)),
-    b AS (
-        SELECT DISTINCT q AS bucket FROM unnest(buckets) q
-        WHERE q <> '-infinity' AND q >= horizon AND q < watermark
-          AND NOT EXISTS (SELECT 1 FROM everything e WHERE q >= e.lo))
-    SELECT min(bucket), max(bucket) + interval '15 minutes'
-    FROM (SELECT bucket, bucket - (row_number() OVER (ORDER BY bucket))::integer * interval '15 minutes' AS run FROM b) r
-    GROUP BY run
-    UNION ALL
-    SELECT e.lo, e.hi FROM everything e WHERE e.lo < e.hi
-    ORDER BY 1
-$$;
+                                                     built_from timestamptz, watermark timestamptz,
+                                                     OUT los timestamptz[], OUT his timestamptz[])
+RETURNS record LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_rollup_pending_runs';
 COMMENT ON FUNCTION nezuko_analytics.rollup_pending_runs(timestamptz[], timestamptz, timestamptz, timestamptz) IS
-  'The pending quarter hours (their starts; -infinity after a TRUNCATE: all) that refresh_rollup_source() computes again, as maximal runs [lo, hi): from the raw horizon on (older ones are frozen) and below the watermark.';
+  'The pending quarter hours (their starts, NULL for none; -infinity after a TRUNCATE: all) that refresh_rollup_source() computes again, as maximal runs [los[i], his[i]) in ascending order: from the raw horizon on (older ones are frozen) and below the watermark; after a TRUNCATE one run from the later of built_from and the horizon (rounded up to a quarter hour) to the watermark.';
 
 CREATE FUNCTION nezuko_analytics.refresh_rollup_source(source text, deadline timestamptz, report boolean)
 RETURNS bigint LANGUAGE plpgsql VOLATILE
@@ -328,32 +297,37 @@ DECLARE
     target timestamptz := nezuko_analytics.time_floor(now(), interval '15 minutes');
     seen tid[];
     buckets timestamptz[];
-    run record;
-    changed_lo timestamptz[] := '{}';  -- the ranges of quarter hours computed, for their local days
-    changed_hi timestamptz[] := '{}';
+    runs record;
+    changed_lo timestamptz[];  -- the ranges of quarter hours computed, for their local days
+    changed_hi timestamptz[];
     chunk_days integer;
     chunk_end timestamptz;
+    first_at timestamptz;  -- where the first range computed starts
     n bigint := 0;
 BEGIN
     SELECT * INTO st FROM nezuko_analytics.rollup_state s WHERE s.source = refresh_rollup_source.source FOR UPDATE;
     IF NOT FOUND THEN
         RETURN 0;
     END IF;
-    -- Frozen from here on: it only moves forward (a longer retention later
-    -- does not bring pruned raw rows back).
-    horizon := greatest(st.frozen_before, nezuko_analytics.rollup_raw_horizon(source));
+    -- Frozen from here on: the time before which prune() has deleted, or is
+    -- deleting, raw rows of source (the latest cutoff of its runs, logged
+    -- before its first batch commits).  It only moves forward (a longer
+    -- retention later does not bring pruned raw rows back).
+    horizon := greatest(st.frozen_before, (SELECT max(r.cutoff) FROM nezuko_analytics.retention_runs r
+                                           WHERE r.table_name = refresh_rollup_source.source));
     -- 1. The pending rows seen now.  Every later read takes a newer snapshot
     -- (READ COMMITTED), so it sees the raw rows these rows stand for.
     SELECT array_agg(p.ctid), array_agg(DISTINCT p.bucket) INTO seen, buckets
     FROM nezuko_analytics.rollup_pending p WHERE p.source = refresh_rollup_source.source;
     -- 2. Pending quarter hours below the watermark: computed again.
-    FOR run IN SELECT * FROM nezuko_analytics.rollup_pending_runs(buckets, horizon, st.built_from, st.watermark) LOOP
-        PERFORM nezuko_analytics.rollup_materialize(source, run.lo, run.hi);  -- each of its quarter hours replaced
-        changed_lo := changed_lo || run.lo;
-        changed_hi := changed_hi || run.hi;
-        st.built_from := least(st.built_from, run.lo);
-        n := n + ((extract(epoch FROM run.hi - run.lo) / 900)::bigint);
+    SELECT * INTO runs FROM nezuko_analytics.rollup_pending_runs(buckets, horizon, st.built_from, st.watermark);
+    FOR i IN 1 .. cardinality(runs.los) LOOP
+        PERFORM nezuko_analytics.rollup_materialize(source, runs.los[i], runs.his[i]);  -- each of its quarter hours replaced
+        st.built_from := least(st.built_from, runs.los[i]);
+        n := n + ((extract(epoch FROM runs.his[i] - runs.los[i]) / 900)::bigint);
     END LOOP;
+    changed_lo := runs.los;
+    changed_hi := runs.his;
     -- 3. New quarter hours, from the watermark up to the current one (which is
     -- still filling), in chunks of whole days until the deadline: as many
     -- days as hold about 20 million rows by the table's statistics (the build
@@ -404,7 +378,15 @@ BEGIN
     -- quarter hours were computed are made again (complete ones only).
     DELETE FROM nezuko_analytics.rollup_days d
     WHERE d.source = refresh_rollup_source.source AND (d.starts_at < st.built_from OR d.time_zone <> ALL (st.time_zones));
-    PERFORM nezuko_analytics.rollup_days_rebuild(source, changed_lo, changed_hi, st.time_zones);
+    -- None when, in every zone, the first day the computed quarter hours
+    -- touch is still filling (a refresh of the last hour's quarter hours,
+    -- most minutes of the day): every later day ends after the watermark too.
+    first_at := greatest((SELECT min(l) FROM unnest(changed_lo) l), st.built_from);
+    IF EXISTS (SELECT 1 FROM unnest(nezuko_analytics.rollup_day_zones(source, st.time_zones)) z
+               WHERE NOT isfinite(first_at)
+                  OR ((first_at AT TIME ZONE z)::date + 1)::timestamp AT TIME ZONE z <= st.watermark) THEN
+        PERFORM nezuko_analytics.rollup_days_rebuild(source, changed_lo, changed_hi, st.time_zones);
+    END IF;
     RETURN n;
 END;
 $$;

@@ -26,6 +26,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     started timestamptz := clock_timestamp();
+    sources text[];
     src text;
     n bigint := 0;
     per_source bigint;
@@ -34,7 +35,10 @@ BEGIN
         RAISE EXCEPTION 'refresh_rollups: max_runtime must be a positive interval, not %', coalesce(max_runtime::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM nezuko_analytics.rollup_state) THEN
+    -- (One query for the sources: pg_cron runs each refresh in a new
+    -- session, where every statement is planned afresh.)
+    sources := ARRAY(SELECT s.source FROM nezuko_analytics.rollup_state s ORDER BY 1);
+    IF cardinality(sources) = 0 THEN
         RAISE EXCEPTION 'refresh_rollups: rollups are not enabled in this database'
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Run SELECT * FROM nezuko_analytics.enable_rollups(); first.';
@@ -44,8 +48,10 @@ BEGIN
         RAISE NOTICE 'refresh_rollups: another refresh is running; this one skipped';
         RETURN 0;
     END IF;
-    PERFORM nezuko_analytics.require_rollup_read(s.source) FROM nezuko_analytics.rollup_state s;
-    FOR src IN SELECT s.source FROM nezuko_analytics.rollup_state s ORDER BY 1 LOOP
+    FOREACH src IN ARRAY sources LOOP
+        PERFORM nezuko_analytics.require_rollup_read(src);
+    END LOOP;
+    FOREACH src IN ARRAY sources LOOP
         per_source := nezuko_analytics.refresh_rollup_source(src, started + max_runtime, false);
         n := n + per_source;
         UPDATE nezuko_analytics.rollup_state s
