@@ -81,6 +81,20 @@ INSERT INTO ro.verification_log (user_id, group_id, status, latency_ms) VALUES (
 SELECT count(*) AS pending_now FROM nezuko_analytics.rollup_pending;
 SELECT * FROM rollup_check.checks;
 
+-- A refresh that computes nothing (the pending row above is after the
+-- watermark) does not look for local days to make again: it does not call
+-- rollup_days_rebuild() (calls counted in this transaction; should the
+-- watermark pass a quarter hour meanwhile, it computes that one).
+BEGIN;
+SET LOCAL track_functions = 'all';
+CREATE TEMP TABLE refreshed ON COMMIT DROP AS SELECT nezuko_analytics.refresh_rollups() AS computed;
+SELECT r.computed > 0
+       OR coalesce(pg_stat_get_xact_function_calls('nezuko_analytics.rollup_days_rebuild(text, timestamptz[], timestamptz[], text[])'::regprocedure), 0) = 0
+         AS no_days_without_work,
+       pg_stat_get_xact_function_calls('nezuko_analytics.refresh_rollup_source(text, timestamptz, boolean)'::regprocedure) AS sources_refreshed
+FROM refreshed r;
+COMMIT;
+
 -- Late rows an hour and a month ago, in one statement: two quarter hours
 -- pending in that transaction; equal again after a refresh.
 BEGIN;

@@ -160,7 +160,10 @@ BEGIN
     -- None when, in every zone, the first day the computed quarter hours
     -- touch is still filling (a refresh of the last hour's quarter hours,
     -- most minutes of the day): every later day ends after the watermark too.
-    first_at := greatest((SELECT min(l) FROM unnest(changed_lo) l), st.built_from);
+    -- (NULL when nothing was computed: then none either.  The ranges are in
+    -- ascending order: the runs lie below the old watermark, the chunks from
+    -- it up.)
+    first_at := CASE WHEN cardinality(changed_lo) > 0 THEN greatest(changed_lo[1], st.built_from) END;
     IF EXISTS (SELECT 1 FROM unnest(nezuko_analytics.rollup_day_zones(source, st.time_zones)) z
                WHERE NOT isfinite(first_at)
                   OR ((first_at AT TIME ZONE z)::date + 1)::timestamp AT TIME ZONE z <= st.watermark) THEN
