@@ -71,14 +71,20 @@ WHERE c.version = (SELECT default_version FROM pg_available_extensions WHERE nam
   AND a.version <> c.version;
 
 SET client_min_messages = warning;  -- each install's NOTICE that pg_cron is not here
-CREATE TEMP TABLE results AS
-SELECT p.source, p.target,
-       (SELECT count(*) FROM (SELECT * FROM upgrade_check.upgraded_objects(p.source, p.target)
-                              EXCEPT SELECT * FROM upgrade_check.fresh_objects(p.target)) x) AS only_after_upgrade,
-       (SELECT count(*) FROM (SELECT * FROM upgrade_check.fresh_objects(p.target)
-                              EXCEPT SELECT * FROM upgrade_check.upgraded_objects(p.source, p.target)) x) AS only_in_fresh,
-       (SELECT count(*) FROM upgrade_check.fresh_objects(p.target)) AS objects
-FROM paths p;
+-- One transaction per path: the installs and drops of every path in one
+-- would hold their locks together, more than the lock table has.  (The
+-- statements are not echoed: their results are shown below.)
+CREATE TEMP TABLE results (source text, target text, only_after_upgrade bigint, only_in_fresh bigint, objects bigint);
+\set ECHO none
+SELECT format($q$INSERT INTO results
+SELECT %1$L, %2$L,
+       (SELECT count(*) FROM (SELECT * FROM upgrade_check.upgraded_objects(%1$L, %2$L)
+                              EXCEPT SELECT * FROM upgrade_check.fresh_objects(%2$L)) x),
+       (SELECT count(*) FROM (SELECT * FROM upgrade_check.fresh_objects(%2$L)
+                              EXCEPT SELECT * FROM upgrade_check.upgraded_objects(%1$L, %2$L)) x),
+       (SELECT count(*) FROM upgrade_check.fresh_objects(%2$L))$q$, p.source, p.target)
+FROM paths p ORDER BY string_to_array(p.source, '.')::int[], string_to_array(p.target, '.')::int[] \gexec
+\set ECHO all
 SELECT source || ' -> ' || target AS path, only_after_upgrade, only_in_fresh, objects > 150 AS many_objects_compared
 FROM results ORDER BY string_to_array(source, '.')::int[], string_to_array(target, '.')::int[];
 

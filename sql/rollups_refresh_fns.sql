@@ -55,4 +55,28 @@ SELECT * FROM nezuko_analytics.rollup_pending_runs(ARRAY['-infinity', '2026-10-1
 SELECT * FROM nezuko_analytics.rollup_pending_runs('{}', NULL, '2026-10-10', '2026-10-11');
 SELECT * FROM nezuko_analytics.rollup_pending_runs('{}', '-infinity', '2026-10-10', NULL);
 
+-- rollup_day_zones(source, zones): every zone for verification_log, the
+-- UTC ones alone for api_call_log (NULL elements are no zone), as the SQL
+-- function of 1.16 to 1.19 gave them
+SELECT nezuko_analytics.rollup_day_zones('verification_log', '{UTC,Asia/Kolkata,America/St_Johns}') AS verification,
+       nezuko_analytics.rollup_day_zones('api_call_log', '{UTC,Asia/Kolkata,America/St_Johns}') AS api,
+       nezuko_analytics.rollup_day_zones('api_call_log', '{Asia/Kolkata,NULL}') AS api_without_utc,
+       nezuko_analytics.rollup_day_zones('api_call_log', '{}') AS api_none,
+       nezuko_analytics.rollup_day_zones('verification_log', '{}') AS verification_none,
+       nezuko_analytics.rollup_day_zones('api_call_log', NULL) IS NULL AS null_zones,
+       nezuko_analytics.rollup_day_zones(NULL, '{UTC}') IS NULL AS null_source;
+-- the same as the rule in SQL over every subset of five zones (with NULL and
+-- a repeat), for both tables
+WITH z(zone) AS (VALUES ('UTC'), ('Asia/Kolkata'), (NULL), ('UTC'), ('Australia/Eucla')),
+     subsets AS (SELECT m, ARRAY(SELECT zone FROM (SELECT zone, row_number() OVER () - 1 AS i FROM z) x
+                                 WHERE m & (1 << x.i::integer) <> 0 ORDER BY x.i) AS zones
+                 FROM generate_series(0, 31) m),
+     s(source) AS (VALUES ('verification_log'), ('api_call_log'))
+SELECT count(*) AS cases,
+       count(*) FILTER (WHERE nezuko_analytics.rollup_day_zones(s.source, subsets.zones)
+                              = CASE WHEN s.source = 'api_call_log'
+                                     THEN ARRAY(SELECT zz FROM unnest(subsets.zones) zz WHERE zz = 'UTC')
+                                     ELSE subsets.zones END) AS equal
+FROM subsets, s;
+
 DROP EXTENSION nezuko_analytics;

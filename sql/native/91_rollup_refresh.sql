@@ -118,8 +118,8 @@ COMMENT ON FUNCTION nezuko_analytics.rollup_build_aggregates(text, timestamptz, 
 
 -- The rollup rows of source's raw rows in [lo, hi) from one read, as one
 -- record (a set-returning function would hold the arrays of a whole build
--- in a tuplestore, on disk past work_mem): the build's own read where it
--- may, else the aggregates.
+-- in a tuplestore, on disk past work_mem; callers assign it, for the same
+-- reason): the build's own read where it may, else the aggregates.
 CREATE FUNCTION nezuko_analytics.rollup_build(source text, lo timestamptz, hi timestamptz,
     OUT verification nezuko_analytics.rollup_verifications[], OUT api nezuko_analytics.rollup_api_calls[])
 RETURNS record LANGUAGE plpgsql STABLE
@@ -130,6 +130,7 @@ DECLARE
     first_at timestamptz;
     last_at timestamptz;
     whole boolean := true;
+    built record;
 BEGIN
     -- Most of the table in range (the first build, one chunk up to 20
     -- million rows): one sequential scan.  A small part (a refresh): its
@@ -148,10 +149,15 @@ BEGIN
                  OR (isfinite(first_at) AND isfinite(last_at)
                      AND (least(hi, last_at) - greatest(lo, first_at)) * 2 >= last_at - first_at);
     END IF;
-    SELECT * INTO verification, api FROM nezuko_analytics.rollup_build_scan(bot, source, lo, hi, whole);
-    IF verification IS NULL AND api IS NULL THEN  -- the native read may not read the table
-        SELECT * INTO verification, api FROM nezuko_analytics.rollup_build_aggregates(source, lo, hi);
+    -- An assignment, not SELECT ... FROM: a function in FROM hands its row
+    -- over in a tuplestore, written to disk past work_mem (the arrays of a
+    -- whole build are tens of megabytes).
+    built := nezuko_analytics.rollup_build_scan(bot, source, lo, hi, whole);
+    IF built IS NULL THEN  -- the native read may not read the table (NULL, no fields to ask)
+        SELECT * INTO built FROM nezuko_analytics.rollup_build_aggregates(source, lo, hi);
     END IF;
+    verification := built.verification;
+    api := built.api;
 END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.rollup_build(text, timestamptz, timestamptz) IS
@@ -168,13 +174,16 @@ AS $$
 DECLARE
     built record;
 BEGIN
-    SELECT * INTO built FROM nezuko_analytics.rollup_build(source, lo, hi);
+    -- An assignment, not SELECT ... FROM, and unnest() in the select list,
+    -- not in FROM: a function in FROM hands its rows over in a tuplestore,
+    -- written to disk past work_mem.
+    built := nezuko_analytics.rollup_build(source, lo, hi);
     IF source = 'verification_log' THEN
         DELETE FROM nezuko_analytics.rollup_verifications r WHERE r.bucket >= lo AND r.bucket < hi;
-        INSERT INTO nezuko_analytics.rollup_verifications SELECT (x).* FROM unnest(built.verification) x;
+        INSERT INTO nezuko_analytics.rollup_verifications SELECT (u.x).* FROM (SELECT unnest(built.verification) x) u;
     ELSE
         DELETE FROM nezuko_analytics.rollup_api_calls r WHERE r.bucket >= lo AND r.bucket < hi;
-        INSERT INTO nezuko_analytics.rollup_api_calls SELECT (x).* FROM unnest(built.api) x;
+        INSERT INTO nezuko_analytics.rollup_api_calls SELECT (u.x).* FROM (SELECT unnest(built.api) x) u;
     END IF;
 END;
 $$;
@@ -202,15 +211,12 @@ COMMENT ON FUNCTION nezuko_analytics.rollup_local_days(timestamptz[], timestampt
 -- The zones whose local days rollup_days keeps for source: each zone kept
 -- for verification_log (the dashboard reads its days in the caller's zone),
 -- UTC alone for api_call_log (the calls have no local time: its readers
--- take the UTC days for a window in any zone).
+-- take the UTC days for a window in any zone).  In C
+-- (src/pg/rollup_day_zones_fn.cpp): every refresh asks it in a new session.
 CREATE FUNCTION nezuko_analytics.rollup_day_zones(source text, zones text[])
-RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT CASE WHEN source = 'api_call_log' THEN ARRAY(SELECT z FROM unnest(zones) z WHERE z = 'UTC') ELSE zones END
-$$;
+RETURNS text[] LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'nz_rollup_day_zones';
 COMMENT ON FUNCTION nezuko_analytics.rollup_day_zones(text, text[]) IS
-  'The zones of zones (rollup_zone() names) whose local days rollup_days keeps for source: all of them for verification_log, UTC alone for api_call_log, whose readers take the UTC days in every zone. Used by rollup_days_rebuild().';
+  'The zones of zones (rollup_zone() names) whose local days rollup_days keeps for source: all of them for verification_log (and any other source), the elements equal to UTC alone for api_call_log, whose readers take the UTC days in every zone; NULL for a NULL argument. Used by rollup_days_rebuild(), refresh_rollup_source(), enable_rollups() and rollup_status().';
 
 -- The local days of each zone that meet the ranges [los[i], his[i]) made
 -- again from the quarter hours: every such day of rollup_days deleted, and
@@ -303,6 +309,7 @@ DECLARE
     chunk_days integer;
     chunk_end timestamptz;
     first_at timestamptz;  -- where the first range computed starts
+    from_before timestamptz;  -- built_from before this refresh moves it up
     n bigint := 0;
 BEGIN
     SELECT * INTO st FROM nezuko_analytics.rollup_state s WHERE s.source = refresh_rollup_source.source FOR UPDATE;
@@ -362,33 +369,46 @@ BEGIN
     -- 4. The pending rows seen in step 1 that are dealt with: computed again,
     -- now below the watermark, or frozen.  Later ones stay until the
     -- watermark passes them.
-    DELETE FROM nezuko_analytics.rollup_pending p WHERE p.ctid = ANY (seen) AND p.bucket < st.watermark;
-    -- 5. Rollups older than keep go (and with them the start of the history).
-    IF source = 'verification_log' THEN
-        DELETE FROM nezuko_analytics.rollup_verifications r WHERE r.bucket < now() - st.keep;
-    ELSE
-        DELETE FROM nezuko_analytics.rollup_api_calls r WHERE r.bucket < now() - st.keep;
+    IF seen IS NOT NULL THEN
+        DELETE FROM nezuko_analytics.rollup_pending p WHERE p.ctid = ANY (seen) AND p.bucket < st.watermark;
     END IF;
+    -- 5. Rollups older than keep go (and with them the start of the history):
+    -- none while the history starts inside keep, as no rollup row is older
+    -- than built_from.  (Each statement skipped is one parse and plan less
+    -- in the new session of every refresh.)
+    IF st.built_from < now() - st.keep THEN
+        IF source = 'verification_log' THEN
+            DELETE FROM nezuko_analytics.rollup_verifications r WHERE r.bucket < now() - st.keep;
+        ELSE
+            DELETE FROM nezuko_analytics.rollup_api_calls r WHERE r.bucket < now() - st.keep;
+        END IF;
+    END IF;
+    from_before := st.built_from;
     UPDATE nezuko_analytics.rollup_state s
        SET built_from = greatest(st.built_from, least(st.watermark, nezuko_analytics.time_ceil(now() - st.keep, interval '15 minutes'))),
            watermark = st.watermark, frozen_before = horizon
      WHERE s.source = refresh_rollup_source.source
     RETURNING * INTO st;
-    -- 6. The local days: those that start before the rollups go, those whose
-    -- quarter hours were computed are made again (complete ones only).
-    DELETE FROM nezuko_analytics.rollup_days d
-    WHERE d.source = refresh_rollup_source.source AND (d.starts_at < st.built_from OR d.time_zone <> ALL (st.time_zones));
-    -- None when, in every zone, the first day the computed quarter hours
-    -- touch is still filling (a refresh of the last hour's quarter hours,
-    -- most minutes of the day): every later day ends after the watermark too.
-    -- (NULL when nothing was computed: then none either.  The ranges are in
-    -- ascending order: the runs lie below the old watermark, the chunks from
-    -- it up.)
-    first_at := CASE WHEN cardinality(changed_lo) > 0 THEN greatest(changed_lo[1], st.built_from) END;
-    IF EXISTS (SELECT 1 FROM unnest(nezuko_analytics.rollup_day_zones(source, st.time_zones)) z
-               WHERE NOT isfinite(first_at)
-                  OR ((first_at AT TIME ZONE z)::date + 1)::timestamp AT TIME ZONE z <= st.watermark) THEN
-        PERFORM nezuko_analytics.rollup_days_rebuild(source, changed_lo, changed_hi, st.time_zones);
+    -- 6. The local days: those that start before the history go when it
+    -- moved up (enable_rollups() deletes those of the zones it stops
+    -- keeping); those whose quarter hours were computed are made again
+    -- (complete ones only).
+    IF st.built_from > from_before THEN
+        DELETE FROM nezuko_analytics.rollup_days d
+        WHERE d.source = refresh_rollup_source.source AND d.starts_at < st.built_from;
+    END IF;
+    -- None when nothing was computed, nor when, in every zone, the first day
+    -- the computed quarter hours touch is still filling (a refresh of the
+    -- last hour's quarter hours, most minutes of the day): every later day
+    -- ends after the watermark too.  (The ranges are in ascending order: the
+    -- runs lie below the old watermark, the chunks from it up.)
+    IF cardinality(changed_lo) > 0 THEN
+        first_at := greatest(changed_lo[1], st.built_from);
+        IF EXISTS (SELECT 1 FROM unnest(nezuko_analytics.rollup_day_zones(source, st.time_zones)) z
+                   WHERE NOT isfinite(first_at)
+                      OR ((first_at AT TIME ZONE z)::date + 1)::timestamp AT TIME ZONE z <= st.watermark) THEN
+            PERFORM nezuko_analytics.rollup_days_rebuild(source, changed_lo, changed_hi, st.time_zones);
+        END IF;
     END IF;
     RETURN n;
 END;

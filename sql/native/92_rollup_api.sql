@@ -79,7 +79,8 @@ AS $$
 DECLARE
     target regclass := nezuko_analytics.rollup_source_table(source);
 BEGIN
-    PERFORM nezuko_analytics.bot_schema();  -- its ERROR when apply_schema() has not been run
+    -- (NULL also when apply_schema() has not been run: bot_schema() then
+    -- raises its own ERROR, which says so.)
     IF target IS NULL THEN
         RAISE EXCEPTION 'rollups: table %.% does not exist', quote_ident(nezuko_analytics.bot_schema()), quote_ident(source)
             USING ERRCODE = 'undefined_table';

@@ -1,0 +1,11 @@
+-- nezuko_analytics_sql (the portable edition) 1.19 -> 1.20, written by hand
+-- (docs/versions.md).  1.20 changes the native edition's rollup refresh only
+-- (the portable edition has no rollups): here the version alone moves.
+
+\echo Use "ALTER EXTENSION nezuko_analytics_sql UPDATE TO '1.20'" to load this file. \quit
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.version()
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT '1.20'::text $$;
