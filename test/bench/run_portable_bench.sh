@@ -36,7 +36,7 @@ q -d nz_portable -c "CREATE EXTENSION nezuko_analytics_sql" -c "SELECT count(*) 
 for db in nz_native nz_portable; do q -d "$db" -c "VACUUM ANALYZE" >/dev/null; done
 
 time_ms() { q -d "$1" -c "SELECT round(nz_bench.median_ms(\$q\$$2\$q\$, $runs)::numeric, 1)"; }
-ratio() { q -d postgres -c "SELECT round($1 / nullif($2, 0), 2)"; }
+ratio() { q -d postgres -c "SELECT round($1::numeric / nullif($2::numeric, 0), 2)"; }  # numeric: two integers would divide as integers
 per_call_ms() {  # per_call_ms DB CALL LOOPS
     if (( $3 == 1 )); then time_ms "$1" "SELECT $2"; else
         q -d "$1" -c "SELECT round((nz_bench.median_ms(\$q\$SELECT count(($2)::text) FROM generate_series(1, $3)\$q\$, $runs) / $3)::numeric, 3)"; fi

@@ -30,7 +30,7 @@ q -c "CREATE EXTENSION nezuko_analytics" -c "SELECT count(*) FROM nezuko_analyti
 q -c "VACUUM ANALYZE" >/dev/null
 
 time_ms() { q -c "SELECT round(nz_bench.median_ms(\$q\$$1\$q\$, $runs)::numeric, 1)"; }
-ratio() { q -c "SELECT round($1 / nullif($2, 0), 1)"; }
+ratio() { q -c "SELECT round($1::numeric / nullif($2::numeric, 0), 1)"; }  # numeric: two integers would divide as integers
 median_of() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
 echo "Data: $vrows verification_log rows, $arows api_call_log rows, 120 days, 2,000 groups; $(nproc) cores; PostgreSQL $(q -c 'SHOW server_version'), shared_buffers 4GB, max_parallel_workers_per_gather 2, jit off; median of $runs runs after a warm-up."
