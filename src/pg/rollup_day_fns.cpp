@@ -2,10 +2,9 @@
 // latency of a local day of rollup_days (the binary state of the dashboard's
 // summary of that day, verification_log's or api_call_log's), for the
 // latency charts' reads through the rollups (docs/rollups.md).
-#include <cstring>
-
 #include "latency_dist_state.hpp"
 #include "pg_boundary.hpp"
+#include "plain_text.hpp"
 #include "summary_state.hpp"
 
 extern "C" {
@@ -18,9 +17,8 @@ NZ_PG_FUNCTION(nz_rollup_day_latencies) {
     bytea* summary = PG_GETARG_BYTEA_PP(1);
     const auto* data = reinterpret_cast<const uint8_t*>(VARDATA_ANY(summary));
     std::size_t len = VARSIZE_ANY_EXHDR(summary);
-    std::size_t source_len = VARSIZE_ANY_EXHDR(source);
-    bool verifications = source_len == 16 && std::memcmp(VARDATA_ANY(source), "verification_log", 16) == 0;
-    bool calls = source_len == 12 && std::memcmp(VARDATA_ANY(source), "api_call_log", 12) == 0;
+    bool verifications = nz::pg::text_equals(source, "verification_log");
+    bool calls = nz::pg::text_equals(source, "api_call_log");
     if (!verifications && !calls)
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                         errmsg("%s: source must be 'verification_log' or 'api_call_log'", fn)));

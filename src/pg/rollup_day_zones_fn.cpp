@@ -7,9 +7,8 @@
 // api_call_log, as the SQL function of 1.16 to 1.19 left them.  In C because
 // every refresh, in the new session pg_cron starts for it, asks it for each
 // table, where a SQL function's query is parsed and planned at each call.
-#include <cstring>
-
 #include "pg_boundary.hpp"
+#include "plain_text.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
@@ -17,19 +16,9 @@ extern "C" {
 #include "utils/builtins.h"
 }
 
-namespace {
-
-bool text_is(Datum d, const char* s) {
-    text* t = DatumGetTextPP(d);
-    std::size_t len = std::strlen(s);
-    return VARSIZE_ANY_EXHDR(t) == len && std::memcmp(VARDATA_ANY(t), s, len) == 0;
-}
-
-}  // namespace
-
 NZ_PG_FUNCTION(nz_rollup_day_zones) {
     ArrayType* zones = PG_GETARG_ARRAYTYPE_P(1);
-    if (!text_is(PG_GETARG_DATUM(0), "api_call_log")) PG_RETURN_ARRAYTYPE_P(zones);
+    if (!nz::pg::text_equals(PG_GETARG_TEXT_PP(0), "api_call_log")) PG_RETURN_ARRAYTYPE_P(zones);
     if (ARR_ELEMTYPE(zones) != TEXTOID)
         ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH), errmsg("rollup_day_zones: zones must be a text[]")));
     Datum* elems = nullptr;
@@ -38,6 +27,6 @@ NZ_PG_FUNCTION(nz_rollup_day_zones) {
     deconstruct_array(zones, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
     int kept = 0;
     for (int i = 0; i < n; ++i)
-        if (!nulls[i] && text_is(elems[i], "UTC")) elems[kept++] = elems[i];
+        if (!nulls[i] && nz::pg::text_equals(DatumGetTextPP(elems[i]), "UTC")) elems[kept++] = elems[i];
     PG_RETURN_ARRAYTYPE_P(construct_array(elems, kept, TEXTOID, -1, false, TYPALIGN_INT));
 }
