@@ -5,7 +5,9 @@
 -- through the "timestamp" index; with late rows, which open a quarter hour
 -- the read had finished already.  rollup_build() takes the sequential scan
 -- for most of a table and the index for a small range, and the aggregates
--- where the native path may not read (row-level security).  Bad input.
+-- where the native path may not read (row-level security).  The same rows
+-- one at a time (rollup_verification_rows(), rollup_api_call_rows()), as
+-- rollup_materialize() inserts them.  Bad input.
 \set SHOW_CONTEXT never
 CREATE EXTENSION nezuko_analytics;
 CREATE SCHEMA bs;
@@ -105,13 +107,75 @@ RESET client_min_messages;
 RESET min_parallel_table_scan_size;
 RESET max_parallel_maintenance_workers;
 
+-- The same rows one at a time (rollup_verification_rows(),
+-- rollup_api_call_rows(), what rollup_materialize() inserts): equal to
+-- rollup_build_scan()'s arrays, in the same order (the methods of a quarter
+-- hour come in the order the workers' runs were merged, which may change
+-- from one read to the next: compared sorted), by the sequential scan
+-- (with and without parallel workers) and through the index, over the whole
+-- table, a part off the quarter hours and an empty range.
+CREATE FUNCTION pg_temp.rows_equal_arrays(lo timestamptz, hi timestamptz, whole boolean,
+                                          OUT quarter_hours bigint, OUT equal boolean)
+LANGUAGE sql AS $$
+    SELECT cardinality(a.verification) + cardinality(b.api),
+           ARRAY(SELECT r::text FROM (SELECT nezuko_analytics.rollup_verification_rows('bs', lo, hi, whole) r) v)
+             = ARRAY(SELECT x::text FROM unnest(a.verification) x)
+           AND ARRAY(SELECT r::text FROM (SELECT nezuko_analytics.rollup_api_call_rows('bs', lo, hi, whole) r) v ORDER BY 1)
+             = ARRAY(SELECT x::text FROM unnest(b.api) x ORDER BY 1)
+    FROM nezuko_analytics.rollup_build_scan('bs', 'verification_log', lo, hi, whole) a,
+         nezuko_analytics.rollup_build_scan('bs', 'api_call_log', lo, hi, whole) b
+$$;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_maintenance_workers = 2;
+SELECT 'scan, 2 workers' AS read, * FROM pg_temp.rows_equal_arrays('2026-09-01', '2026-12-01', true)
+UNION ALL SELECT 'scan, 2 workers, a part', * FROM pg_temp.rows_equal_arrays('2026-10-10 07:05', '2026-10-20 13:20', true)
+UNION ALL SELECT 'index, a part', * FROM pg_temp.rows_equal_arrays('2026-10-02 22:50', '2026-10-04', false)
+UNION ALL SELECT 'index, empty', * FROM pg_temp.rows_equal_arrays('2027-10-10', '2027-10-20', false);
+SET max_parallel_maintenance_workers = 0;
+SELECT 'scan, one process' AS read, * FROM pg_temp.rows_equal_arrays('2026-09-01', '2026-12-01', true);
+RESET max_parallel_maintenance_workers;
+RESET min_parallel_table_scan_size;
+-- In FROM too (where the executor stores them first), with LIMIT (the
+-- rows not asked for are never made; the builder's memory goes with the
+-- statement).
+SELECT count(*) AS quarter_hours, min(bucket), max(bucket)
+FROM nezuko_analytics.rollup_verification_rows('bs', '2026-10-10 07:00', '2026-10-10 09:00', false);
+SELECT bucket, method, calls FROM (SELECT (r).* FROM (SELECT nezuko_analytics.rollup_api_call_rows('bs', '2026-10-02', '2026-10-04', true) r OFFSET 0) u) x
+ORDER BY bucket, method LIMIT 3;
+SELECT count(*) AS first_rows FROM (SELECT nezuko_analytics.rollup_verification_rows('bs', '2026-09-01', '2026-12-01', true) r LIMIT 2) u;
+-- rollup_materialize() inserts these rows; where the build's own read may
+-- not read the table (here native reads turned off) it inserts the
+-- aggregates' rows: the same table either way.
+SELECT nezuko_analytics.rollup_materialize('verification_log', '2026-09-01', '2026-12-01'),
+       nezuko_analytics.rollup_materialize('api_call_log', '2026-09-01', '2026-12-01');
+CREATE TEMP TABLE materialized_natively AS
+SELECT 'v' AS t, r::text AS r FROM nezuko_analytics.rollup_verifications r
+UNION ALL SELECT 'a', r::text FROM nezuko_analytics.rollup_api_calls r;
+SET nezuko_analytics.native_reads = off;
+SELECT nezuko_analytics.rollup_rows_readable('bs', 'verification_log') AS readable_without_native_reads;
+SELECT nezuko_analytics.rollup_materialize('verification_log', '2026-09-01', '2026-12-01'),
+       nezuko_analytics.rollup_materialize('api_call_log', '2026-09-01', '2026-12-01');
+RESET nezuko_analytics.native_reads;
+SELECT (SELECT count(*) FROM materialized_natively) AS rows,
+       (SELECT count(*) FROM ((SELECT * FROM materialized_natively
+                               EXCEPT ALL (SELECT 'v', r::text FROM nezuko_analytics.rollup_verifications r
+                                           UNION ALL SELECT 'a', r::text FROM nezuko_analytics.rollup_api_calls r))
+                              UNION ALL
+                              ((SELECT 'v', r::text FROM nezuko_analytics.rollup_verifications r
+                                UNION ALL SELECT 'a', r::text FROM nezuko_analytics.rollup_api_calls r)
+                               EXCEPT ALL SELECT * FROM materialized_natively)) d) AS differences;
+DELETE FROM nezuko_analytics.rollup_verifications;
+DELETE FROM nezuko_analytics.rollup_api_calls;
+
 -- Where the native path may not read (row-level security): the record is
 -- NULL, and rollup_build() gives the aggregates' rows
--- (rollup_build_aggregates()).
+-- (rollup_build_aggregates()); rollup_rows_readable() says so, and the
+-- functions that give the rows one at a time refuse.
 CREATE ROLE bs_reader;
 GRANT USAGE ON SCHEMA bs, nezuko_analytics TO bs_reader;
 GRANT SELECT ON bs.verification_log, nezuko_analytics.schema_state TO bs_reader;
 GRANT EXECUTE ON FUNCTION nezuko_analytics.rollup_build_scan(name, text, timestamptz, timestamptz, boolean),
+      nezuko_analytics.rollup_verification_rows(name, timestamptz, timestamptz, boolean),
       nezuko_analytics.rollup_build(text, timestamptz, timestamptz),
       nezuko_analytics.rollup_build_aggregates(text, timestamptz, timestamptz) TO bs_reader;
 ALTER TABLE bs.verification_log ENABLE ROW LEVEL SECURITY;
@@ -119,13 +183,20 @@ CREATE POLICY everything ON bs.verification_log FOR SELECT TO bs_reader USING (t
 SET ROLE bs_reader;
 SELECT nezuko_analytics.rollup_build_scan('bs', 'verification_log', '2026-09-01', '2026-12-01', true) IS NULL AS refused;
 SELECT cardinality(verification) AS quarter_hours FROM nezuko_analytics.rollup_build('verification_log', '2026-10-10 07:00', '2026-10-10 08:00');
+SELECT nezuko_analytics.rollup_rows_readable('bs', 'verification_log') AS readable;
+SELECT count(*) FROM nezuko_analytics.rollup_verification_rows('bs', '2026-10-10 07:00', '2026-10-10 08:00', false);
 RESET ROLE;
+SELECT nezuko_analytics.rollup_rows_readable('bs', 'verification_log') AS readable_by_the_owner;
 ALTER TABLE bs.verification_log DISABLE ROW LEVEL SECURITY;
 
 -- Bad input.
 SELECT nezuko_analytics.rollup_build_scan('bs', 'users', '2026-09-01', '2026-12-01', true);
 SELECT nezuko_analytics.rollup_build_scan('bs', NULL, '2026-09-01', '2026-12-01', true);
 SELECT nezuko_analytics.rollup_build_scan('nowhere', 'verification_log', '2026-09-01', '2026-12-01', true);
+SELECT nezuko_analytics.rollup_verification_rows('bs', NULL, '2026-12-01', true);
+SELECT nezuko_analytics.rollup_api_call_rows('nowhere', '2026-09-01', '2026-12-01', true);
+SELECT nezuko_analytics.rollup_rows_readable('bs', 'users');
+SELECT nezuko_analytics.rollup_rows_readable('bs', NULL);
 
 DROP EXTENSION nezuko_analytics;
 DROP SCHEMA bs CASCADE;

@@ -294,6 +294,8 @@ REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_days_rebuild(text, timestampt
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_build(text, timestamptz, timestamptz) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_build_aggregates(text, timestamptz, timestamptz) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_build_scan(name, text, timestamptz, timestamptz, boolean) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_verification_rows(name, timestamptz, timestamptz, boolean) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_api_call_rows(name, timestamptz, timestamptz, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_invalidate() FROM PUBLIC;
 -- The installing role runs the rollups (as it runs retention): the API, and
 -- the tables they write.  The bot's writers need nothing: the trigger writes
@@ -307,4 +309,6 @@ GRANT EXECUTE ON FUNCTION nezuko_analytics.enable_rollups(interval, text[]), nez
       nezuko_analytics.rollup_build(text, timestamptz, timestamptz),
       nezuko_analytics.rollup_build_aggregates(text, timestamptz, timestamptz),
       nezuko_analytics.rollup_build_scan(name, text, timestamptz, timestamptz, boolean),
+      nezuko_analytics.rollup_verification_rows(name, timestamptz, timestamptz, boolean),
+      nezuko_analytics.rollup_api_call_rows(name, timestamptz, timestamptz, boolean),
       nezuko_analytics.rollup_invalidate() TO @extowner@;

@@ -52,6 +52,13 @@ public:
     template <typename F>
     void for_each_quarter_hour(F&& f) const;
 
+    // The same quarter hours one at a time, for a caller that hands each on
+    // before it asks for the next (a set-returning function's rows): next()
+    // calls f as for_each_quarter_hour() does, once, and is false after the
+    // last.  Its bytes are reused by the next call.  The builder must not
+    // change meanwhile.
+    class Reader;
+
     // Parallel query: merge another builder in, and the binary form that
     // workers pass (merge_encoded() checks every field).  A worker's
     // encode() finishes every cell (the latency_dist and group counts'
@@ -136,19 +143,45 @@ private:
     Scratch seal_scratch_;
 };
 
+class RollupBuilder::Reader {
+public:
+    explicit Reader(const RollupBuilder& b)
+        : b_(b), starts_(b.mr_), scratch_(b.mr_), bytes_(b.mr_), group_bytes_(b.mr_) {
+        starts_.reserve(b.cells_.size());
+        for (const auto& entry : b.cells_) starts_.push_back(entry.first);
+        std::sort(starts_.begin(), starts_.end());
+    }
+
+    template <typename F>
+    bool next(F&& f) {
+        while (at_ < starts_.size()) {
+            int64_t start = starts_[at_];
+            const auto& list = b_.cells_.find(start)->second;
+            if (in_list_ == list.size()) {
+                ++at_;
+                in_list_ = 0;
+                continue;
+            }
+            const Cell& c = list[in_list_++];
+            b_.finish(c, bytes_, group_bytes_, scratch_);
+            f(start, c.method, c.counts, bytes_, group_bytes_);
+            return true;
+        }
+        return false;
+    }
+
+private:
+    const RollupBuilder& b_;
+    std::pmr::vector<int64_t> starts_;  // the quarter hours, in order
+    std::size_t at_ = 0, in_list_ = 0;  // the next cell: starts_[at_]'s list at in_list_
+    Scratch scratch_;
+    std::pmr::vector<uint8_t> bytes_, group_bytes_;
+};
+
 template <typename F>
 void RollupBuilder::for_each_quarter_hour(F&& f) const {
-    std::pmr::vector<int64_t> starts(mr_);
-    starts.reserve(cells_.size());
-    for (const auto& entry : cells_) starts.push_back(entry.first);
-    std::sort(starts.begin(), starts.end());
-    Scratch scratch(mr_);
-    std::pmr::vector<uint8_t> bytes(mr_), group_bytes(mr_);
-    for (int64_t start : starts) {
-        for (const Cell& c : cells_.find(start)->second) {
-            finish(c, bytes, group_bytes, scratch);
-            f(start, c.method, c.counts, bytes, group_bytes);
-        }
+    Reader reader(*this);
+    while (reader.next(f)) {
     }
 }
 

@@ -19,6 +19,10 @@
 // quarter hour is then split between two workers only where their runs
 // meet, and the leader has almost nothing left to finish.
 //
+// The read itself is read_build_source() (rollup_build_scan.hpp), which
+// rollup_verification_rows() / rollup_api_call_rows() share
+// (rollup_build_rows_fn.cpp: the same rows one at a time).
+//
 // The record is NULL when the native path may not read the table (see
 // open_readable_bot_table(): no SELECT privilege, row-level security,
 // SERIALIZABLE, ...) or a column has another type than the bot's schema
@@ -29,6 +33,7 @@
 #include "named_record.hpp"
 #include "pg_boundary.hpp"
 #include "rollup_build_rows.hpp"
+#include "rollup_build_scan.hpp"
 #include "verification_row_args.hpp"
 #include "window_scan.hpp"
 
@@ -243,36 +248,41 @@ void nz_rollup_build_worker(dsm_segment* seg, shm_toc* toc) {
         ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("%s: the leader stopped reading", kName)));
 }
 
-NZ_PG_FUNCTION(nz_rollup_build_scan) {
-    for (int i = 0; i < 5; ++i)
-        if (PG_ARGISNULL(i))
-            ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-                            errmsg("%s: argument %d must not be NULL", kName, i + 1)));
-    const char* schema = NameStr(*PG_GETARG_NAME(0));
-    text* source_text = PG_GETARG_TEXT_PP(1);
-    const char* source = text_to_cstring(source_text);
-    bool verification = std::strcmp(source, "verification_log") == 0;
-    if (!verification && std::strcmp(source, "api_call_log") != 0)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                        errmsg("%s: source must be verification_log or api_call_log, got \"%s\"", kName, source)));
-    BuildScan b{nullptr, PG_GETARG_TIMESTAMPTZ(2), PG_GETARG_TIMESTAMPTZ(3)};
-    bool whole_table = PG_GETARG_BOOL(4);
-    nz::pg::NamedRecord result(fcinfo, kName);
+namespace nz::pg {
 
-    Relation rel = nz::pg::open_readable_bot_table(schema, source);
-    if (rel == nullptr) PG_RETURN_NULL();
-    AttrNumber cols[nz::pg::kMaxScanColumns];
+bool build_source_is_verification(text* source, const char* function_name) {
+    const char* name = text_to_cstring(source);
+    bool verification = std::strcmp(name, "verification_log") == 0;
+    if (!verification && std::strcmp(name, "api_call_log") != 0)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("%s: source must be verification_log or api_call_log, got \"%s\"", function_name, name)));
+    return verification;
+}
+
+bool build_source_readable(const char* schema, bool verification) {
+    Relation rel = open_readable_bot_table(schema, verification ? "verification_log" : "api_call_log");
+    if (rel == nullptr) return false;
+    AttrNumber cols[kMaxScanColumns];
+    int ncols = 0;
+    bool readable = source_columns(rel, verification, cols, ncols);
+    close_bot_table(rel);
+    return readable;
+}
+
+bool read_build_source(const char* schema, bool verification, TimestampTz lo, TimestampTz hi, bool whole_table,
+                       RollupBuildState* state) {
+    const char* source = verification ? "verification_log" : "api_call_log";
+    Relation rel = open_readable_bot_table(schema, source);
+    if (rel == nullptr) return false;
+    AttrNumber cols[kMaxScanColumns];
     int ncols = 0;
     if (!source_columns(rel, verification, cols, ncols)) {
-        nz::pg::close_bot_table(rel);
-        PG_RETURN_NULL();
+        close_bot_table(rel);
+        return false;
     }
-    // The builder's memory: its own context, deleted once the rows are made.
-    MemoryContext build_context = AllocSetContextCreate(CurrentMemoryContext, "nezuko_analytics rollup build",
-                                                        ALLOCSET_DEFAULT_SIZES);
-    b.state = nz::pg::new_rollup_build_state(build_context);
-    nz::pg::RowVisitor visit = visitor(verification);
-    nz::pg::WindowRead plan = nz::pg::plan_window_read(rel, ncols, cols);
+    BuildScan b{state, lo, hi};
+    RowVisitor visit = visitor(verification);
+    WindowRead plan = plan_window_read(rel, ncols, cols);
     if (whole_table || !OidIsValid(plan.index)) {
         ereport(DEBUG1, (errmsg_internal("nezuko_analytics: %s of %s by a sequential scan", kName, source)));
         int workers = build_workers(rel);
@@ -281,21 +291,43 @@ NZ_PG_FUNCTION(nz_rollup_build_scan) {
             setup.relid = RelationGetRelid(rel);
             setup.verification = verification;
             setup.ncols = ncols;
-            setup.lo = b.lo;
-            setup.hi = b.hi;
+            setup.lo = lo;
+            setup.hi = hi;
             for (int c = 0; c < ncols; ++c) setup.cols[c] = cols[c];
             read_in_parallel(rel, &b, setup, workers);
         } else {
-            nz::pg::scan_table(rel, ncols, cols, visit, &b);
+            scan_table(rel, ncols, cols, visit, &b);
         }
     } else {
-        nz::pg::WindowScan scan(rel, plan, b.lo, b.hi);
+        WindowScan scan(rel, plan, lo, hi);
         for (int c = 0; c < ncols; ++c) scan.column(cols[c]);
-        nz::pg::read_window(scan.visiting(visit, &b, source));
+        read_window(scan.visiting(visit, &b, source));
     }
-    nz::pg::close_bot_table(rel);
+    close_bot_table(rel);
+    return true;
+}
+
+}  // namespace nz::pg
+
+NZ_PG_FUNCTION(nz_rollup_build_scan) {
+    for (int i = 0; i < 5; ++i)
+        if (PG_ARGISNULL(i))
+            ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                            errmsg("%s: argument %d must not be NULL", kName, i + 1)));
+    const char* schema = NameStr(*PG_GETARG_NAME(0));
+    bool verification = nz::pg::build_source_is_verification(PG_GETARG_TEXT_PP(1), kName);
+    nz::pg::NamedRecord result(fcinfo, kName);
+    // The builder's memory: its own context, deleted once the rows are made.
+    MemoryContext build_context = AllocSetContextCreate(CurrentMemoryContext, "nezuko_analytics rollup build",
+                                                        ALLOCSET_DEFAULT_SIZES);
+    nz::pg::RollupBuildState* state = nz::pg::new_rollup_build_state(build_context);
+    if (!nz::pg::read_build_source(schema, verification, PG_GETARG_TIMESTAMPTZ(2), PG_GETARG_TIMESTAMPTZ(3),
+                                   PG_GETARG_BOOL(4), state)) {
+        MemoryContextDelete(build_context);
+        PG_RETURN_NULL();
+    }
     result.set(verification ? "verification" : "api",
-               verification ? nz::pg::verification_rollup_rows(b.state, kName) : nz::pg::api_rollup_rows(b.state, kName));
+               verification ? nz::pg::verification_rollup_rows(state, kName) : nz::pg::api_rollup_rows(state, kName));
     Datum row = result.datum();
     MemoryContextDelete(build_context);
     PG_RETURN_DATUM(row);

@@ -313,3 +313,43 @@ TEST(GroupCounts, RoundTripAndBadBytesAreRefused) {
 }
 
 }  // namespace
+
+namespace {
+
+// What a visit of one cell gives, copied (the bytes are reused by the next).
+using VisitedCell = std::tuple<int64_t, std::string, uint64_t, uint64_t, std::vector<uint8_t>, std::vector<uint8_t>>;
+
+}  // namespace
+
+// The Reader gives the cells one at a time exactly as for_each_quarter_hour()
+// gives them all (in order of their quarter hours, sealed and open cells, a
+// late row's cell opened again), then false, and again false.
+TEST(RollupBuilder, ReaderGivesTheCellsOfForEachOneAtATime) {
+    const int64_t kMinute = 60 * 1000000LL;
+    nz::RollupBuilder b(mr());
+    for (int i = 0; i < 20000; ++i)  // in time order: 300 calls a quarter hour, its cells sealed on the way
+        b.add_call(i * kMinute / 20, i % 3 == 0 ? "sendMessage" : "getChat", i % 3 == 0 ? 11 : 7, i % 5 == 0 ? 0 : 1,
+                   i % 4 != 0, i % 900);
+    b.add_call(3 * kMinute, "getChat", 7, 1, true, 5);  // late: a sealed cell opened again
+    std::vector<VisitedCell> all, one_by_one;
+    auto into = [](std::vector<VisitedCell>& out) {
+        return [&out](int64_t start, const std::pmr::string& method, const nz::RollupCounts& c,
+                      const std::pmr::vector<uint8_t>& dist, const std::pmr::vector<uint8_t>& groups) {
+            out.emplace_back(start, std::string(method), c.total, c.latency_count,
+                             std::vector<uint8_t>(dist.begin(), dist.end()), std::vector<uint8_t>(groups.begin(), groups.end()));
+        };
+    };
+    b.for_each_quarter_hour(into(all));
+    nz::RollupBuilder::Reader reader(b);
+    while (reader.next(into(one_by_one))) {
+    }
+    EXPECT_FALSE(reader.next(into(one_by_one)));
+    ASSERT_GT(all.size(), 100u);
+    EXPECT_EQ(all, one_by_one);
+    EXPECT_TRUE(std::is_sorted(all.begin(), all.end(), [](const VisitedCell& x, const VisitedCell& y) {
+        return std::get<0>(x) < std::get<0>(y);
+    }));
+    nz::RollupBuilder empty(mr());
+    nz::RollupBuilder::Reader none(empty);
+    EXPECT_FALSE(none.next(into(one_by_one)));
+}
