@@ -206,8 +206,12 @@ BEGIN
                            array_to_string(nezuko_analytics.rollup_day_zones(src, zones), ', '));
     END LOOP;
     -- statistics of what the build wrote, before autovacuum comes: without
-    -- them the readers' first plans guess the rollup tables' sizes
-    ANALYZE nezuko_analytics.rollup_verifications, nezuko_analytics.rollup_api_calls, nezuko_analytics.rollup_days;
+    -- them the readers' first plans guess the rollup tables' sizes.  The
+    -- columns the readers select rows by only (their sizes come with any
+    -- column): the distributions and group counts, megabytes of them, are
+    -- never in a WHERE clause, and their statistics cost half of ANALYZE.
+    ANALYZE nezuko_analytics.rollup_verifications (bucket), nezuko_analytics.rollup_api_calls (bucket, method),
+            nezuko_analytics.rollup_days (source, time_zone, day, starts_at, ends_at);
     IF to_regprocedure('cron.schedule(text, text, text)') IS NOT NULL THEN
         EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO job
             USING nezuko_analytics.rollups_job_name(), '* * * * *', 'SELECT nezuko_analytics.refresh_rollups()';

@@ -8,7 +8,9 @@
 -- build's own read may not read the table (rollup_rows_readable() false) it
 -- takes the aggregates' arrays as before.  The rule that chooses a
 -- sequential scan or the index moves from rollup_build() into
--- rollup_whole_table(), which both ask.
+-- rollup_whole_table(), which both ask.  enable_rollups() analyzes only the
+-- columns the readers select rows by (the distributions' and group counts'
+-- statistics were half of its ANALYZE, and no reader filters on them).
 
 \echo Use "ALTER EXTENSION nezuko_analytics UPDATE TO '1.21'" to load this file. \quit
 
@@ -113,6 +115,91 @@ END;
 $$;
 COMMENT ON FUNCTION nezuko_analytics.rollup_materialize(text, timestamptz, timestamptz) IS
   'Aggregates the raw rows of source in [lo, hi) (quarter-hour edges) into its quarter-hour rollups in one read: the rollup rows of those quarter hours are deleted and the new ones inserted as the build''s own read makes them (rollup_verification_rows(), rollup_api_call_rows(); a sequential scan where rollup_whole_table() says so), or, where that may not read the table (rollup_rows_readable()), from rollup_build_aggregates(). Used by refresh_rollup_source().';
+
+CREATE OR REPLACE FUNCTION nezuko_analytics.enable_rollups(keep interval DEFAULT '400 days', time_zones text[] DEFAULT NULL)
+RETURNS SETOF text LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    src text;
+    target regclass;
+    t record;
+    oldest timestamptz;
+    job bigint;
+    n bigint;
+    st nezuko_analytics.rollup_state;
+    zones text[];
+    added text[];
+BEGIN
+    IF keep IS NULL OR keep <= interval '0' THEN
+        RAISE EXCEPTION 'enable_rollups: keep must be a positive interval, not %', coalesce(keep::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    zones := nezuko_analytics.rollup_time_zones(coalesce(time_zones, ARRAY[current_setting('TimeZone')]));
+    -- waits for a running refresh; the next ones wait for this
+    PERFORM pg_advisory_xact_lock(hashtext('nezuko_analytics.refresh_rollups'));
+    PERFORM nezuko_analytics.require_rollup_read(x.table_name) FROM unnest(ARRAY['verification_log', 'api_call_log']) x(table_name);
+    FOREACH src IN ARRAY ARRAY['verification_log', 'api_call_log'] LOOP
+        target := nezuko_analytics.require_rollup_read(src);
+        -- The triggers first: from here on every change is recorded.
+        FOR t IN SELECT * FROM nezuko_analytics.rollup_trigger_names() LOOP
+            CONTINUE WHEN EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = target AND g.tgname = t.trigger_name);
+            EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s %s FOR EACH STATEMENT EXECUTE FUNCTION nezuko_analytics.rollup_invalidate(%L, %L)',
+                           t.trigger_name, t.event, target, t.transition, src, 'timestamp');
+            -- DROP EXTENSION takes the trigger along (pg_dump keeps the mark)
+            EXECUTE format('ALTER TRIGGER %I ON %s DEPENDS ON EXTENSION nezuko_analytics', t.trigger_name, target);
+            RETURN NEXT format('created trigger %I on %s', t.trigger_name, target);
+        END LOOP;
+        SELECT * INTO st FROM nezuko_analytics.rollup_state s WHERE s.source = src;
+        IF FOUND THEN
+            UPDATE nezuko_analytics.rollup_state s SET keep = enable_rollups.keep
+            WHERE s.source = src AND s.keep IS DISTINCT FROM enable_rollups.keep;
+            IF FOUND THEN
+                RETURN NEXT format('rollups of %s now keep %s', src, keep);
+            END IF;
+            -- other zones: days of the ones gone deleted, of the new ones made
+            CONTINUE WHEN time_zones IS NULL OR st.time_zones = zones;
+            UPDATE nezuko_analytics.rollup_state s SET time_zones = zones WHERE s.source = src;
+            -- (api_call_log keeps the UTC days whatever the zones)
+            CONTINUE WHEN nezuko_analytics.rollup_day_zones(src, zones) = nezuko_analytics.rollup_day_zones(src, st.time_zones);
+            DELETE FROM nezuko_analytics.rollup_days d WHERE d.source = src AND d.time_zone <> ALL (zones);
+            added := ARRAY(SELECT z FROM unnest(zones) z WHERE z <> ALL (st.time_zones));
+            n := nezuko_analytics.rollup_days_rebuild(src, ARRAY[st.built_from], ARRAY[st.watermark], added);
+            RETURN NEXT format('rollups of %s now keep the local days of %s (%s days made)', src,
+                               array_to_string(nezuko_analytics.rollup_day_zones(src, zones), ', '), n);
+            CONTINUE;
+        END IF;
+        EXECUTE format('SELECT min("timestamp") FROM %s WHERE "timestamp" > ''-infinity''', target) INTO oldest;
+        oldest := nezuko_analytics.time_floor(least(coalesce(oldest, now()), now()), interval '15 minutes');
+        INSERT INTO nezuko_analytics.rollup_state (source, keep, built_from, watermark, time_zones)
+        VALUES (src, keep, oldest, oldest, zones);
+        DELETE FROM nezuko_analytics.rollup_pending p WHERE p.source = src;
+        n := nezuko_analytics.refresh_rollup_source(src, 'infinity', true);
+        RETURN NEXT format('built rollups of %s: %s quarter hours from %s, local days of %s', src, n, oldest,
+                           array_to_string(nezuko_analytics.rollup_day_zones(src, zones), ', '));
+    END LOOP;
+    -- statistics of what the build wrote, before autovacuum comes: without
+    -- them the readers' first plans guess the rollup tables' sizes.  The
+    -- columns the readers select rows by only (their sizes come with any
+    -- column): the distributions and group counts, megabytes of them, are
+    -- never in a WHERE clause, and their statistics cost half of ANALYZE.
+    ANALYZE nezuko_analytics.rollup_verifications (bucket), nezuko_analytics.rollup_api_calls (bucket, method),
+            nezuko_analytics.rollup_days (source, time_zone, day, starts_at, ends_at);
+    IF to_regprocedure('cron.schedule(text, text, text)') IS NOT NULL THEN
+        EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO job
+            USING nezuko_analytics.rollups_job_name(), '* * * * *', 'SELECT nezuko_analytics.refresh_rollups()';
+        RETURN NEXT format('scheduled pg_cron job %s (every minute, job %s)', nezuko_analytics.rollups_job_name(), job);
+    ELSE
+        RAISE NOTICE 'nezuko_analytics: the rollups'' refresh is not scheduled: pg_cron is not installed in this database'
+            USING HINT = nezuko_analytics.cron_schedule_hint(nezuko_analytics.rollups_job_name(), '* * * * *',
+                                                             'SELECT nezuko_analytics.refresh_rollups()',
+                                                             'nezuko_analytics.enable_rollups()')
+                         || ' Or run SELECT nezuko_analytics.refresh_rollups(); from any scheduler.';
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION nezuko_analytics.enable_rollups(keep interval, time_zones text[]) IS
+  'Turns rollups on for verification_log and api_call_log: puts the invalidation triggers on both (statement level, transition tables), builds the quarter-hour rollups from the existing rows in one scan per chunk of whole days (about 20 million rows; NOTICEs report progress) and the local days of UTC and of time_zones (default: the session''s TimeZone; api_call_log''s in UTC only) from them, and schedules pg_cron job nezuko_analytics_rollups every minute where pg_cron is installed (else a NOTICE says how). Rollups keep keep (default 400 days) of history, past the raw rows'' retention. Idempotent: a second call changes only keep and, when given, the time zones. Run it as the tables'' owner; it holds a lock that makes the bot''s writes wait until it commits.';
 
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_verification_rows(name, timestamptz, timestamptz, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_api_call_rows(name, timestamptz, timestamptz, boolean) FROM PUBLIC;

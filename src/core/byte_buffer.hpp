@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory_resource>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "varint.hpp"
@@ -26,6 +27,10 @@ public:
         bytes_.insert(bytes_.end(), data, data + len);
     }
     const std::pmr::vector<uint8_t>& bytes() const { return bytes_; }
+    // Room for n bytes in all, before they come (no doubling on the way).
+    void reserve(std::size_t n) { bytes_.reserve(n); }
+    // The bytes themselves, moved out (the writer is empty after).
+    std::pmr::vector<uint8_t> take() { return std::move(bytes_); }
 
 private:
     std::pmr::vector<uint8_t> bytes_;

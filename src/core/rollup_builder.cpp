@@ -172,6 +172,10 @@ void RollupBuilder::merge(const RollupBuilder& o) {
 
 std::pmr::vector<uint8_t> RollupBuilder::encode() const {
     ByteWriter w(mr_);
+    // the sealed cells' bytes and, per cell, its start, method, counts and
+    // lengths: one allocation (a worker's message is megabytes; doubling
+    // copied it over and over, into fresh pages each time)
+    w.reserve(16 + sealed_.size() + cell_count_ * 96);
     Scratch scratch(mr_);
     std::pmr::vector<uint8_t> dist(mr_), groups(mr_);
     w.u(cell_count_);
@@ -192,7 +196,7 @@ std::pmr::vector<uint8_t> RollupBuilder::encode() const {
             w.raw(groups.data(), groups.size());
         }
     }
-    return std::pmr::vector<uint8_t>(w.bytes(), mr_);
+    return w.take();
 }
 
 void RollupBuilder::merge_encoded(const uint8_t* data, std::size_t len) {
