@@ -189,6 +189,30 @@ RESET ROLE;
 SELECT nezuko_analytics.rollup_rows_readable('bs', 'verification_log') AS readable_by_the_owner;
 ALTER TABLE bs.verification_log DISABLE ROW LEVEL SECURITY;
 
+-- Rows scattered among older pages, as after retention's deletes were
+-- vacuumed: every 40th row deleted and the tables vacuumed, then a new
+-- day's rows in the room that left (a few to a page), some of them updated
+-- and some deleted again.  The read through the index takes a page it
+-- points to few rows of row by row (each row as an index scan fetches it,
+-- its visible version), the others whole: the aggregates' rows either way.
+DELETE FROM bs.verification_log WHERE id % 40 = 0;
+DELETE FROM bs.api_call_log WHERE id % 40 = 0;
+VACUUM bs.verification_log, bs.api_call_log;
+INSERT INTO bs.verification_log (user_id, group_id, status, latency_ms, cached, "timestamp")
+SELECT i, i % 31, (ARRAY['verified', 'restricted', 'error'])[1 + i % 3], CASE WHEN i % 9 = 0 THEN NULL ELSE i % 500 END,
+       i % 2 = 0, timestamptz '2026-11-20 00:00:00+00' + i * interval '20 seconds'
+FROM generate_series(1, 3000) i;
+INSERT INTO bs.api_call_log (method, success, latency_ms, "timestamp")
+SELECT (ARRAY['getChatMember', 'sendMessage'])[1 + i % 2], i % 6 <> 0, i % 400, timestamptz '2026-11-20 00:00:00+00' + i * interval '45 seconds'
+FROM generate_series(1, 1500) i;
+UPDATE bs.verification_log SET latency_ms = latency_ms + 1, status = 'verified' WHERE "timestamp" >= '2026-11-20' AND id % 7 = 0;
+DELETE FROM bs.verification_log WHERE "timestamp" >= '2026-11-20' AND id % 11 = 0;
+UPDATE bs.api_call_log SET success = NOT success WHERE "timestamp" >= '2026-11-20' AND id % 5 = 0;
+SELECT count(DISTINCT (ctid::text::point)[0]) * 4 > count(*) AS at_most_four_to_a_page FROM bs.verification_log WHERE "timestamp" >= '2026-11-20 00:00+00';
+SELECT 'index, scattered rows' AS read, * FROM pg_temp.verification_differences('2026-11-20', '2026-11-21', false)
+UNION ALL SELECT 'index, scattered, a part', * FROM pg_temp.verification_differences('2026-11-20 03:05', '2026-11-20 09:50', false)
+UNION ALL SELECT 'api, index, scattered rows', * FROM pg_temp.api_differences('2026-11-20', '2026-11-21', false);
+
 -- Bad input.
 SELECT nezuko_analytics.rollup_build_scan('bs', 'users', '2026-09-01', '2026-12-01', true);
 SELECT nezuko_analytics.rollup_build_scan('bs', NULL, '2026-09-01', '2026-12-01', true);

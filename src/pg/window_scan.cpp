@@ -320,31 +320,58 @@ void scan_index_entries(RunningScan& r) {
     ExecDropSingleTupleTableSlot(slot);
 }
 
+// Passes on the row in slot when it is in the window.
+inline void visit_if_in_window(RunningScan& r, TupleTableSlot* slot) {
+    const WindowScan& w = r.w;
+    bool ts_null;
+    Datum ts = slot_getattr(slot, w.plan.ts, &ts_null);
+    if (ts_null || DatumGetTimestampTz(ts) < w.since || DatumGetTimestampTz(ts) >= w.until) {
+        count_row(r);
+        return;
+    }
+    for (int c = 0; c < w.ncols; ++c) r.values[c] = slot_getattr(slot, w.cols[c], &r.isnull[c]);
+    visit_row(r);
+}
+
+// The rows of the window the index points to on one page, each fetched as
+// an index scan fetches it (its HOT chain followed to the version this
+// snapshot sees), the window checked again on the row.
+void fetch_page_rows(RunningScan& r, IndexFetchTableData* fetch, TupleTableSlot* slot, const TBMIterateResult* page) {
+    for (int i = 0; i < page->ntuples; ++i) {
+        ItemPointerData tid;
+        ItemPointerSet(&tid, page->blockno, page->offsets[i]);
+        bool call_again = false, all_dead = false;
+        if (table_index_fetch_tuple(fetch, &tid, r.snapshot, slot, &call_again, &all_dead))
+            visit_if_in_window(r, slot);
+        else
+            count_row(r);
+    }
+}
+
 // Reads pages [first, first + count) of the table whole, as a sequential
 // scan does (page at a time, visibility per page where it is all-visible),
 // passing on the rows of the window.
 void scan_page_run(RunningScan& r, TableScanDesc scan, TupleTableSlot* slot, BlockNumber first, BlockNumber count) {
-    const WindowScan& w = r.w;
     table_rescan(scan, nullptr);
     heap_setscanlimits(scan, first, count);
-    while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
-        bool ts_null;
-        Datum ts = slot_getattr(slot, w.plan.ts, &ts_null);
-        if (ts_null || DatumGetTimestampTz(ts) < w.since || DatumGetTimestampTz(ts) >= w.until) {
-            count_row(r);  // a run may hold many other rows
-            continue;
-        }
-        for (int c = 0; c < w.ncols; ++c) r.values[c] = slot_getattr(slot, w.cols[c], &r.isnull[c]);
-        visit_row(r);
-    }
+    while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) visit_if_in_window(r, slot);
 }
 
+// A page the index points to fewer rows of than this is read row by row;
+// from this many on (or when the bitmap kept only the page, past work_mem)
+// it is read whole, with the pages next to it.
+constexpr int kWholePageFrom = 16;
+
 // The table-row path: the index gives the set of table pages that hold rows
-// of the window (a TID bitmap), and each run of consecutive pages is then
-// read whole, in page order, as a sequential scan reads it, with the window
-// checked on each row.  The bot inserts rows in time order, so a window's
-// rows fill one run of pages: each page is read once, instead of being
-// locked and searched once per row.
+// of the window (a TID bitmap).  The bot inserts rows in time order, so a
+// window's rows fill one run of pages: each run of consecutive pages full of
+// them is read whole, in page order, as a sequential scan reads it, with the
+// window checked on each row (each page read once, instead of being locked
+// and searched once per row).  Where the table had room in older pages
+// (rows deleted by retention and vacuumed), new rows are scattered one or
+// two to a page among a hundred others: such a page gives only the rows the
+// index points to, as a bitmap heap scan's page does (reading each whole
+// cost a refresh's minute of rows 80 times the rows it wanted).
 void scan_window_pages(RunningScan& r) {
     const WindowScan& w = r.w;
     ScanKeyData keys[2];
@@ -359,9 +386,16 @@ void scan_window_pages(RunningScan& r) {
     // no synchronized start (the scan must begin where it is told), and the
     // pages stay in shared buffers as an index scan's would
     TableScanDesc scan = table_beginscan_strat(w.rel, r.snapshot, 0, nullptr, false, false);
+    IndexFetchTableData* fetch = table_index_fetch_begin(w.rel);
     TBMIterator* iterator = tbm_begin_iterate(pages);
     BlockNumber first = InvalidBlockNumber, count = 0;
     for (TBMIterateResult* page; (page = tbm_iterate(iterator)) != nullptr;) {
+        if (page->ntuples >= 0 && page->ntuples < kWholePageFrom) {  // exact, and few rows
+            if (count > 0) scan_page_run(r, scan, slot, first, count);
+            count = 0;
+            fetch_page_rows(r, fetch, slot, page);
+            continue;
+        }
         if (count > 0 && page->blockno == first + count) {
             ++count;
             continue;
@@ -372,6 +406,7 @@ void scan_window_pages(RunningScan& r) {
     }
     if (count > 0) scan_page_run(r, scan, slot, first, count);
     tbm_end_iterate(iterator);
+    table_index_fetch_end(fetch);
     table_endscan(scan);
     tbm_free(pages);
     ExecDropSingleTupleTableSlot(slot);
