@@ -1,6 +1,7 @@
 #include "group_counts.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
 
 #include "core_error.hpp"
@@ -70,11 +71,43 @@ void GroupCountTable::grow(std::size_t at_least) {
         if (s.total != 0) add(s.group_id, s.total, s.verified);
 }
 
+namespace {
+
+// Sorts counts by id, whose span (largest - smallest id) is below 2^16: a
+// radix sort on the id's distance from the smallest, one pass per byte of
+// the span (a bot's groups are numbered closely: a quarter hour's 600 of
+// 2,000 need two passes over them, where std::sort compared 600 x 9 times
+// and took a tenth of a build's fold).
+void radix_sort_by_id(std::pmr::vector<GroupCount>& counts, int64_t smallest, uint64_t span) {
+    std::pmr::vector<GroupCount> other(counts.size(), counts.get_allocator());
+    for (int shift = 0; shift < 16 && (span >> shift) != 0; shift += 8) {
+        uint32_t at[257] = {};
+        for (const GroupCount& g : counts) ++at[((static_cast<uint64_t>(g.group_id) - static_cast<uint64_t>(smallest)) >> shift & 0xFF) + 1];
+        for (int b = 1; b <= 256; ++b) at[b] += at[b - 1];
+        for (const GroupCount& g : counts)
+            other[at[(static_cast<uint64_t>(g.group_id) - static_cast<uint64_t>(smallest)) >> shift & 0xFF]++] = g;
+        counts.swap(other);
+    }
+}
+
+}  // namespace
+
 void GroupCountTable::sorted(std::pmr::vector<GroupCount>& out) const {
     out.clear();
     out.reserve(used_);
+    int64_t smallest = INT64_MAX, largest = INT64_MIN;
     for (const Slot& s : slots_)
-        if (s.total != 0) out.push_back(GroupCount{s.group_id, s.total, s.verified});
+        if (s.total != 0) {
+            out.push_back(GroupCount{s.group_id, s.total, s.verified});
+            smallest = std::min(smallest, s.group_id);
+            largest = std::max(largest, s.group_id);
+        }
+    if (out.size() < 2) return;
+    uint64_t span = static_cast<uint64_t>(largest) - static_cast<uint64_t>(smallest);
+    if (out.size() >= 32 && span < (uint64_t{1} << 16)) {
+        radix_sort_by_id(out, smallest, span);
+        return;
+    }
     std::sort(out.begin(), out.end(), [](const GroupCount& a, const GroupCount& b) { return a.group_id < b.group_id; });
 }
 
