@@ -75,6 +75,61 @@ SELECT sum((g->>'total')::bigint) = min(c.total) AS groups_count_every_row, coun
 FROM (SELECT * FROM nezuko_analytics.rollup_verifications ORDER BY total DESC LIMIT 1) c,
      jsonb_array_elements(nezuko_analytics.rollup_groups(c.groups)) g;
 
+-- rollup_day_states() (1.22), which rollup_days_rebuild() inserts: each
+-- kept day is, byte for byte, the aggregate over its quarter hours in order.
+WITH d AS (SELECT source, time_zone, array_agg(day ORDER BY starts_at) AS days,
+                  array_agg(starts_at ORDER BY starts_at) AS starts, array_agg(ends_at ORDER BY starts_at) AS ends
+           FROM nezuko_analytics.rollup_days GROUP BY 1, 2),
+made AS (SELECT d.source, d.time_zone,
+                nezuko_analytics.rollup_day_states(d.source, d.days, d.starts, d.ends,
+                    nezuko_analytics.tz_offsets(d.starts[1], d.ends[cardinality(d.ends)], d.time_zone)) AS s
+         FROM d)
+SELECT m.source, m.time_zone, count(*) > 7 AS days,
+       count(*) FILTER (WHERE (m.s).summary = CASE m.source
+           WHEN 'verification_log' THEN
+               (SELECT nezuko_analytics.verification_summary_state('q', NULL, NULL, NULL, NULL, NULL, c, NULL,
+                           nezuko_analytics.tz_offsets((m.s).starts_at, (m.s).ends_at, m.time_zone), 1, NULL ORDER BY c.bucket)
+                FROM nezuko_analytics.rollup_verifications c WHERE c.bucket >= (m.s).starts_at AND c.bucket < (m.s).ends_at)
+           ELSE (SELECT nezuko_analytics.api_summary_state(NULL, NULL, NULL, c, NULL ORDER BY c.bucket, c.method)
+                 FROM nezuko_analytics.rollup_api_calls c WHERE c.bucket >= (m.s).starts_at AND c.bucket < (m.s).ends_at)
+           END) = count(*) AS each_equal_to_the_aggregate,
+       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM nezuko_analytics.rollup_days k
+                                      WHERE k.source = m.source AND k.time_zone = m.time_zone AND k.day = (m.s).day
+                                        AND k.starts_at = (m.s).starts_at AND k.ends_at = (m.s).ends_at
+                                        AND k.summary = (m.s).summary)) = count(*) AS each_as_kept
+FROM made m GROUP BY 1, 2 ORDER BY 1, 2;
+-- A day without quarter hours has no row; nor has a day of verification_log
+-- with a negative latency (written here by hand, and rolled back).
+BEGIN;
+INSERT INTO nezuko_analytics.rollup_verifications
+SELECT t, 2, 2, 0, 0, 0, 2, l + 4, (SELECT nezuko_analytics.latency_dist(x) FROM unnest(ARRAY[l, 4]) x), '\x0101000202'::bytea
+FROM (VALUES (timestamptz '2001-01-01 10:00+00', -3), ('2001-01-02 10:00+00', 3), ('2001-01-02 10:15+00', 8)) v(t, l);
+SELECT (s).day, (s).starts_at, (s).ends_at, length((s).summary) > 0 AS has_summary
+FROM (SELECT nezuko_analytics.rollup_day_states('verification_log', ARRAY['2001-01-01', '2001-01-02', '2001-01-03']::date[],
+          ARRAY['2001-01-01 00:00+00', '2001-01-02 00:00+00', '2001-01-03 00:00+00']::timestamptz[],
+          ARRAY['2001-01-02 00:00+00', '2001-01-03 00:00+00', '2001-01-04 00:00+00']::timestamptz[],
+          nezuko_analytics.tz_offsets('2001-01-01 00:00+00', '2001-01-04 00:00+00', 'UTC')) s) x;
+SELECT (nezuko_analytics.verification_summary_parts('p', NULL, NULL, NULL, NULL, NULL, NULL, (s).summary,
+            nezuko_analytics.tz_offsets('2001-01-01 00:00+00', '2001-01-04 00:00+00', 'UTC'), 10, NULL)::jsonb)->'days' AS the_day
+FROM (SELECT nezuko_analytics.rollup_day_states('verification_log', ARRAY['2001-01-02']::date[],
+          ARRAY['2001-01-02 00:00+00']::timestamptz[], ARRAY['2001-01-03 00:00+00']::timestamptz[],
+          nezuko_analytics.tz_offsets('2001-01-01 00:00+00', '2001-01-04 00:00+00', 'UTC')) s) x;
+ROLLBACK;
+-- Bad input: a clear error each.
+SELECT nezuko_analytics.rollup_day_states('members', '{}', '{}', '{}', NULL);
+SELECT nezuko_analytics.rollup_day_states('api_call_log', ARRAY['2026-01-01']::date[], '{}', '{}', NULL);
+SELECT nezuko_analytics.rollup_day_states('api_call_log', ARRAY['2026-01-01', '2026-01-02']::date[],
+    ARRAY['2026-01-01 00:00+00', '2026-01-01 12:00+00']::timestamptz[], ARRAY['2026-01-02 00:00+00', '2026-01-03 00:00+00']::timestamptz[], NULL);
+SELECT nezuko_analytics.rollup_day_states('api_call_log', ARRAY['2026-01-01']::date[],
+    ARRAY['2026-01-02 00:00+00']::timestamptz[], ARRAY['2026-01-02 00:00+00']::timestamptz[], NULL);
+SELECT nezuko_analytics.rollup_day_states('api_call_log', ARRAY['2026-01-01']::date[],
+    ARRAY['-infinity']::timestamptz[], ARRAY['2026-01-02 00:00+00']::timestamptz[], NULL);
+SELECT nezuko_analytics.rollup_day_states('verification_log', ARRAY['2026-01-01']::date[],
+    ARRAY['2026-01-01 00:00+00']::timestamptz[], ARRAY['2026-01-02 00:00+00']::timestamptz[], NULL);
+SELECT nezuko_analytics.rollup_day_states('api_call_log', ARRAY['2026-01-01']::date[],
+    ARRAY['2026-01-01 00:00+00']::timestamptz[], ARRAY[NULL]::timestamptz[], NULL);
+SELECT nezuko_analytics.rollup_day_states('api_call_log', NULL, '{}', '{}', NULL);
+
 -- A row of the current quarter hour (after the watermark): pending until
 -- the watermark passes it.
 INSERT INTO ro.verification_log (user_id, group_id, status, latency_ms) VALUES (1, 1, 'verified', 5);

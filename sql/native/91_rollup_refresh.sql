@@ -267,6 +267,16 @@ RETURNS text[] LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', '
 COMMENT ON FUNCTION nezuko_analytics.rollup_day_zones(text, text[]) IS
   'The zones of zones (rollup_zone() names) whose local days rollup_days keeps for source: all of them for verification_log (and any other source), the elements equal to UTC alone for api_call_log, whose readers take the UTC days in every zone; NULL for a NULL argument. Used by rollup_days_rebuild(), refresh_rollup_source(), enable_rollups() and rollup_status().';
 
+-- The summary states of local days made from their quarter hours without
+-- the executor (src/pg/rollup_day_states_fn.cpp): one index range per day,
+-- folded as verification_summary_state / api_summary_state fold the rows.
+CREATE FUNCTION nezuko_analytics.rollup_day_states(source text, days date[], starts timestamptz[], ends timestamptz[],
+    tz_offsets bigint[],
+    OUT day date, OUT starts_at timestamptz, OUT ends_at timestamptz, OUT summary bytea)
+RETURNS SETOF record LANGUAGE c STABLE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'nz_rollup_day_states';
+COMMENT ON FUNCTION nezuko_analytics.rollup_day_states(text, date[], timestamptz[], timestamptz[], bigint[]) IS
+  'The local days days[i] = [starts[i], ends[i]) (increasing, not overlapping) of source (verification_log or api_call_log) as rollup_days keeps them: summary is the binary state of verification_summary_state(''q'', ..., cell, NULL, tz_offsets, 1, NULL) (verification_log, in the zone of tz_offsets) or api_summary_state(NULL, NULL, NULL, cell, NULL) (api_call_log; tz_offsets unused) over the day''s quarter hours of rollup_verifications / rollup_api_calls, each day read through the primary key and folded one day per call. A day without quarter hours has no row, nor has a verification_log day holding a negative latency. Call it in a select list. Used by rollup_days_rebuild(). Example: SELECT (d.s).day, length((d.s).summary) FROM (SELECT nezuko_analytics.rollup_day_states(''verification_log'', ARRAY[date ''2026-01-01''], ARRAY[timestamptz ''2026-01-01 00:00+00''], ARRAY[timestamptz ''2026-01-02 00:00+00''], nezuko_analytics.tz_offsets(''2026-01-01 00:00+00'', ''2026-01-02 00:00+00'', ''UTC'')) s) d;';
+
 -- The local days of each zone that meet the ranges [los[i], his[i]) made
 -- again from the quarter hours: every such day of rollup_days deleted, and
 -- made again where all its quarter hours are materialized.
@@ -299,27 +309,14 @@ BEGIN
         CONTINUE WHEN cardinality(days) = 0;
         DELETE FROM nezuko_analytics.rollup_days x
         WHERE x.source = rollup_days_rebuild.source AND x.time_zone = z AND x.starts_at = ANY (starts);
-        -- one pass over the days' quarter hours, in the zone's offsets
+        -- the zone's offsets over the days
         offsets := nezuko_analytics.tz_offsets(starts[1], ends[cardinality(ends)], z);
-        IF source = 'verification_log' THEN
-            INSERT INTO nezuko_analytics.rollup_days (source, time_zone, day, starts_at, ends_at, summary)
-            SELECT source, z, t.day, t.starts_at, t.ends_at,
-                   nezuko_analytics.verification_summary_state('q', NULL, NULL, NULL, NULL, NULL, c, NULL, offsets, 1, NULL)
-            FROM unnest(days, starts, ends) t(day, starts_at, ends_at)
-            JOIN nezuko_analytics.rollup_verifications c ON c.bucket >= t.starts_at AND c.bucket < t.ends_at
-            -- a day with a negative latency has no summary (the readers
-            -- refuse it, from its quarter hours, as from its raw rows)
-            WHERE NOT EXISTS (SELECT 1 FROM nezuko_analytics.rollup_verifications n
-                              WHERE n.bucket >= t.starts_at AND n.bucket < t.ends_at
-                                AND nezuko_analytics.percentile(n.latencies, 0) < 0)
-            GROUP BY t.day, t.starts_at, t.ends_at;
-        ELSE
-            INSERT INTO nezuko_analytics.rollup_days (source, time_zone, day, starts_at, ends_at, summary)
-            SELECT source, z, t.day, t.starts_at, t.ends_at, nezuko_analytics.api_summary_state(NULL, NULL, NULL, c, NULL)
-            FROM unnest(days, starts, ends) t(day, starts_at, ends_at)
-            JOIN nezuko_analytics.rollup_api_calls c ON c.bucket >= t.starts_at AND c.bucket < t.ends_at
-            GROUP BY t.day, t.starts_at, t.ends_at;
-        END IF;
+        -- one index range per day, folded as it is read; the function in a
+        -- select list (OFFSET 0 keeps it there), not in FROM, which would
+        -- store its rows first
+        INSERT INTO nezuko_analytics.rollup_days (source, time_zone, day, starts_at, ends_at, summary)
+        SELECT source, z, (u.d).day, (u.d).starts_at, (u.d).ends_at, (u.d).summary
+        FROM (SELECT nezuko_analytics.rollup_day_states(source, days, starts, ends, offsets) d OFFSET 0) u;
         GET DIAGNOSTICS made = ROW_COUNT;
         n := n + made;
     END LOOP;

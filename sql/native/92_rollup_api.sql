@@ -295,6 +295,7 @@ REVOKE EXECUTE ON FUNCTION nezuko_analytics.refresh_rollups(interval) FROM PUBLI
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.refresh_rollup_source(text, timestamptz, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_materialize(text, timestamptz, timestamptz) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_days_rebuild(text, timestamptz[], timestamptz[], text[]) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_day_states(text, date[], timestamptz[], timestamptz[], bigint[]) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_build(text, timestamptz, timestamptz) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_build_aggregates(text, timestamptz, timestamptz) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nezuko_analytics.rollup_build_scan(name, text, timestamptz, timestamptz, boolean) FROM PUBLIC;
@@ -310,6 +311,7 @@ GRANT EXECUTE ON FUNCTION nezuko_analytics.enable_rollups(interval, text[]), nez
       nezuko_analytics.refresh_rollups(interval), nezuko_analytics.refresh_rollup_source(text, timestamptz, boolean),
       nezuko_analytics.rollup_materialize(text, timestamptz, timestamptz),
       nezuko_analytics.rollup_days_rebuild(text, timestamptz[], timestamptz[], text[]),
+      nezuko_analytics.rollup_day_states(text, date[], timestamptz[], timestamptz[], bigint[]),
       nezuko_analytics.rollup_build(text, timestamptz, timestamptz),
       nezuko_analytics.rollup_build_aggregates(text, timestamptz, timestamptz),
       nezuko_analytics.rollup_build_scan(name, text, timestamptz, timestamptz, boolean),

@@ -143,6 +143,14 @@ EncodedDistribution EncodedDistribution::trusted(const uint8_t* data, std::size_
     return d;
 }
 
+bool EncodedDistribution::lowest(int32_t* out) const {
+    if (n_keys_ == 0) return false;
+    const uint8_t* p = body_;  // checked by the constructor (or written by encode_to())
+    uint64_t k = varint_validated(p);
+    *out = static_cast<int32_t>(static_cast<int64_t>((k >> 1) ^ -(k & 1)));
+    return true;
+}
+
 bool EncodedDistribution::percentile(double p, double* out) const {
     if (std::isnan(p) || p < 0.0 || p > 1.0)
     {

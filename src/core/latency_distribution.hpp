@@ -59,6 +59,9 @@ public:
     bool percentile(double p, double* out) const;
     // mean = sum / count; false when empty.
     bool mean(double* out) const;
+    // The lowest value (the first key, read alone); false when empty.  A
+    // local day with a negative latency is refused by this (rollup_days).
+    bool lowest(int32_t* out) const;
 
 private:
     EncodedDistribution() = default;

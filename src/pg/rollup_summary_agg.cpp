@@ -18,6 +18,7 @@
 #include "pg_aggregate.hpp"
 #include "pg_boundary.hpp"
 #include "record_fields.hpp"
+#include "rollup_cell_fold.hpp"
 #include "summary_state.hpp"
 #include "tz_offsets_arg.hpp"
 #include "verification_row_args.hpp"
@@ -30,54 +31,17 @@ extern "C" {
 namespace {
 
 using nz::pg::AState;
+using nz::pg::kApiCellFields;
+using nz::pg::kQuarterHourFields;
 using nz::pg::new_state;
 using nz::pg::RecordFields;
 using nz::pg::state_arg;
 using nz::pg::VState;
 
-constexpr const char* kQuarterHourFields[] = {"bucket", "total",  "verified", "restricted",
-                                             "error",  "cached", "latencies", "groups"};
-constexpr const char* kApiFields[] = {"method", "calls", "ok", "failures", "latencies"};
-
-template <int N>
-Datum required_field(const RecordFields<N>* fields, HeapTupleHeader row, int i, const char* const (&names)[N],
-                     const char* function_name) {
-    bool isnull = false;
-    Datum value = fields->get(row, i, &isnull);
-    if (isnull)
-        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-                        errmsg("%s: field \"%s\" of a rollup row is NULL", function_name, names[i])));
-    return value;
-}
-
-uint64_t count_field(int64 value, const char* name, const char* function_name) {
-    if (value < 0)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                        errmsg("%s: field \"%s\" of a rollup row is negative", function_name, name)));
-    return static_cast<uint64_t>(value);
-}
-
 void add_quarter_hour(FunctionCallInfo fcinfo, VState* state, HeapTupleHeader cell) {
     const char* fn = "verification_summary_parts";
     auto* f = RecordFields<8>::of(fcinfo, 0, cell, kQuarterHourFields, fn);
-    nz::QuarterHourCounts c;
-    c.start = DatumGetTimestampTz(required_field(f, cell, 0, kQuarterHourFields, fn));
-    c.total = count_field(DatumGetInt64(required_field(f, cell, 1, kQuarterHourFields, fn)), "total", fn);
-    c.verified = count_field(DatumGetInt64(required_field(f, cell, 2, kQuarterHourFields, fn)), "verified", fn);
-    c.restricted = count_field(DatumGetInt64(required_field(f, cell, 3, kQuarterHourFields, fn)), "restricted", fn);
-    c.error = count_field(DatumGetInt64(required_field(f, cell, 4, kQuarterHourFields, fn)), "error", fn);
-    c.cached = count_field(DatumGetInt64(required_field(f, cell, 5, kQuarterHourFields, fn)), "cached", fn);
-    struct varlena* latencies = PG_DETOAST_DATUM_PACKED(required_field(f, cell, 6, kQuarterHourFields, fn));
-    struct varlena* groups = PG_DETOAST_DATUM_PACKED(required_field(f, cell, 7, kQuarterHourFields, fn));
-    const auto* data = reinterpret_cast<const uint8_t*>(VARDATA_ANY(latencies));
-    std::size_t len = VARSIZE_ANY_EXHDR(latencies);
-    const auto* group_data = reinterpret_cast<const uint8_t*>(VARDATA_ANY(groups));
-    std::size_t group_len = VARSIZE_ANY_EXHDR(groups);
-    if (TIMESTAMP_NOT_FINITE(c.start))
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s: a rollup row has an infinite bucket", fn)));
-    nz::pg::run_core(fn, [&] {
-        state->summary.add_quarter_hour(c, nz::EncodedDistribution(data, len), nz::EncodedGroupCounts(group_data, group_len));
-    });
+    nz::pg::fold_quarter_hour(state, [&](int i, bool* isnull) { return f->get(cell, i, isnull); }, fn, false);
 }
 
 // The bytes of a bytea argument (detoasted).
@@ -137,19 +101,8 @@ NZ_PG_FUNCTION(nz_asummary_parts_add) {
     }
     if (!PG_ARGISNULL(4)) {  // a quarter hour of one method from rollup_api_calls
         HeapTupleHeader cell = PG_GETARG_HEAPTUPLEHEADER(4);
-        auto* f = RecordFields<5>::of(fcinfo, 0, cell, kApiFields, fn);
-        text* method = DatumGetTextPP(required_field(f, cell, 0, kApiFields, fn));
-        uint64_t calls = count_field(DatumGetInt64(required_field(f, cell, 1, kApiFields, fn)), "calls", fn);
-        uint64_t ok = count_field(DatumGetInt64(required_field(f, cell, 2, kApiFields, fn)), "ok", fn);
-        uint64_t failures = count_field(DatumGetInt64(required_field(f, cell, 3, kApiFields, fn)), "failures", fn);
-        struct varlena* latencies = PG_DETOAST_DATUM_PACKED(required_field(f, cell, 4, kApiFields, fn));
-        const auto* data = reinterpret_cast<const uint8_t*>(VARDATA_ANY(latencies));
-        std::size_t len = VARSIZE_ANY_EXHDR(latencies);
-        const char* name = VARDATA_ANY(method);
-        std::size_t name_len = VARSIZE_ANY_EXHDR(method);
-        nz::pg::run_core(fn, [&] {
-            state->summary.add_counts(name, name_len, calls, ok, failures, nz::EncodedDistribution(data, len));
-        });
+        auto* f = RecordFields<5>::of(fcinfo, 0, cell, kApiCellFields, fn);
+        nz::pg::fold_api_cell(state, [&](int i, bool* isnull) { return f->get(cell, i, isnull); }, fn);
         PG_RETURN_POINTER(state);
     }
     nz::pg::ApiCallRowArgs r = nz::pg::api_call_row_args(fcinfo, 1);

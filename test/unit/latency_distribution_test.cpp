@@ -54,6 +54,28 @@ TEST(LatencyDistribution, PercentilesEqualPercentileContExactly) {
     }
 }
 
+TEST(LatencyDistribution, LowestIsTheSmallestValueAndPercentileZero) {
+    for (std::vector<int32_t> values : {std::vector<int32_t>{40, 10, 30, 10}, std::vector<int32_t>{-7, 3, 12000},
+                                        std::vector<int32_t>{0}, std::vector<int32_t>{-2147483647 - 1, 2147483647},
+                                        skewed_latencies(5000, 3)}) {
+        nz::LatencyDistribution d(std::pmr::new_delete_resource());
+        for (int32_t v : values) d.add(v);
+        auto bytes = encode(d);
+        nz::EncodedDistribution e(bytes.data(), bytes.size());
+        int32_t low = 0;
+        double p0 = 0;
+        ASSERT_TRUE(e.lowest(&low));
+        ASSERT_TRUE(e.percentile(0.0, &p0));
+        EXPECT_EQ(low, *std::min_element(values.begin(), values.end()));
+        EXPECT_EQ(static_cast<double>(low), p0);
+    }
+    nz::LatencyDistribution empty(std::pmr::new_delete_resource());
+    auto bytes = encode(empty);
+    int32_t low = 99;
+    EXPECT_FALSE(nz::EncodedDistribution(bytes.data(), bytes.size()).lowest(&low));
+    EXPECT_EQ(low, 99);
+}
+
 TEST(LatencyDistribution, SmallCasesAndInterpolation) {
     nz::LatencyDistribution d(std::pmr::new_delete_resource());
     for (int32_t v : {10, 20, 30, 40}) d.add(v);
