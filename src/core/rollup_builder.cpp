@@ -78,7 +78,7 @@ void add_counts(RollupCounts& into, const RollupCounts& c) {
 void RollupBuilder::finish(const Cell& c, std::pmr::vector<uint8_t>& dist, std::pmr::vector<uint8_t>& groups,
                            Scratch& scratch) const {
     if (c.sealed()) {
-        const uint8_t* at = sealed_.data() + c.sealed_at;
+        const uint8_t* at = c.sealed_at;
         dist.assign(at, at + c.dist_len);
         groups.assign(at + c.dist_len, at + c.dist_len + c.groups_len);
         return;
@@ -116,11 +116,9 @@ void RollupBuilder::seal(Cell& c, const uint8_t* dist, std::size_t dist_len, con
                          std::size_t groups_len) {
     if (dist_len > UINT32_MAX || groups_len > UINT32_MAX)
         throw CoreError(ErrorKind::corrupt_value, "rollup state: a quarter hour's binary form is too long");
-    c.sealed_at = sealed_.size();
     c.dist_len = static_cast<uint32_t>(dist_len);
     c.groups_len = static_cast<uint32_t>(groups_len);
-    sealed_.insert(sealed_.end(), dist, dist + dist_len);
-    sealed_.insert(sealed_.end(), groups, groups + groups_len);
+    c.sealed_at = sealed_.append(dist, dist_len, groups, groups_len);
 }
 
 void RollupBuilder::seal_behind(int64_t limit) {
@@ -141,18 +139,16 @@ void RollupBuilder::seal_behind(int64_t limit) {
 }
 
 void RollupBuilder::unseal(Cell& c) {
-    std::size_t at = c.sealed_at;
-    c.sealed_at = kOpen;
-    // sealed_ does not grow meanwhile: the pointers stay good
-    open_into(c, sealed_.data() + at, c.dist_len, sealed_.data() + at + c.dist_len, c.groups_len);
+    const uint8_t* at = c.sealed_at;
+    c.sealed_at = nullptr;
+    open_into(c, at, c.dist_len, at + c.dist_len, c.groups_len);  // the arena's bytes never move
 }
 
 void RollupBuilder::merge(const RollupBuilder& o) {
-    sealed_.reserve(sealed_.size() + o.sealed_.size());  // one allocation, not a doubling per taken cell
     for (const auto& [start, list] : o.cells_) {
         for (const Cell& oc : list) {
             Cell& c = cell(start, oc.method.data(), oc.method.size());
-            const uint8_t* at = oc.sealed() ? o.sealed_.data() + oc.sealed_at : nullptr;
+            const uint8_t* at = oc.sealed_at;
             if (fresh(c) && oc.sealed()) {  // taken over as it is
                 c.counts = oc.counts;
                 seal(c, at, oc.dist_len, at + oc.dist_len, oc.groups_len);
@@ -206,7 +202,6 @@ void RollupBuilder::merge_encoded(const uint8_t* data, std::size_t len) {
         return v;
     };
     uint64_t n = count(r.u("cells"), "cell count");
-    sealed_.reserve(sealed_.size() + len);  // the sealed cells' bytes are part of the input
     for (uint64_t i = 0; i < n; ++i) {
         int64_t start = r.s("start");
         std::size_t method_len = 0;

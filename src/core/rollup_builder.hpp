@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "byte_arena.hpp"
 #include "group_counts.hpp"
 #include "latency_distribution.hpp"
 #include "quarter_hours.hpp"
@@ -80,14 +81,13 @@ private:
         RollupCounts counts;
         std::pmr::vector<int32_t> latencies;
         GroupCountTable groups;  // verification_log: its own table per quarter hour, which stays in cache
-        // sealed: its latency_dist bytes, then its group counts' bytes, at sealed_at in sealed_
-        std::size_t sealed_at = kOpen;
+        // sealed: its latency_dist bytes, then its group counts' bytes, at sealed_at (in sealed_)
+        const uint8_t* sealed_at = nullptr;
         uint32_t dist_len = 0, groups_len = 0;
-        bool sealed() const { return sealed_at != kOpen; }
+        bool sealed() const { return sealed_at != nullptr; }
         Cell(const char* name, std::size_t len, std::pmr::memory_resource* mr)
             : method(name, len, mr), latencies(mr), groups(mr) {}
     };
-    static constexpr std::size_t kOpen = SIZE_MAX;
     Cell& cell(int64_t start, const char* method, std::size_t len);
     static bool fresh(const Cell& c) { return !c.sealed() && c.counts.total == 0 && c.latencies.empty() && c.groups.size() == 0; }
     // c sealed with these bytes (copied into sealed_)
@@ -128,7 +128,7 @@ private:
     std::pmr::memory_resource* mr_;
     // per quarter hour start: its cells (one per method; one for verification_log)
     std::pmr::unordered_map<int64_t, std::pmr::vector<Cell>> cells_;
-    std::pmr::vector<uint8_t> sealed_;  // the sealed cells' bytes (a cell made open leaves its own behind)
+    ByteArena sealed_;  // the sealed cells' bytes (a cell made open leaves its own behind)
     std::size_t cell_count_ = 0;
     // the list of the quarter hour last looked up (cell())
     int64_t last_start_ = 0;

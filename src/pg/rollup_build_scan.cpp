@@ -11,13 +11,15 @@
 //
 // A whole-table read is parallel, as CREATE INDEX's is: up to
 // max_parallel_maintenance_workers workers (by the table's size, as the
-// planner counts them) each fold a run of the table's pages into a builder
-// of their own and send it, encoded (RollupBuilder::encode(), which
-// finishes its quarter hours), through a shared memory queue; the leader
-// merges them.  Each worker's pages are one run, not the blocks a parallel
+// planner counts them) fold runs of the table's pages, kPartsPerWorker runs
+// each, into builders of their own and send each run's, encoded
+// (RollupBuilder::encode(), which finishes its quarter hours), through a
+// shared memory queue as soon as it is read; the leader merges each as it
+// comes, while the workers read on, instead of all of them once the last
+// worker is done.  A run is a range of pages, not the blocks a parallel
 // sequential scan hands out in turn: the bot writes in time order, so a
-// quarter hour is then split between two workers only where their runs
-// meet, and the leader has almost nothing left to finish.
+// quarter hour is split between two runs only where they meet, and the
+// leader has almost nothing left to finish.
 //
 // The read itself is read_build_source() (rollup_build_scan.hpp), which
 // rollup_verification_rows() / rollup_api_call_rows() share
@@ -49,6 +51,7 @@ extern "C" {
 #include "storage/proc.h"
 #include "storage/shm_mq.h"
 #include "storage/shm_toc.h"
+#include "utils/wait_event.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -141,17 +144,64 @@ constexpr uint64 kKeyShared = UINT64CONST(0x6E7A726F6C6C0001);  // the keys of t
 constexpr uint64 kKeyQueues = UINT64CONST(0x6E7A726F6C6C0002);
 constexpr Size kQueueSize = 4 * 1024 * 1024;  // each worker's queue to the leader (a larger message goes in parts)
 constexpr int kMaxWorkers = 32;
+// Runs of pages per worker: the leader merges a run's quarter hours while
+// the workers read the next ones, and only the last run's after them.
+constexpr uint32 kPartsPerWorker = 4;
 
 nz::pg::RowVisitor visitor(bool verification) {
     return verification ? add_verification_row : add_call_row;
 }
 
-// Reads the runs of pages left, one at a time, into b.
-void read_parts(Relation rel, SharedBuild* shared, BuildScan* b) {
-    for (uint32 part; (part = pg_atomic_fetch_add_u32(&shared->next_part, 1)) < shared->parts;) {
-        auto first = static_cast<BlockNumber>(uint64{shared->pages} * part / shared->parts);
-        auto end = static_cast<BlockNumber>(uint64{shared->pages} * (part + 1) / shared->parts);
-        nz::pg::scan_table_pages(rel, first, end - first, shared->ncols, shared->cols, visitor(shared->verification), b);
+// Takes the next run of pages left and reads it into b; false when none is left.
+bool read_next_part(Relation rel, SharedBuild* shared, BuildScan* b) {
+    uint32 part = pg_atomic_fetch_add_u32(&shared->next_part, 1);
+    if (part >= shared->parts) return false;
+    auto first = static_cast<BlockNumber>(uint64{shared->pages} * part / shared->parts);
+    auto end = static_cast<BlockNumber>(uint64{shared->pages} * (part + 1) / shared->parts);
+    nz::pg::scan_table_pages(rel, first, end - first, shared->ncols, shared->cols, visitor(shared->verification), b);
+    return true;
+}
+
+// Merges a worker's encoded run into the leader's builder.
+void merge_message(BuildScan* b, const void* data, Size len) {
+    nz::pg::run_core(kName, [&] { b->state->builder.merge_encoded(static_cast<const uint8_t*>(data), len); });
+}
+
+// Receives and merges the runs of the workers' queues as they come, until
+// `expected` have come; an ERROR when the workers have all stopped sending
+// before (a worker's own error first).
+void merge_runs_as_they_come(ParallelContext* pcxt, shm_mq_handle** from, int nqueues, uint32 expected, BuildScan* b) {
+    bool detached[kMaxWorkers] = {};
+    int open_queues = nqueues;
+    for (uint32 received = 0; received < expected;) {
+        bool progressed = false;
+        for (int i = 0; i < nqueues && received < expected; ++i) {
+            if (detached[i]) continue;
+            Size len = 0;
+            void* data = nullptr;
+            shm_mq_result res = shm_mq_receive(from[i], &len, &data, true);
+            if (res == SHM_MQ_SUCCESS) {
+                merge_message(b, data, len);
+                ++received;
+                progressed = true;
+            } else if (res == SHM_MQ_DETACHED) {
+                detached[i] = true;
+                --open_queues;
+                progressed = true;
+            }
+        }
+        if (received == expected) break;
+        if (open_queues == 0) {
+            WaitForParallelWorkersToFinish(pcxt);  // raises the worker's own error, when it had one
+            ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+                            errmsg("%s: the parallel workers ended without sending all their quarter hours (%u of %u runs)",
+                                   kName, received, expected)));
+        }
+        if (!progressed) {
+            (void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1, WAIT_EVENT_MQ_RECEIVE);
+            ResetLatch(MyLatch);
+        }
+        CHECK_FOR_INTERRUPTS();
     }
 }
 
@@ -188,7 +238,7 @@ void read_in_parallel(Relation rel, BuildScan* b, const SharedBuild& setup, int 
     auto* shared = static_cast<SharedBuild*>(shm_toc_allocate(pcxt->toc, shared_size));
     *shared = setup;
     shared->pages = RelationGetNumberOfBlocks(rel);
-    shared->parts = static_cast<uint32>(workers);
+    shared->parts = static_cast<uint32>(workers) * kPartsPerWorker;
     pg_atomic_init_u32(&shared->next_part, 0);
     shm_toc_insert(pcxt->toc, kKeyShared, shared);
     char* queues = static_cast<char*>(shm_toc_allocate(pcxt->toc, mul_size(kQueueSize, workers)));
@@ -206,18 +256,11 @@ void read_in_parallel(Relation rel, BuildScan* b, const SharedBuild& setup, int 
     // The workers read with the leader's active snapshot (restored in each).
     // The leader reads only when a worker did not start: otherwise it has
     // the merging and the rows to itself, and the machine's cores go to the
-    // workers.
-    if (pcxt->nworkers_launched < workers) read_parts(rel, shared, b);
-    for (int i = 0; i < pcxt->nworkers_launched; ++i) {
-        Size len = 0;
-        void* data = nullptr;
-        if (shm_mq_receive(from[i], &len, &data, false) != SHM_MQ_SUCCESS) {
-            WaitForParallelWorkersToFinish(pcxt);  // raises the worker's own error, when it had one
-            ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
-                            errmsg("%s: a parallel worker ended without sending its quarter hours", kName)));
-        }
-        nz::pg::run_core(kName, [&] { b->state->builder.merge_encoded(static_cast<const uint8_t*>(data), len); });
-    }
+    // workers.  The runs it reads itself go straight into its builder.
+    uint32 read_here = 0;
+    if (pcxt->nworkers_launched < workers)
+        while (read_next_part(rel, shared, b)) ++read_here;
+    merge_runs_as_they_come(pcxt, from, pcxt->nworkers_launched, shared->parts - read_here, b);
     WaitForParallelWorkersToFinish(pcxt);
     DestroyParallelContext(pcxt);
     ExitParallelMode();
@@ -232,20 +275,30 @@ void nz_rollup_build_worker(dsm_segment* seg, shm_toc* toc) {
     shm_mq_set_sender(mq, MyProc);
     shm_mq_handle* to_leader = shm_mq_attach(mq, seg, nullptr);
     Relation rel = table_open(shared->relid, AccessShareLock);
-    BuildScan b{nz::pg::new_rollup_build_state(CurrentMemoryContext), shared->lo, shared->hi};
-    read_parts(rel, shared, &b);
+    // Each run in a builder of its own, sent as soon as it is read, in a
+    // memory context deleted once it is sent.
+    for (;;) {
+        MemoryContext run_context = AllocSetContextCreate(CurrentMemoryContext, "nezuko_analytics rollup build run",
+                                                          ALLOCSET_DEFAULT_SIZES);
+        BuildScan b{nz::pg::new_rollup_build_state(run_context), shared->lo, shared->hi};
+        if (!read_next_part(rel, shared, &b)) {
+            MemoryContextDelete(run_context);
+            break;
+        }
+        // the encoded builder, in the state's memory (never destroyed: freed with it)
+        const uint8_t* data = nullptr;
+        std::size_t len = 0;
+        nz::pg::run_core(kName, [&] {
+            auto* bytes = new (b.state->resource.allocate(sizeof(std::pmr::vector<uint8_t>), alignof(std::pmr::vector<uint8_t>)))
+                std::pmr::vector<uint8_t>(b.state->builder.encode());
+            data = bytes->data();
+            len = bytes->size();
+        });
+        if (shm_mq_send(to_leader, len, data, false, true) != SHM_MQ_SUCCESS)
+            ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("%s: the leader stopped reading", kName)));
+        MemoryContextDelete(run_context);
+    }
     table_close(rel, AccessShareLock);
-    // the encoded builder, in the state's memory (never destroyed: freed with it)
-    const uint8_t* data = nullptr;
-    std::size_t len = 0;
-    nz::pg::run_core(kName, [&] {
-        auto* bytes = new (b.state->resource.allocate(sizeof(std::pmr::vector<uint8_t>), alignof(std::pmr::vector<uint8_t>)))
-            std::pmr::vector<uint8_t>(b.state->builder.encode());
-        data = bytes->data();
-        len = bytes->size();
-    });
-    if (shm_mq_send(to_leader, len, data, false, true) != SHM_MQ_SUCCESS)
-        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("%s: the leader stopped reading", kName)));
 }
 
 namespace nz::pg {
