@@ -31,7 +31,7 @@ q -c "VACUUM ANALYZE" >/dev/null
 
 time_ms() { q -c "SELECT round(nz_bench.median_ms(\$q\$$1\$q\$, $runs)::numeric, 1)"; }
 ratio() { q -c "SELECT round($1::numeric / nullif($2::numeric, 0), 1)"; }  # numeric: two integers would divide as integers
-median_of() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+median_of() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
 echo "Data: $vrows verification_log rows, $arows api_call_log rows, 120 days, 2,000 groups; $(nproc) cores; PostgreSQL $(q -c 'SHOW server_version'), shared_buffers 4GB, max_parallel_workers_per_gather 2, jit off; median of $runs runs after a warm-up."
 echo
@@ -156,7 +156,11 @@ SQL
 # Rounds that alternate without and with the triggers (the disk's fsync time
 # drifts by 20 % from one minute to the next on a shared machine, so one run
 # of each would measure the drift); each mode gets BENCH_PGBENCH_SECONDS in all.
-rounds=3
+# The order inside a round alternates too (without first in odd rounds, with
+# first in even ones): the throughput falls round after round as the table
+# and its indexes grow, and a mode that always ran second lost by it (1.22's
+# first run: 5,458, 4,949, 4,358, 3,836, 3,860, 3,612 tps in the order run).
+rounds=4
 round_seconds=$(( seconds / rounds > 5 ? seconds / rounds : 5 ))
 pgbench_round() {  # pgbench_round MODE ROUND -> tps; keeps the latency log as $work/lat.MODE.ROUND
     rm -f "$work"/pgbench_log.*
@@ -171,18 +175,26 @@ tps_off=(); tps_on=(); ratios=()
 for r in $(seq 1 "$rounds"); do
     # as the pg_cron job does every minute: the pending marks of the last round go
     q -c "SELECT nezuko_analytics.refresh_rollups()" >/dev/null
-    q -c "ALTER TABLE verification_log DISABLE TRIGGER nezuko_analytics_rollups_insert" >/dev/null
-    off="$(pgbench_round off "$r")"
-    q -c "ALTER TABLE verification_log ENABLE TRIGGER nezuko_analytics_rollups_insert" >/dev/null
-    on="$(pgbench_round on "$r")"
+    if (( r % 2 == 1 )); then
+        q -c "ALTER TABLE verification_log DISABLE TRIGGER nezuko_analytics_rollups_insert" >/dev/null
+        off="$(pgbench_round off "$r")"
+        q -c "ALTER TABLE verification_log ENABLE TRIGGER nezuko_analytics_rollups_insert" >/dev/null
+        on="$(pgbench_round on "$r")"
+    else
+        on="$(pgbench_round on "$r")"
+        q -c "ALTER TABLE verification_log DISABLE TRIGGER nezuko_analytics_rollups_insert" >/dev/null
+        off="$(pgbench_round off "$r")"
+        q -c "ALTER TABLE verification_log ENABLE TRIGGER nezuko_analytics_rollups_insert" >/dev/null
+    fi
     tps_off+=("$off"); tps_on+=("$on")
     ratios+=("$(q -c "SELECT round(100 * $on / nullif($off, 0), 1)")")
 done
-echo "**The bot's INSERTs** (pgbench, 2 clients, production durability; $rounds rounds of ${round_seconds} s without the triggers, then ${round_seconds} s with them)."
+sum_of() { local IFS=+; q -c "SELECT $*"; }
+echo "**The bot's INSERTs** (pgbench, 2 clients, production durability; $rounds rounds of ${round_seconds} s each way, without the triggers first in odd rounds and with them first in even ones)."
 echo
 echo "| triggers | tps per round | median tps | p99 ms (all rounds) |"
 echo "|---|---|---:|---:|"
 echo "| without | ${tps_off[*]} | $(median_of "${tps_off[@]}") | $(p99_of off) |"
 echo "| with | ${tps_on[*]} | $(median_of "${tps_on[@]}") | $(p99_of on) |"
 echo
-echo "With the triggers, per round: ${ratios[*]} % of the throughput without; median $(median_of "${ratios[@]}") %."
+echo "With the triggers, per round: ${ratios[*]} % of the throughput without; median $(median_of "${ratios[@]}") %; all rounds together $(q -c "SELECT round(100 * ($(sum_of "${tps_on[@]}")) / nullif($(sum_of "${tps_off[@]}"), 0), 1)") %."
