@@ -88,6 +88,28 @@ SET max_parallel_maintenance_workers = 2;
 SELECT '2 workers' AS read, * FROM pg_temp.verification_differences('2026-09-01', '2026-12-01', true)
 UNION ALL SELECT 'api, 2 workers', * FROM pg_temp.api_differences('2026-09-01', '2026-12-01', true);
 
+-- A table of fewer pages than the runs it is cut into (2 workers, 4 runs
+-- each; some runs have no page): the rows of one process.
+CREATE SCHEMA tiny;
+CREATE TABLE tiny.verification_log (LIKE bs.verification_log INCLUDING DEFAULTS INCLUDING INDEXES);
+INSERT INTO tiny.verification_log (user_id, group_id, status, latency_ms, cached, "timestamp")
+SELECT i, i % 7, (ARRAY['verified', 'error'])[1 + i % 2], i % 50, i % 3 = 0, timestamptz '2026-10-01 00:00:00+00' + i * interval '1 minute'
+FROM generate_series(1, 300) i;
+SELECT pg_relation_size('tiny.verification_log') / current_setting('block_size')::int AS pages;
+CREATE TEMP TABLE tiny_parallel (rows text);
+SET client_min_messages = debug1;
+INSERT INTO tiny_parallel
+SELECT (nezuko_analytics.rollup_build_scan('tiny', 'verification_log', '-infinity', 'infinity', true)).verification::text;
+RESET client_min_messages;
+SET max_parallel_maintenance_workers = 0;
+SELECT p.rows = (nezuko_analytics.rollup_build_scan('tiny', 'verification_log', '-infinity', 'infinity', true)).verification::text
+       AS workers_equal_one_process,
+       cardinality((nezuko_analytics.rollup_build_scan('tiny', 'verification_log', '-infinity', 'infinity', true)).verification) AS quarter_hours
+FROM tiny_parallel p;
+SET max_parallel_maintenance_workers = 2;
+DROP TABLE tiny_parallel;
+DROP SCHEMA tiny CASCADE;
+
 -- rollup_build(): most of the table by the sequential scan, a small range
 -- through the index (the DEBUG lines say which).
 SET client_min_messages = debug1;
