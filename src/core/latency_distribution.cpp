@@ -146,8 +146,7 @@ EncodedDistribution EncodedDistribution::trusted(const uint8_t* data, std::size_
 bool EncodedDistribution::lowest(int32_t* out) const {
     if (n_keys_ == 0) return false;
     const uint8_t* p = body_;  // checked by the constructor (or written by encode_to())
-    uint64_t k = varint_validated(p);
-    *out = static_cast<int32_t>(static_cast<int64_t>((k >> 1) ^ -(k & 1)));
+    *out = static_cast<int32_t>(zigzag_decode(varint_validated(p)));
     return true;
 }
 

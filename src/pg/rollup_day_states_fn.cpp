@@ -25,6 +25,7 @@
 #include "rollup_build_scan.hpp"
 #include "rollup_cell_fold.hpp"
 #include "summary_state.hpp"
+#include "window_scan.hpp"
 
 extern "C" {
 #include "access/genam.h"
@@ -82,19 +83,16 @@ T* array_copy(FunctionCallInfo fcinfo, int argno, Oid type, const char* name, in
     return copy;
 }
 
-// Column `name` of the rollup table, of type `type`; an ERROR otherwise.
+// Column `name` of the rollup table, of type `type` (column_of_type()); an
+// ERROR otherwise.
 AttrNumber rollup_column(Relation rel, const char* name, Oid type) {
-    TupleDesc desc = RelationGetDescr(rel);
-    for (int a = 0; a < desc->natts; ++a) {
-        Form_pg_attribute att = TupleDescAttr(desc, a);
-        if (att->attisdropped || std::strcmp(NameStr(att->attname), name) != 0) continue;
-        if (att->atttypid != type) break;
-        return att->attnum;
-    }
-    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
-                    errmsg("%s: %s.%s has no column \"%s\" of type %s", kName, kSchema, RelationGetRelationName(rel),
-                           name, format_type_be(type)),
-                    errhint("The module and the extension's SQL are of different versions: run ALTER EXTENSION nezuko_analytics UPDATE;")));
+    AttrNumber column = nz::pg::column_of_type(rel, name, type, InvalidOid);
+    if (column == InvalidAttrNumber)
+        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
+                        errmsg("%s: %s.%s has no column \"%s\" of type %s", kName, kSchema, RelationGetRelationName(rel),
+                               name, format_type_be(type)),
+                        errhint("The module and the extension's SQL are of different versions: run ALTER EXTENSION nezuko_analytics UPDATE;")));
+    return column;
 }
 
 // Finds the rollup table of the source, checks that the caller may read it

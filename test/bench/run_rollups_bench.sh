@@ -170,21 +170,20 @@ pgbench_round() {  # pgbench_round MODE ROUND -> tps; keeps the latency log as $
     cat "$work"/pgbench_log.* | awk '{print $3}' >"$work/lat.$1.$2"
     echo "$tps"
 }
+off_round() {  # off_round ROUND -> tps: a round with the insert trigger disabled
+    q -c "ALTER TABLE verification_log DISABLE TRIGGER nezuko_analytics_rollups_insert" >/dev/null
+    pgbench_round off "$1"
+    q -c "ALTER TABLE verification_log ENABLE TRIGGER nezuko_analytics_rollups_insert" >/dev/null
+}
 p99_of() { cat "$work"/lat."$1".* | sort -n | awk '{a[NR] = $1} END {print a[int(NR * 0.99)] / 1000}'; }
 tps_off=(); tps_on=(); ratios=()
 for r in $(seq 1 "$rounds"); do
     # as the pg_cron job does every minute: the pending marks of the last round go
     q -c "SELECT nezuko_analytics.refresh_rollups()" >/dev/null
     if (( r % 2 == 1 )); then
-        q -c "ALTER TABLE verification_log DISABLE TRIGGER nezuko_analytics_rollups_insert" >/dev/null
-        off="$(pgbench_round off "$r")"
-        q -c "ALTER TABLE verification_log ENABLE TRIGGER nezuko_analytics_rollups_insert" >/dev/null
-        on="$(pgbench_round on "$r")"
+        off="$(off_round "$r")"; on="$(pgbench_round on "$r")"
     else
-        on="$(pgbench_round on "$r")"
-        q -c "ALTER TABLE verification_log DISABLE TRIGGER nezuko_analytics_rollups_insert" >/dev/null
-        off="$(pgbench_round off "$r")"
-        q -c "ALTER TABLE verification_log ENABLE TRIGGER nezuko_analytics_rollups_insert" >/dev/null
+        on="$(pgbench_round on "$r")"; off="$(off_round "$r")"
     fi
     tps_off+=("$off"); tps_on+=("$on")
     ratios+=("$(q -c "SELECT round(100 * $on / nullif($off, 0), 1)")")
